@@ -1,0 +1,180 @@
+package connmgr
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ErrNotConnected is returned by operations that need a connection when
+// there is none.
+var ErrNotConnected = errors.New("not connected to an MCP server")
+
+// ErrInvalidSpec wraps every problem with a Spec found before anything is
+// started (no target, both URL and command, an unknown transport...).
+var ErrInvalidSpec = errors.New("invalid connection spec")
+
+// SpawnError reports a stdio target that could not be started at all.
+type SpawnError struct {
+	// Command is the program that was looked up or run.
+	Command string
+	// Hint says what to do instead, when the mistake is recognisable (a
+	// command line given as one string, a script that is not executable).
+	Hint string
+	Err  error
+}
+
+func (e *SpawnError) Error() string {
+	return fmt.Sprintf("starting %q: %v", e.Command, e.Err)
+}
+
+func (e *SpawnError) Unwrap() error { return e.Err }
+
+// ExitError reports a stdio target whose process ended while we needed it:
+// before initialize finished, or during a request.
+type ExitError struct {
+	Exit ExitInfo
+	// During names what was in progress ("initialize", "tools/call").
+	During string
+}
+
+func (e *ExitError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the target process %s during %s", describeExit(e.Exit), e.During)
+	if tail := lastLine(e.Exit.StderrTail); tail != "" {
+		fmt.Fprintf(&b, "; its last stderr line: %s", tail)
+	}
+	return b.String()
+}
+
+// LostError reports a connection that closed under a request for a reason
+// other than a process exit (an HTTP stream that ended, a target that stopped
+// reading its stdin).
+type LostError struct {
+	Reason string
+	Err    error
+}
+
+func (e *LostError) Error() string { return "connection lost: " + e.Reason }
+
+func (e *LostError) Unwrap() error { return e.Err }
+
+// HTTPError reports an HTTP target that answered with an error status or a
+// body that is not MCP.
+type HTTPError struct {
+	StatusCode int
+	// WWWAuthenticate summarises the WWW-Authenticate header of a 401/403.
+	WWWAuthenticate string
+	// ContentType is the response's Content-Type.
+	ContentType string
+	// BodySnippet is the start of the response body (redacted).
+	BodySnippet string
+	Err         error
+}
+
+func (e *HTTPError) Error() string {
+	var b strings.Builder
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, "the server answered HTTP %d", e.StatusCode)
+	} else {
+		b.WriteString("the server's answer is not MCP")
+	}
+	if e.WWWAuthenticate != "" {
+		fmt.Fprintf(&b, " (WWW-Authenticate: %s)", e.WWWAuthenticate)
+	}
+	if e.ContentType != "" {
+		fmt.Fprintf(&b, " with Content-Type %q", e.ContentType)
+	}
+	if e.BodySnippet != "" {
+		fmt.Fprintf(&b, ": %s", e.BodySnippet)
+	}
+	return b.String()
+}
+
+func (e *HTTPError) Unwrap() error { return e.Err }
+
+// TimeoutError reports a request that did not finish within its deadline.
+type TimeoutError struct {
+	Method string
+	After  time.Duration
+	// Cancelled is true when notifications/cancelled was sent to the target.
+	Cancelled bool
+	// Lost is true when the connection had to be closed because the target
+	// stopped reading our messages.
+	Lost bool
+}
+
+func (e *TimeoutError) Error() string {
+	s := fmt.Sprintf("%s did not answer within %s", e.Method, e.After)
+	if e.Lost {
+		s += "; the target stopped reading our messages, so the connection was closed"
+	}
+	return s
+}
+
+// ToolNotFoundError reports a tools/call for a name the target does not list.
+type ToolNotFoundError struct {
+	Name      string
+	Available []string
+}
+
+func (e *ToolNotFoundError) Error() string {
+	return fmt.Sprintf("the target has no tool named %q", e.Name)
+}
+
+// MessageTooLargeError reports a message from the target over the size cap.
+type MessageTooLargeError struct {
+	Limit int64
+}
+
+func (e *MessageTooLargeError) Error() string {
+	return fmt.Sprintf("the target sent a message larger than the %d MiB limit (MCP_TEST_MAX_MESSAGE_BYTES)", e.Limit>>20)
+}
+
+// ProtocolError reports a target that broke the protocol: a malformed
+// answer, a looping cursor, an unsupported protocol version.
+type ProtocolError struct {
+	Msg string
+	Err error
+}
+
+func (e *ProtocolError) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *ProtocolError) Unwrap() error { return e.Err }
+
+// RPCError is a JSON-RPC error the target answered with (for example -32602
+// for invalid arguments).
+type RPCError struct {
+	Method  string
+	Code    int64
+	Message string
+}
+
+func (e *RPCError) Error() string {
+	return fmt.Sprintf("%s: the target answered with error %d: %s", e.Method, e.Code, e.Message)
+}
+
+func describeExit(x ExitInfo) string {
+	switch {
+	case x.Signal != "":
+		return "was killed by " + x.Signal
+	case x.Code != nil:
+		return fmt.Sprintf("exited with status %d", *x.Code)
+	default:
+		return "closed its stdout"
+	}
+}
+
+func lastLine(s string) string {
+	s = strings.TrimRight(s, "\r\n")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return strings.TrimSpace(s)
+}

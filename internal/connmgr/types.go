@@ -1,0 +1,192 @@
+package connmgr
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
+)
+
+// Transport names, as they appear in Spec.Transport and Info.Transport.
+const (
+	TransportAuto           = "auto"
+	TransportStdio          = "stdio"
+	TransportStreamableHTTP = "streamable-http"
+	TransportSSE            = "sse"
+)
+
+// DefaultProtocolVersion is offered in initialize when Spec.ProtocolVersion
+// is empty. Newer versions make go-sdk probe with server/discover, which
+// legacy servers do not answer.
+const DefaultProtocolVersion = "2025-11-25"
+
+// Status is the state of the current connection.
+type Status string
+
+// Connection states.
+const (
+	StatusConnecting   Status = "connecting"
+	StatusConnected    Status = "connected"
+	StatusReconnecting Status = "reconnecting"
+	StatusError        Status = "error"
+	StatusDisconnected Status = "disconnected"
+)
+
+// How a connection ended, in Previous.EndedBy.
+const (
+	EndedByDisconnect = "disconnect"
+	EndedByReplaced   = "replaced"
+	EndedByLost       = "lost"
+)
+
+// Spec says which target to connect to and how. Exactly one of URL and
+// Command is set.
+type Spec struct {
+	// URL is an http(s) URL (streamable HTTP, or legacy SSE when the path
+	// ends in /sse), or a filesystem path to a script or executable run over
+	// stdio.
+	URL string
+	// Command is a program found on PATH, spawned over stdio without a shell.
+	Command string
+	// Args are passed verbatim to Command (or to the script named by URL).
+	Args []string
+	// Env is extra environment for the child. Its values are secret.
+	Env map[string]string
+	// Cwd is the child's working directory; empty means the tester's.
+	Cwd string
+	// Transport overrides inference; empty means auto.
+	Transport string
+	// Headers are extra HTTP headers sent to the target's origin only. Their
+	// values are secret.
+	Headers map[string]string
+	// BearerToken, if set, is sent as Authorization: Bearer. It is secret.
+	BearerToken string
+	// ConnectTimeout bounds spawn and initialize; zero means
+	// Options.ConnectTimeout.
+	ConnectTimeout time.Duration
+	// CallTimeout is the default deadline of later requests; zero means
+	// Options.CallTimeout.
+	CallTimeout time.Duration
+	// ProtocolVersion is offered in initialize; empty means
+	// DefaultProtocolVersion.
+	ProtocolVersion string
+}
+
+// ServerInfo is the target's self-description from initialize.
+type ServerInfo struct {
+	Name    string `json:"name"`
+	Title   string `json:"title,omitempty"`
+	Version string `json:"version"`
+}
+
+// ProcessInfo describes a stdio target's process. Environment values are
+// never kept, only names.
+type ProcessInfo struct {
+	PID      int      `json:"pid"`
+	Command  string   `json:"command"`
+	Args     []string `json:"args"`
+	EnvNames []string `json:"env_names"`
+}
+
+// Info describes the current connection. Every string in it is redacted.
+type Info struct {
+	ID              string                  `json:"id"`
+	ServerURL       string                  `json:"server_url"`
+	Transport       string                  `json:"transport"`
+	Status          Status                  `json:"status"`
+	ConnectedAt     time.Time               `json:"connected_at"`
+	ServerInfo      ServerInfo              `json:"server_info"`
+	ProtocolVersion string                  `json:"protocol_version"`
+	Capabilities    *mcp.ServerCapabilities `json:"capabilities"`
+	Instructions    string                  `json:"instructions,omitempty"`
+	Process         *ProcessInfo            `json:"process,omitempty"`
+	HeadersProvided bool                    `json:"headers_provided"`
+	HeaderNames     []string                `json:"header_names"`
+	AuthType        *string                 `json:"auth_type"`
+	Statistics      stats.Snapshot          `json:"statistics"`
+	// CallTimeout is the default deadline of requests on this connection.
+	CallTimeout time.Duration `json:"-"`
+}
+
+// ExitInfo is how a stdio target's process ended.
+type ExitInfo struct {
+	// Code is the exit code, or nil when the process was killed by a signal
+	// or has not been reaped.
+	Code *int `json:"code"`
+	// Signal names the signal that ended the process ("SIGKILL"), if any.
+	Signal string `json:"signal,omitempty"`
+	// StderrTail is the end of what the process wrote to stderr (redacted).
+	StderrTail string `json:"stderr_tail"`
+}
+
+// Previous describes a connection that has ended.
+type Previous struct {
+	ServerURL       string         `json:"server_url"`
+	Transport       string         `json:"transport"`
+	ServerInfo      ServerInfo     `json:"server_info"`
+	ConnectedAt     time.Time      `json:"connected_at"`
+	DisconnectedAt  time.Time      `json:"disconnected_at"`
+	DurationSeconds float64        `json:"duration_seconds"`
+	Statistics      stats.Snapshot `json:"statistics"`
+	EndedBy         string         `json:"ended_by"`
+	// Reason says why a lost connection ended ("the target exited with
+	// status 1"); empty otherwise.
+	Reason string    `json:"reason,omitempty"`
+	Exit   *ExitInfo `json:"exit,omitempty"`
+}
+
+// StatusReport is what Manager.Status returns.
+type StatusReport struct {
+	// Connected is true only while the target is really reachable: a target
+	// that died is not shown as connected.
+	Connected bool
+	// Info is the live connection, or nil.
+	Info *Info
+	// Last is the most recently ended connection, or nil.
+	Last *Previous
+	// StderrTail is the last ≤ 20 lines of a stdio target's stderr (the live
+	// one, or else the last one), each cut at 512 characters.
+	StderrTail []string
+	// Junk is what the target wrote to stdout that was not JSON-RPC, newest
+	// last, at most 20 lines; JunkCount counts every such line.
+	Junk      []string
+	JunkCount int
+	// ConnectionDuration is how long the live connection has been up.
+	ConnectionDuration time.Duration
+}
+
+// Progress is one progress notification received during a call.
+type Progress struct {
+	Progress float64 `json:"progress"`
+	Total    float64 `json:"total,omitempty"`
+	Message  string  `json:"message,omitempty"`
+	// AtMS is milliseconds since the call started.
+	AtMS float64 `json:"at_ms"`
+}
+
+// LogEntry is one notifications/message received from the target.
+type LogEntry struct {
+	Level  string          `json:"level"`
+	Logger string          `json:"logger,omitempty"`
+	Data   json.RawMessage `json:"data"`
+}
+
+// CallResult is the outcome of a tools/call that the target answered.
+type CallResult struct {
+	// Result is the target's answer, as decoded by go-sdk.
+	Result *mcp.CallToolResult
+	// Tool is the tool's definition from the target's tools/list, or nil if
+	// the list could not be fetched.
+	Tool *mcp.Tool
+	// Progress and Logs are the notifications received while the call ran.
+	Progress []Progress
+	Logs     []LogEntry
+	// StartedAt and CompletedAt bound the request.
+	StartedAt, CompletedAt time.Time
+	// ServerURL is the connection's redacted server URL.
+	ServerURL string
+	// Statistics is the connection's statistics after this call.
+	Statistics stats.Snapshot
+}

@@ -1,0 +1,148 @@
+// Package redact keeps secrets out of everything the tester shows: header
+// values, bearer tokens, environment values, URL user-info and query values
+// whose names look secret.
+package redact
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Mask replaces every secret.
+const Mask = "***"
+
+// minSecretLen is the shortest value Scrub replaces inside free text; shorter
+// values ("1", "on") would mangle unrelated text and reveal nothing useful.
+const minSecretLen = 4
+
+// secretWords are the name fragments that make a query parameter, an
+// argument or a header look secret.
+var secretWords = []string{
+	"token", "key", "secret", "password", "passwd", "pwd", "auth", "sig",
+	"credential", "session", "cookie", "private", "bearer", "jwt",
+}
+
+// IsSecretName reports whether a parameter, header or argument name looks
+// like it carries a secret ("api_key", "X-Auth-Token", "signature").
+func IsSecretName(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range secretWords {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// URL returns raw with its user-info and secret-looking query values masked.
+// A string that does not parse as a URL with a scheme is returned unchanged.
+func URL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return raw
+	}
+	if u.User != nil {
+		u.User = url.User(Mask)
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for name, vals := range q {
+			if IsSecretName(name) {
+				for i := range vals {
+					vals[i] = Mask
+				}
+			}
+		}
+		u.RawQuery = strings.ReplaceAll(q.Encode(), url.QueryEscape(Mask), Mask)
+	}
+	return u.String()
+}
+
+// URLSecrets returns the secret parts of raw (user-info and secret-looking
+// query values), for a Secrets set.
+func URLSecrets(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	if u.User != nil {
+		out = append(out, u.User.Username())
+		if p, ok := u.User.Password(); ok {
+			out = append(out, p)
+		}
+	}
+	for name, vals := range u.Query() {
+		if IsSecretName(name) {
+			out = append(out, vals...)
+		}
+	}
+	return out
+}
+
+// Value returns a deep copy of v (decoded JSON: maps, slices and scalars) in
+// which the values of secret-looking keys are masked.
+func Value(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			if IsSecretName(k) {
+				if _, isObj := x.(map[string]any); !isObj {
+					out[k] = Mask
+					continue
+				}
+			}
+			out[k] = Value(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = Value(x)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// Secrets is a set of literal secret values to scrub from free text (error
+// messages, stderr, URLs). The zero value is empty and ready to use; it is
+// safe for concurrent use.
+type Secrets struct {
+	mu     sync.RWMutex
+	values []string // guarded by mu; longest first, so overlapping secrets mask fully
+}
+
+// Add records values as secret. Values shorter than four characters are
+// ignored.
+func (s *Secrets) Add(values ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range values {
+		if len(v) >= minSecretLen && !slices.Contains(s.values, v) {
+			s.values = append(s.values, v)
+		}
+	}
+	slices.SortFunc(s.values, func(a, b string) int { return len(b) - len(a) })
+}
+
+// Scrub returns text with every recorded secret (and its URL-escaped form)
+// replaced by Mask.
+func (s *Secrets) Scrub(text string) string {
+	if s == nil {
+		return text
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, v := range s.values {
+		text = strings.ReplaceAll(text, v, Mask)
+		if esc := url.QueryEscape(v); esc != v {
+			text = strings.ReplaceAll(text, esc, Mask)
+		}
+	}
+	return text
+}
