@@ -60,34 +60,45 @@ func (e *LostError) Error() string { return "connection lost: " + e.Reason }
 
 func (e *LostError) Unwrap() error { return e.Err }
 
-// HTTPError reports an HTTP target that answered with an error status or a
-// body that is not MCP.
+// HTTPError reports an HTTP target that could not be reached, answered with
+// an error status, or answered with something that is not MCP.
 type HTTPError struct {
+	// StatusCode is the HTTP status, or 0 when no answer came.
 	StatusCode int
-	// WWWAuthenticate summarises the WWW-Authenticate header of a 401/403.
+	// Reason says in plain words what went wrong, when known.
+	Reason string
+	// WWWAuthenticate is the WWW-Authenticate header of a 401/403.
 	WWWAuthenticate string
 	// ContentType is the response's Content-Type.
 	ContentType string
 	// BodySnippet is the start of the response body (redacted).
 	BodySnippet string
-	Err         error
+	// Hint says what to do about it.
+	Hint string
+	Err  error
 }
 
 func (e *HTTPError) Error() string {
 	var b strings.Builder
 	if e.StatusCode != 0 {
 		fmt.Fprintf(&b, "the server answered HTTP %d", e.StatusCode)
+		if e.Reason != "" {
+			fmt.Fprintf(&b, ": %s", e.Reason)
+		}
 	} else {
-		b.WriteString("the server's answer is not MCP")
+		b.WriteString("could not reach the server")
+		if e.Reason != "" {
+			fmt.Fprintf(&b, ": %s", e.Reason)
+		}
 	}
 	if e.WWWAuthenticate != "" {
 		fmt.Fprintf(&b, " (WWW-Authenticate: %s)", e.WWWAuthenticate)
 	}
 	if e.ContentType != "" {
-		fmt.Fprintf(&b, " with Content-Type %q", e.ContentType)
+		fmt.Fprintf(&b, " (Content-Type %q)", e.ContentType)
 	}
 	if e.BodySnippet != "" {
-		fmt.Fprintf(&b, ": %s", e.BodySnippet)
+		fmt.Fprintf(&b, "; body: %s", e.BodySnippet)
 	}
 	return b.String()
 }
@@ -103,6 +114,9 @@ type TimeoutError struct {
 	// Lost is true when the connection had to be closed because the target
 	// stopped reading our messages.
 	Lost bool
+	// StderrTail is the end of a stdio target's stderr, which often says
+	// why it hangs (redacted).
+	StderrTail string
 }
 
 func (e *TimeoutError) Error() string {

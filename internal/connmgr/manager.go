@@ -6,10 +6,20 @@ package connmgr
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
 )
 
 // Defaults for Options' zero values.
@@ -47,6 +57,21 @@ type Options struct {
 // Manager holds at most one live connection. It is safe for concurrent use.
 type Manager struct {
 	opts Options
+	log  *slog.Logger
+
+	// connectMu serialises Connect and Disconnect, so that a make-before-break
+	// swap never interleaves with another. It is held while dialing, never
+	// while a tool call runs.
+	connectMu sync.Mutex
+
+	mu sync.Mutex
+	// The fields below are guarded by mu. cur is nil iff there is no live
+	// connection; last is the most recently ended one.
+	cur        *conn
+	last       *Previous
+	lastStderr []string
+	lastJunk   []string
+	lastJunkN  int
 }
 
 // New returns a Manager with no connection.
@@ -55,7 +80,69 @@ func New(opts *Options) *Manager {
 	if opts != nil {
 		m.opts = *opts
 	}
+	o := &m.opts
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = DefaultCallTimeout
+	}
+	if o.TerminateTimeout <= 0 {
+		o.TerminateTimeout = DefaultTerminateTimeout
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if o.StderrBytes <= 0 {
+		o.StderrBytes = DefaultStderrBytes
+	}
+	if o.ClientInfo == nil {
+		o.ClientInfo = &mcp.Implementation{Name: "mcp-test-mcp", Version: moduleVersion()}
+	}
+	m.log = o.Logger
 	return m
+}
+
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+func newID() string { return uuid.NewString() }
+
+// current returns the live connection or nil. A connection found dead is
+// retired first, so that nobody is told a dead target is connected.
+func (m *Manager) current() *conn {
+	m.mu.Lock()
+	c := m.cur
+	m.mu.Unlock()
+	if c != nil && c.isDead() {
+		m.retire(c, EndedByLost)
+		return nil
+	}
+	return c
+}
+
+// retire finishes c and, if it is still the current connection, moves it to
+// last. It returns c's description and any cleanup warning.
+func (m *Manager) retire(c *conn, endedBy string) (*Previous, string) {
+	prev, warning := c.finish(endedBy)
+	junk, junkN := c.junkReport()
+	stderr := c.stderrLines()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cur == c {
+		m.cur = nil
+	}
+	if m.last == nil || !prev.DisconnectedAt.Before(m.last.DisconnectedAt) {
+		m.last, m.lastStderr, m.lastJunk, m.lastJunkN = prev, stderr, junk, junkN
+	}
+	return prev, warning
 }
 
 // Connect connects to the target described by spec and makes it the current
@@ -63,18 +150,268 @@ func New(opts *Options) *Manager {
 // only after the new one is initialized, and is returned as replaced. When
 // Connect fails, the old connection is left as it was.
 func (m *Manager) Connect(ctx context.Context, spec Spec) (info *Info, replaced *Previous, err error) {
-	panic("unimplemented")
+	m.connectMu.Lock()
+	defer m.connectMu.Unlock()
+	c, err := m.dial(ctx, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.mu.Lock()
+	old := m.cur
+	m.cur = c
+	m.mu.Unlock()
+	go c.watch()
+	if old != nil {
+		replaced, _ = m.retire(old, EndedByReplaced)
+	}
+	in := c.info()
+	return &in, replaced, nil
+}
+
+// dial starts or reaches the target and initializes a session with it.
+func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
+	tgt, err := resolve(spec)
+	if err != nil {
+		return nil, err
+	}
+	connectTimeout := spec.ConnectTimeout
+	if connectTimeout <= 0 {
+		connectTimeout = m.opts.ConnectTimeout
+	}
+	callTimeout := spec.CallTimeout
+	if callTimeout <= 0 {
+		callTimeout = m.opts.CallTimeout
+	}
+	version := spec.ProtocolVersion
+	if version == "" {
+		version = DefaultProtocolVersion
+	}
+	// The session outlives this call: legacy SSE keeps its stream on the
+	// context given to Connect.
+	sessCtx, cancel := context.WithCancel(context.Background())
+	c := &conn{
+		id:          newID(),
+		tgt:         tgt,
+		ctx:         sessCtx,
+		cancel:      cancel,
+		stats:       stats.New(),
+		callTimeout: callTimeout,
+		terminate:   m.opts.TerminateTimeout,
+		dead:        make(chan struct{}),
+		byToken:     map[string]*collector{},
+		onDead:      func(c *conn) { m.retire(c, EndedByLost) },
+	}
+	c.log = m.log.With("connection", c.id, "transport", tgt.transport)
+	copts := &mcp.ClientOptions{
+		Logger:                 c.log,
+		Capabilities:           &mcp.ClientCapabilities{},
+		ToolListChangedHandler: c.onToolsChanged,
+	}
+	if tgt.transport != TransportStdio {
+		// A stdio target's progress and logs are taken in read order by
+		// stdioConn instead (see conn.onNotification).
+		copts.ProgressNotificationHandler = c.onProgress
+		copts.LoggingMessageHandler = c.onLog
+	}
+	client := mcp.NewClient(m.opts.ClientInfo, copts)
+	client.AddReceivingMiddleware(recoverPanics(c.log))
+
+	var transport mcp.Transport
+	switch tgt.transport {
+	case TransportStdio:
+		c.proc, err = startProcess(tgt.path, tgt.argv, tgt.env, tgt.dir, m.opts.StderrBytes)
+		if err != nil {
+			cancel()
+			return nil, commandNotFound(tgt.path, nil, err)
+		}
+		c.stdio = newStdioConn(c.proc.stdin, c.proc.stdout, m.opts.MaxMessageBytes, c.onJunk, c.onNotification, func() {
+			c.termWarn = c.proc.terminate(c.terminate)
+		})
+		transport = &stdioTransport{conn: c.stdio}
+	default:
+		c.httpBase = http.DefaultTransport.(*http.Transport).Clone()
+		c.rt, err = newHeaderRoundTripper(c.httpBase, tgt.url, tgt.headers, tgt.secrets)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("%w: %v", ErrInvalidSpec, err)
+		}
+		hc := &http.Client{Transport: c.rt}
+		if tgt.transport == TransportSSE {
+			transport = &mcp.SSEClientTransport{Endpoint: tgt.url, HTTPClient: hc, MaxEventSize: int(m.opts.MaxMessageBytes)}
+		} else {
+			transport = &mcp.StreamableClientTransport{Endpoint: tgt.url, HTTPClient: hc, MaxRetries: 2, MaxEventSize: int(m.opts.MaxMessageBytes)}
+		}
+	}
+	c.log.Info("connecting", "target", tgt.display)
+
+	type result struct {
+		cs  *mcp.ClientSession
+		err error
+	}
+	done := make(chan result, 1)
+	start := time.Now()
+	go func() {
+		cs, err := client.Connect(sessCtx, transport, &mcp.ClientSessionOptions{ProtocolVersion: version})
+		done <- result{cs, err}
+	}()
+	timer := time.NewTimer(connectTimeout)
+	defer timer.Stop()
+	var r result
+	select {
+	case r = <-done:
+	case <-timer.C:
+		r.err = context.DeadlineExceeded
+	case <-ctx.Done():
+		r.err = ctx.Err()
+	}
+	if r.err != nil {
+		failure := m.connectFailure(ctx, c, r.err, connectTimeout)
+		c.closing.Store(true)
+		c.finish(EndedByDisconnect)
+		// Connect returns soon after its transport is closed; collect a
+		// session that raced our deadline.
+		select {
+		case late := <-done:
+			if late.cs != nil {
+				_ = late.cs.Close()
+			}
+		case <-time.After(sessionCloseTimeout):
+		}
+		c.log.Info("connect failed", "error", failure)
+		return nil, failure
+	}
+	c.cs = r.cs
+	c.connectedAt = time.Now().UTC()
+	c.static = m.describe(c, tgt, version)
+	c.log.Info("connected", "server", c.static.ServerInfo.Name, "elapsed", time.Since(start).Round(time.Millisecond))
+
+	// Targets built on the SDKs drop log notifications until the client sets
+	// a level; ask for everything so that call_tool can show it.
+	if caps := c.static.Capabilities; caps != nil && caps.Logging != nil {
+		lctx, lcancel := context.WithTimeout(ctx, 2*time.Second)
+		if err := c.cs.SetLoggingLevel(lctx, &mcp.SetLoggingLevelParams{Level: "debug"}); err != nil {
+			c.log.Debug("logging/setLevel failed", "error", c.scrub(err.Error()))
+		}
+		lcancel()
+	}
+	return c, nil
+}
+
+// connectFailure explains why initialize did not succeed.
+func (m *Manager) connectFailure(ctx context.Context, c *conn, err error, timeout time.Duration) error {
+	if c.proc != nil {
+		// A target that exits during initialize usually said why on stderr.
+		if c.proc.waitExit(exitGrace) {
+			return &ExitError{Exit: c.proc.exitReport(c.scrub), During: "initialize"}
+		}
+	}
+	if c.rt != nil {
+		if herr := c.rt.failure(); herr != nil {
+			herr.Hint = httpErrorHint(herr)
+			return herr
+		}
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return &TimeoutError{Method: "initialize", After: timeout, StderrTail: c.stderrTail()}
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case c.stdio != nil && c.stdio.stalled.Load():
+		return &TimeoutError{Method: "initialize", After: timeout, Lost: true, StderrTail: c.stderrTail()}
+	case strings.Contains(err.Error(), "unsupported protocol version"):
+		return &ProtocolError{Msg: "the server answered initialize with a protocol version the tester does not support", Err: scrubbed{c.scrub(err.Error()), err}}
+	case errors.Is(err, io.EOF) || errors.Is(err, mcp.ErrConnectionClosed):
+		return &LostError{Reason: "the connection closed during initialize", Err: err}
+	}
+	return &ProtocolError{Msg: "initialize failed", Err: scrubbed{c.scrub(err.Error()), err}}
+}
+
+// describe builds the fixed part of Info from the initialize result.
+func (m *Manager) describe(c *conn, tgt *target, offered string) Info {
+	res := c.cs.InitializeResult()
+	in := Info{
+		ID:              c.id,
+		ServerURL:       tgt.display,
+		Transport:       tgt.transport,
+		ConnectedAt:     c.connectedAt,
+		ProtocolVersion: offered,
+		HeaderNames:     []string{},
+		CallTimeout:     c.callTimeout,
+	}
+	if res != nil {
+		in.ProtocolVersion = res.ProtocolVersion
+		in.Capabilities = res.Capabilities
+		if si := res.ServerInfo; si != nil {
+			in.ServerInfo = ServerInfo{Name: si.Name, Title: si.Title, Version: si.Version}
+		}
+		in.Instructions = res.Instructions
+		if len(in.Instructions) > maxInstructions {
+			in.Instructions = in.Instructions[:maxInstructions] + fmt.Sprintf("\n[truncated: the instructions are %d bytes; the first %d are shown]", len(res.Instructions), maxInstructions)
+		}
+		in.Instructions = c.scrub(in.Instructions)
+	}
+	if c.proc != nil {
+		args := make([]string, len(tgt.argv))
+		for i, a := range tgt.argv {
+			args[i] = c.scrub(a)
+		}
+		in.Process = &ProcessInfo{PID: c.proc.pid, Command: tgt.path, Args: args, EnvNames: tgt.envNames}
+		if in.Process.EnvNames == nil {
+			in.Process.EnvNames = []string{}
+		}
+	}
+	for name := range tgt.headers {
+		if name == "Authorization" && strings.HasPrefix(tgt.headers.Get(name), "Bearer ") {
+			auth := "bearer"
+			in.AuthType = &auth
+		}
+		in.HeaderNames = append(in.HeaderNames, name)
+	}
+	in.HeadersProvided = len(in.HeaderNames) > 0
+	return in
 }
 
 // Disconnect closes the current connection, if any, and returns what it was.
-// cleanupErr reports a problem closing it; the state is cleared anyway.
+// When there is none, prev is the last connection that ended (if any) and
+// wasConnected is false. cleanupErr reports a problem closing it; the state
+// is cleared anyway.
 func (m *Manager) Disconnect(ctx context.Context) (prev *Previous, wasConnected bool, cleanupErr error) {
-	panic("unimplemented")
+	m.connectMu.Lock()
+	defer m.connectMu.Unlock()
+	c := m.current()
+	if c == nil {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.last, false, nil
+	}
+	prev, warning := m.retire(c, EndedByDisconnect)
+	if warning != "" {
+		cleanupErr = errors.New(warning)
+	}
+	return prev, true, cleanupErr
 }
 
 // Status reports the live connection, or the last one and why it ended.
 func (m *Manager) Status() StatusReport {
-	panic("unimplemented")
+	c := m.current()
+	var r StatusReport
+	m.mu.Lock()
+	r.Last = m.last
+	if c == nil {
+		r.StderrTail, r.Junk, r.JunkCount = m.lastStderr, m.lastJunk, m.lastJunkN
+	}
+	m.mu.Unlock()
+	if c != nil {
+		in := c.info()
+		r.Connected, r.Info = true, &in
+		r.StderrTail = c.stderrLines()
+		r.Junk, r.JunkCount = c.junkReport()
+		r.ConnectionDuration = time.Since(c.connectedAt)
+	}
+	if r.StderrTail == nil {
+		r.StderrTail = []string{}
+	}
+	return r
 }
 
 // ToolList is the target's complete tool list.
@@ -86,17 +423,45 @@ type ToolList struct {
 
 // ListTools fetches every page of the target's tools.
 func (m *Manager) ListTools(ctx context.Context) (*ToolList, error) {
-	panic("unimplemented")
+	c := m.current()
+	if c == nil {
+		return nil, ErrNotConnected
+	}
+	tools, err := c.listTools(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &ToolList{Tools: tools, ServerInfo: c.static.ServerInfo, ServerURL: c.static.ServerURL}, nil
 }
 
 // CallTool calls a tool on the target. timeout zero means the connection's
 // call timeout. args may be nil.
 func (m *Manager) CallTool(ctx context.Context, name string, args map[string]any, timeout time.Duration) (*CallResult, error) {
-	panic("unimplemented")
+	c := m.current()
+	if c == nil {
+		return nil, ErrNotConnected
+	}
+	return c.callTool(ctx, name, args, timeout)
 }
 
 // Close ends the current connection, for shutdown. It is idempotent.
 func (m *Manager) Close() error {
 	_, _, err := m.Disconnect(context.Background())
 	return err
+}
+
+// recoverPanics turns a panic in a handler of the target's requests into a
+// JSON-RPC error: go-sdk does not recover them, and one would end the tester.
+func recoverPanics(log *slog.Logger) mcp.Middleware {
+	return func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (res mcp.Result, err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					log.Error("panic handling a request from the target", "method", method, "panic", r, "stack", string(debug.Stack()))
+					res, err = nil, fmt.Errorf("internal error in mcp-test-mcp handling %s", method)
+				}
+			}()
+			return next(ctx, method, req)
+		}
+	}
 }

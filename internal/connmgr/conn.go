@@ -1,0 +1,533 @@
+package connmgr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
+)
+
+const (
+	// maxPages stops a list walk that never ends.
+	maxPages = 100
+	// maxInstructions is how much of a target's instructions Info keeps.
+	maxInstructions = 8 << 10
+	// junkKept is how many non-JSON-RPC stdout lines are kept.
+	junkKept = 20
+	// sessionCloseTimeout bounds go-sdk's graceful session close.
+	sessionCloseTimeout = 2 * time.Second
+	// exitGrace is how long a failed request waits for a stdio target's
+	// exit status, so that the error can say how it ended.
+	exitGrace = time.Second
+)
+
+// conn is one connection to a target, from initialize to close. Its fields
+// above mu are set before it is published and never change.
+type conn struct {
+	id          string
+	log         *slog.Logger
+	tgt         *target
+	proc        *process   // nil for HTTP targets
+	stdio       *stdioConn // nil for HTTP targets
+	rt          *headerRoundTripper
+	httpBase    *http.Transport
+	cs          *mcp.ClientSession
+	ctx         context.Context // ends when the connection is finished
+	cancel      context.CancelFunc
+	stats       *stats.Recorder
+	callTimeout time.Duration
+	terminate   time.Duration
+	connectedAt time.Time
+	static      Info // the parts of Info fixed at connect
+
+	closing atomic.Bool // set when we close it on purpose
+
+	deadOnce   sync.Once
+	dead       chan struct{} // closed when the connection broke under us
+	deadReason string        // written before dead is closed
+	deadAt     time.Time     // written before dead is closed
+	onDead     func(*conn)
+
+	finishOnce sync.Once
+	prev       *Previous // written by finish
+	warning    string    // written by finish
+	termWarn   string    // written by the stdio close function
+
+	mu sync.Mutex
+	// The fields below are guarded by mu.
+	tools      []*mcp.Tool
+	toolsFresh bool                  // tools is the target's current list
+	byToken    map[string]*collector // calls in flight by progress token
+	junk       []string              // last junkKept non-JSON-RPC stdout lines
+	junkCount  int
+}
+
+// collector gathers what arrives while one call runs.
+type collector struct {
+	start time.Time
+	mu    sync.Mutex
+	// progress and logs are guarded by mu.
+	progress []Progress
+	logs     []LogEntry
+}
+
+func (c *conn) scrub(s string) string { return c.tgt.secrets.Scrub(s) }
+
+func (c *conn) isDead() bool {
+	select {
+	case <-c.dead:
+		return true
+	default:
+	}
+	return c.proc != nil && c.proc.hasExited()
+}
+
+// markDead records that the connection broke under us and hands it to
+// onDead. A connection we are closing on purpose is not dead.
+func (c *conn) markDead(reason string) {
+	if c.closing.Load() {
+		return
+	}
+	c.deadOnce.Do(func() {
+		c.deadReason = c.scrub(reason)
+		c.deadAt = time.Now()
+		close(c.dead)
+		c.log.Info("connection lost", "reason", c.deadReason)
+		go c.onDead(c)
+	})
+}
+
+// watch turns the end of the session or of the process into markDead. It
+// returns when the connection is finished.
+func (c *conn) watch() {
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- c.cs.Wait() }()
+	var exited <-chan struct{}
+	if c.proc != nil {
+		exited = c.proc.exited
+	}
+	select {
+	case err := <-waitErr:
+		switch {
+		case c.stdio != nil && c.stdio.stalled.Load():
+			c.markDead(errWriteStalled.Error())
+		case c.proc != nil && c.proc.waitExit(exitGrace):
+			c.markDead("the target process " + describeExit(c.proc.exit))
+		case err != nil && !errors.Is(err, io.EOF):
+			c.markDead("the session ended: " + err.Error())
+		case c.proc != nil:
+			c.markDead("the target closed its stdout")
+		default:
+			c.markDead("the server ended the session")
+		}
+	case <-exited:
+		c.markDead("the target process " + describeExit(c.proc.exit))
+	case <-c.ctx.Done():
+	}
+}
+
+// finish closes the connection (once) and describes it as ended. Closing
+// the transport comes first so that requests in flight fail at once.
+func (c *conn) finish(endedBy string) (*Previous, string) {
+	c.finishOnce.Do(func() {
+		if endedBy != EndedByLost {
+			c.closing.Store(true)
+		}
+		end := time.Now()
+		if endedBy == EndedByLost && !c.deadAt.IsZero() {
+			end = c.deadAt
+		}
+		c.cancel() // cancels requests in flight and the SSE stream
+		var warnings []string
+		if c.stdio != nil {
+			_ = c.stdio.Close()
+			if c.termWarn != "" {
+				warnings = append(warnings, c.termWarn)
+			}
+		}
+		if c.cs != nil {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = c.cs.Close()
+			}()
+			select {
+			case <-done:
+			case <-time.After(sessionCloseTimeout):
+				warnings = append(warnings, "the session did not close within "+sessionCloseTimeout.String())
+			}
+		}
+		if c.httpBase != nil {
+			c.httpBase.CloseIdleConnections()
+		}
+		prev := &Previous{
+			ServerURL:       c.static.ServerURL,
+			Transport:       c.static.Transport,
+			ServerInfo:      c.static.ServerInfo,
+			ConnectedAt:     c.connectedAt,
+			DisconnectedAt:  end.UTC(),
+			DurationSeconds: math.Round(end.Sub(c.connectedAt).Seconds()*100) / 100,
+			Statistics:      c.stats.Snapshot(),
+			EndedBy:         endedBy,
+		}
+		if endedBy == EndedByLost {
+			prev.Reason = c.deadReason
+		}
+		if c.proc != nil {
+			c.proc.waitExit(exitGrace)
+			x := c.proc.exitReport(c.scrub)
+			prev.Exit = &x
+		}
+		c.prev, c.warning = prev, strings.Join(warnings, "; ")
+	})
+	return c.prev, c.warning
+}
+
+// info returns the connection's Info with current statistics.
+func (c *conn) info() Info {
+	in := c.static
+	in.Statistics = c.stats.Snapshot()
+	in.Status = StatusConnected
+	return in
+}
+
+func (c *conn) stderrLines() []string {
+	if c.proc == nil {
+		return nil
+	}
+	lines := c.proc.stderr.Lines(stderrTailLines, stderrLineMax)
+	for i, l := range lines {
+		lines[i] = c.scrub(l)
+	}
+	return lines
+}
+
+func (c *conn) onJunk(line string) {
+	line = c.scrub(cut(line, stderrLineMax))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.junkCount++
+	c.junk = append(c.junk, line)
+	if len(c.junk) > junkKept {
+		c.junk = c.junk[len(c.junk)-junkKept:]
+	}
+}
+
+func (c *conn) junkReport() ([]string, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.junk), c.junkCount
+}
+
+func (c *conn) onProgress(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
+	c.recordProgress(req.Params)
+}
+
+func (c *conn) onLog(_ context.Context, req *mcp.LoggingMessageRequest) {
+	c.recordLog(req.Params)
+}
+
+// onNotification sees a stdio target's notifications in the order they were
+// read, before the answer that follows them is delivered: go-sdk runs
+// notification handlers on a queue that may lag behind a response, which
+// would lose the last progress and log messages of a call.
+func (c *conn) onNotification(method string, params json.RawMessage) {
+	switch method {
+	case "notifications/progress":
+		var p mcp.ProgressNotificationParams
+		if json.Unmarshal(params, &p) == nil {
+			c.recordProgress(&p)
+		}
+	case "notifications/message":
+		var p mcp.LoggingMessageParams
+		if json.Unmarshal(params, &p) == nil {
+			c.recordLog(&p)
+		}
+	}
+}
+
+func (c *conn) recordProgress(p *mcp.ProgressNotificationParams) {
+	c.mu.Lock()
+	col := c.byToken[fmt.Sprint(p.ProgressToken)]
+	c.mu.Unlock()
+	if col == nil {
+		return
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	col.progress = append(col.progress, Progress{
+		Progress: p.Progress,
+		Total:    p.Total,
+		Message:  c.scrub(p.Message),
+		AtMS:     msSince(col.start),
+	})
+}
+
+func (c *conn) recordLog(p *mcp.LoggingMessageParams) {
+	data, err := json.Marshal(p.Data)
+	if err != nil {
+		data, _ = json.Marshal(fmt.Sprint(p.Data))
+	}
+	e := LogEntry{Level: string(p.Level), Logger: p.Logger, Data: json.RawMessage(c.scrub(string(data)))}
+	c.mu.Lock()
+	cols := make([]*collector, 0, len(c.byToken))
+	for _, col := range c.byToken {
+		cols = append(cols, col)
+	}
+	c.mu.Unlock()
+	for _, col := range cols {
+		col.mu.Lock()
+		col.logs = append(col.logs, e)
+		col.mu.Unlock()
+	}
+}
+
+func (c *conn) onToolsChanged(context.Context, *mcp.ToolListChangedRequest) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.toolsFresh = false
+}
+
+// do runs one request to the target with a deadline, records it in the
+// statistics, and turns its failure into one of the package's errors.
+func (c *conn) do(ctx context.Context, method string, kind stats.Kind, timeout time.Duration, fn func(context.Context) error) error {
+	if timeout <= 0 {
+		timeout = c.callTimeout
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	stop := context.AfterFunc(c.ctx, cancel) // a disconnect ends requests in flight
+	defer stop()
+	start := time.Now()
+	err := fn(rctx)
+	c.stats.Record(method, kind, start, time.Since(start), err != nil)
+	if err != nil {
+		return c.classify(ctx, rctx, method, timeout, err)
+	}
+	return nil
+}
+
+// classify explains why a request failed.
+func (c *conn) classify(parent, rctx context.Context, method string, timeout time.Duration, err error) error {
+	var werr *jsonrpc.Error
+	switch {
+	case c.closing.Load():
+		return &LostError{Reason: "the connection was closed while " + method + " was in flight", Err: err}
+	case c.stdio != nil && c.stdio.stalled.Load():
+		c.markDead(errWriteStalled.Error())
+		return &TimeoutError{Method: method, After: timeout, Lost: true, StderrTail: c.stderrTail()}
+	case errors.As(err, &werr) && werr.Code == codeMessageTooLarge:
+		return &MessageTooLargeError{Limit: c.stdio.maxBytes}
+	case errors.As(err, &werr):
+		return &RPCError{Method: method, Code: werr.Code, Message: c.scrub(werr.Message)}
+	case parent.Err() != nil:
+		return parent.Err()
+	case errors.Is(rctx.Err(), context.DeadlineExceeded):
+		return &TimeoutError{Method: method, After: timeout, Cancelled: true, StderrTail: c.stderrTail()}
+	case errors.Is(rctx.Err(), context.Canceled):
+		return &LostError{Reason: "the connection was closed while " + method + " was in flight", Err: err}
+	}
+	if c.proc != nil && (c.proc.hasExited() || c.isDead() || isConnErr(err)) && c.proc.waitExit(exitGrace) {
+		c.markDead("the target process " + describeExit(c.proc.exit))
+		return &ExitError{Exit: c.proc.exitReport(c.scrub), During: method}
+	}
+	if c.isDead() || isConnErr(err) {
+		reason := c.deadReason
+		if reason == "" {
+			reason = c.scrub(err.Error())
+		}
+		return &LostError{Reason: reason, Err: err}
+	}
+	return &ProtocolError{Msg: method + " failed", Err: scrubbed{c.scrub(err.Error()), err}}
+}
+
+func isConnErr(err error) bool {
+	return errors.Is(err, mcp.ErrConnectionClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func (c *conn) stderrTail() string {
+	return strings.Join(c.stderrLines(), "\n")
+}
+
+// scrubbed is an error whose message has had secrets removed.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (s scrubbed) Error() string { return s.msg }
+func (s scrubbed) Unwrap() error { return s.err }
+
+// listTools walks every page of tools/list and refreshes the cache.
+func (c *conn) listTools(ctx context.Context) ([]*mcp.Tool, error) {
+	var all []*mcp.Tool
+	seen := map[string]bool{}
+	cursor := ""
+	for page := 1; ; page++ {
+		if page > maxPages {
+			return nil, &ProtocolError{Msg: fmt.Sprintf("tools/list returned more than %d pages; the last cursor was %q", maxPages, cursor)}
+		}
+		var res *mcp.ListToolsResult
+		err := c.do(ctx, "tools/list", stats.KindOther, 0, func(ctx context.Context) (err error) {
+			res, err = c.cs.ListTools(ctx, &mcp.ListToolsParams{Cursor: cursor})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, res.Tools...)
+		if res.NextCursor == "" {
+			break
+		}
+		if seen[res.NextCursor] {
+			return nil, &ProtocolError{Msg: fmt.Sprintf("tools/list returned the cursor %q twice; the server's pagination loops", res.NextCursor)}
+		}
+		seen[res.NextCursor] = true
+		cursor = res.NextCursor
+	}
+	c.mu.Lock()
+	c.tools, c.toolsFresh = all, true
+	c.mu.Unlock()
+	return all, nil
+}
+
+// findTool looks name up in the target's tool list, fetching the list when
+// the cache is stale or the name is not in it. It returns nil, nil when the
+// list cannot be had (the call then goes ahead without a definition).
+func (c *conn) findTool(ctx context.Context, name string) (*mcp.Tool, error) {
+	c.mu.Lock()
+	tools, fresh := c.tools, c.toolsFresh
+	c.mu.Unlock()
+	if fresh {
+		if t := toolNamed(tools, name); t != nil {
+			return t, nil
+		}
+	}
+	tools, err := c.listTools(ctx)
+	if err != nil {
+		var timeout *TimeoutError
+		if errors.As(err, &timeout) || c.isDead() {
+			return nil, err
+		}
+		c.log.Debug("tools/list failed before a call; calling without the definition", "error", err)
+		return nil, nil
+	}
+	if t := toolNamed(tools, name); t != nil {
+		return t, nil
+	}
+	names := make([]string, len(tools))
+	for i, t := range tools {
+		names[i] = t.Name
+	}
+	sort.Strings(names)
+	return nil, &ToolNotFoundError{Name: name, Available: names}
+}
+
+func toolNamed(tools []*mcp.Tool, name string) *mcp.Tool {
+	for _, t := range tools {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// callTool calls a tool and gathers the progress and logs that arrive while
+// it runs.
+func (c *conn) callTool(ctx context.Context, name string, args map[string]any, timeout time.Duration) (*CallResult, error) {
+	tool, err := c.findTool(ctx, name)
+	if err != nil {
+		var nf *ToolNotFoundError
+		if errors.As(err, &nf) {
+			c.stats.RecordRefused()
+		}
+		return nil, err
+	}
+	token := newID()
+	col := &collector{start: time.Now()}
+	c.mu.Lock()
+	c.byToken[token] = col
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.byToken, token)
+		c.mu.Unlock()
+	}()
+
+	if args == nil {
+		args = map[string]any{}
+	}
+	// The token goes in through Meta: CallToolParams.SetProgressToken
+	// rejects some token types.
+	params := &mcp.CallToolParams{Name: name, Arguments: args, Meta: mcp.Meta{"progressToken": token}}
+	var res *mcp.CallToolResult
+	started := time.Now()
+	err = c.do(ctx, "tools/call", stats.KindTool, timeout, func(ctx context.Context) (err error) {
+		res, err = c.cs.CallTool(ctx, params)
+		return err
+	})
+	completed := time.Now()
+	if err != nil {
+		return nil, err
+	}
+	if c.stdio == nil {
+		col.settle()
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	return &CallResult{
+		Result:      res,
+		Tool:        tool,
+		Progress:    slices.Clone(col.progress),
+		Logs:        slices.Clone(col.logs),
+		StartedAt:   started.UTC(),
+		CompletedAt: completed.UTC(),
+		ServerURL:   c.static.ServerURL,
+		Statistics:  c.stats.Snapshot(),
+	}, nil
+}
+
+// settle gives notifications that arrived just before an HTTP target's
+// answer time to pass go-sdk's handler queue, which lags behind responses:
+// it waits until none has come for settleQuiet, at most settleMax.
+func (col *collector) settle() {
+	deadline := time.Now().Add(settleMax)
+	for n := col.count(); time.Now().Before(deadline); {
+		time.Sleep(settleQuiet)
+		if m := col.count(); m == n {
+			return
+		} else {
+			n = m
+		}
+	}
+}
+
+const (
+	settleQuiet = 5 * time.Millisecond
+	settleMax   = 50 * time.Millisecond
+)
+
+func (col *collector) count() int {
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	return len(col.progress) + len(col.logs)
+}
+
+func msSince(t time.Time) float64 {
+	return math.Round(float64(time.Since(t))/float64(time.Millisecond)*100) / 100
+}

@@ -1,0 +1,148 @@
+package connmgr
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
+)
+
+// httpSnippet is how much of an error response's body is kept.
+const httpSnippet = 300
+
+// headerRoundTripper adds the connection's headers to requests for the
+// target's origin only (a redirect to another origin must not carry a
+// token), and remembers the last failure so a failed connect can say what
+// the server really answered.
+type headerRoundTripper struct {
+	base    http.RoundTripper
+	origin  string // scheme://host:port of the target
+	headers http.Header
+	secrets *redact.Secrets
+
+	mu      sync.Mutex
+	lastErr *HTTPError // guarded by mu
+}
+
+func newHeaderRoundTripper(base http.RoundTripper, target string, headers http.Header, secrets *redact.Secrets) (*headerRoundTripper, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	return &headerRoundTripper{base: base, origin: origin(u), headers: headers, secrets: secrets}, nil
+}
+
+func origin(u *url.URL) string {
+	host := u.Host
+	if u.Port() == "" {
+		switch u.Scheme {
+		case "http":
+			host += ":80"
+		case "https":
+			host += ":443"
+		}
+	}
+	return strings.ToLower(u.Scheme + "://" + host)
+}
+
+func (t *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	if len(t.headers) > 0 && origin(req.URL) == t.origin {
+		req = req.Clone(req.Context())
+		for name, vals := range t.headers {
+			req.Header[name] = vals
+		}
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		if req.Context().Err() == nil {
+			t.note(&HTTPError{Err: err, Reason: describeDialError(err)})
+		}
+		return nil, err
+	}
+	ct := resp.Header.Get("Content-Type")
+	mt, _, _ := mime.ParseMediaType(ct)
+	switch {
+	case resp.StatusCode >= 400 && req.Method != http.MethodDelete:
+		e := &HTTPError{StatusCode: resp.StatusCode, ContentType: ct, WWWAuthenticate: t.secrets.Scrub(resp.Header.Get("WWW-Authenticate"))}
+		e.BodySnippet = t.peek(resp)
+		t.note(e)
+	case req.Method == http.MethodPost && resp.StatusCode == http.StatusOK &&
+		mt != "application/json" && mt != "text/event-stream":
+		e := &HTTPError{StatusCode: resp.StatusCode, ContentType: ct, Reason: "the answer is not MCP (expected application/json or text/event-stream)"}
+		e.BodySnippet = t.peek(resp)
+		t.note(e)
+	}
+	return resp, nil
+}
+
+// peek reads the start of resp's body for a report and puts it back.
+func (t *headerRoundTripper) peek(resp *http.Response) string {
+	buf := make([]byte, httpSnippet)
+	n, _ := io.ReadFull(resp.Body, buf)
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(buf[:n]), resp.Body), resp.Body}
+	s := strings.Join(strings.Fields(string(buf[:n])), " ")
+	return t.secrets.Scrub(s)
+}
+
+func (t *headerRoundTripper) note(e *HTTPError) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lastErr = e
+}
+
+// failure returns the last HTTP failure seen, or nil.
+func (t *headerRoundTripper) failure() *HTTPError {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lastErr
+}
+
+// describeDialError says in plain words why a request did not get an answer.
+func describeDialError(err error) string {
+	var (
+		unknownAuth x509.UnknownAuthorityError
+		hostname    x509.HostnameError
+		invalid     x509.CertificateInvalidError
+		recordErr   tls.RecordHeaderError
+	)
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused: nothing is listening at that address (is the server running, and on that port?)"
+	case errors.As(err, &unknownAuth), errors.As(err, &hostname), errors.As(err, &invalid):
+		return "TLS certificate problem: " + err.Error()
+	case errors.As(err, &recordErr):
+		return "TLS handshake failed: the server does not speak TLS there (try http:// instead of https://)"
+	case strings.Contains(err.Error(), "no such host"):
+		return "the host name does not resolve"
+	}
+	return err.Error()
+}
+
+// httpErrorHint is what to do about an HTTP failure.
+func httpErrorHint(e *HTTPError) string {
+	switch {
+	case e.StatusCode == http.StatusUnauthorized:
+		return "The server wants credentials: pass bearer_token, or the header it expects in headers."
+	case e.StatusCode == http.StatusForbidden:
+		return "The server refused these credentials or this origin: check the token's scope and the server's allowed hosts/origins."
+	case e.StatusCode == http.StatusNotFound:
+		return "Nothing is served at that path: check the endpoint (often /mcp for streamable HTTP, /sse for legacy SSE)."
+	case e.StatusCode == http.StatusMethodNotAllowed:
+		return "The endpoint does not accept this transport's requests: try transport sse or streamable-http explicitly."
+	case e.StatusCode != 0 && e.StatusCode < 400:
+		return "The URL answers, but not with MCP: check the path and that it is an MCP endpoint."
+	}
+	return ""
+}

@@ -1,0 +1,39 @@
+package connmgr
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+)
+
+// TestMain lets the test binary be its own target: run with
+// "example-server [flags]" it serves the example server over stdio, so tests
+// drive real processes and real protocol traffic.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "example-server" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT)
+		err := testserver.Main(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// exampleSpec is a Spec that runs the example server in mode.
+func exampleSpec(t testing.TB, mode string, extra ...string) Spec {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Spec{Command: exe, Args: append([]string{"example-server", "--mode", mode}, extra...)}
+}

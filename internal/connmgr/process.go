@@ -1,0 +1,192 @@
+package connmgr
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/procgroup"
+)
+
+// process supervises a stdio target: its pipes, its stderr ring and its
+// whole process group. The target runs in a group of its own so that
+// launchers (npx, uvx, sh -c) and their children end together.
+type process struct {
+	cmd    *exec.Cmd
+	pid    int
+	stdin  *os.File // our end of the child's stdin; supports write deadlines
+	stdout *os.File // our end of the child's stdout
+	stderr *ring
+
+	stderrDone chan struct{} // closed when the stderr copier returns
+	exited     chan struct{} // closed when the leader has been reaped
+	exit       ExitInfo      // written before exited is closed; Code/Signal only
+}
+
+// startProcess starts path with args in its own process group. env is the
+// complete environment. The caller owns the returned process and must call
+// terminate.
+func startProcess(path string, args, env []string, dir string, stderrBytes int) (*process, error) {
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		closeAll(inR, inW)
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		closeAll(inR, inW, outR, outW)
+		return nil, err
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Env = env
+	cmd.Dir = dir
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	// The child has its own copies of its ends (or never will).
+	closeAll(inR, outW, errW)
+	if err != nil {
+		closeAll(inW, outR, errR)
+		return nil, err
+	}
+	p := &process{
+		cmd:        cmd,
+		pid:        cmd.Process.Pid,
+		stdin:      inW,
+		stdout:     outR,
+		stderr:     newRing(stderrBytes),
+		stderrDone: make(chan struct{}),
+		exited:     make(chan struct{}),
+	}
+	go func() {
+		defer close(p.stderrDone)
+		_, _ = io.Copy(p.stderr, errR)
+		_ = errR.Close()
+	}()
+	go func() {
+		defer close(p.exited)
+		_ = cmd.Wait()
+		p.exit = exitInfo(cmd.ProcessState)
+	}()
+	return p, nil
+}
+
+func exitInfo(ps *os.ProcessState) ExitInfo {
+	var x ExitInfo
+	if ps == nil {
+		return x
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		x.Signal = unix.SignalName(ws.Signal())
+		if x.Signal == "" {
+			x.Signal = ws.Signal().String()
+		}
+		return x
+	}
+	code := ps.ExitCode()
+	x.Code = &code
+	return x
+}
+
+// hasExited reports whether the leader has been reaped.
+func (p *process) hasExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitExit waits up to d for the leader to be reaped and for its stderr to
+// drain, so that an exit report carries the last words. It reports whether
+// the leader exited.
+func (p *process) waitExit(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-p.exited:
+	case <-t.C:
+		return false
+	}
+	select {
+	case <-p.stderrDone:
+	case <-t.C:
+	}
+	return true
+}
+
+// exitReport returns how the process ended with the tail of its stderr.
+// Call it after the leader has exited.
+func (p *process) exitReport(scrub func(string) string) ExitInfo {
+	x := ExitInfo{Code: p.exit.Code, Signal: p.exit.Signal}
+	x.StderrTail = scrub(strings.Join(p.stderr.Lines(stderrTailLines, stderrLineMax), "\n"))
+	return x
+}
+
+// terminate ends the whole process group within budget, in the order the
+// MCP spec gives for stdio: close stdin, then SIGTERM, then SIGKILL. It
+// returns a warning when the target had to be forced.
+func (p *process) terminate(budget time.Duration) (warning string) {
+	deadline := time.Now().Add(budget)
+	step := budget / 3
+	_ = p.stdin.Close()
+	if !p.waitExit(step) {
+		_ = syscall.Kill(-p.pid, syscall.SIGTERM)
+		if !p.waitExit(step) {
+			_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+			warning = "the target did not exit after stdin was closed and SIGTERM was sent; it was killed with SIGKILL"
+			p.waitExit(time.Until(deadline))
+		}
+	}
+	// The leader is gone; members it left behind (a launcher's children, a
+	// grandchild that ignores SIGTERM) are ended with it.
+	if procgroup.Alive(p.pid) {
+		_ = syscall.Kill(-p.pid, syscall.SIGTERM)
+		if !procgroup.WaitGone(p.pid, min(200*time.Millisecond, max(time.Until(deadline), 10*time.Millisecond))) {
+			_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+			if warning == "" {
+				warning = "processes the target started ignored SIGTERM; they were killed with SIGKILL"
+			}
+			procgroup.WaitGone(p.pid, max(time.Until(deadline), 100*time.Millisecond))
+		}
+	}
+	// A process outside the group may still hold the pipes; stop reading.
+	_ = p.stdout.Close()
+	select {
+	case <-p.stderrDone:
+	case <-time.After(100 * time.Millisecond):
+	}
+	return warning
+}
+
+// kill ends the whole group at once, for a target that is already lost.
+func (p *process) kill() {
+	_ = p.stdin.Close()
+	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+	p.waitExit(time.Second)
+	procgroup.WaitGone(p.pid, time.Second)
+	_ = p.stdout.Close()
+}
+
+func closeAll(fs ...*os.File) {
+	for _, f := range fs {
+		_ = f.Close()
+	}
+}
+
+// Stderr tail limits: status shows the last stderrTailLines lines, each cut
+// at stderrLineMax characters.
+const (
+	stderrTailLines = 20
+	stderrLineMax   = 512
+)

@@ -1,0 +1,288 @@
+package connmgr
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
+)
+
+// target is a Spec resolved into what to start or where to connect.
+type target struct {
+	transport string
+
+	// stdio
+	path     string   // absolute path of the program to exec
+	argv     []string // its arguments (an interpreter's include the script)
+	env      []string // complete environment of the child
+	envNames []string // the names of Spec.Env, sorted
+	dir      string
+
+	// HTTP
+	url     string
+	headers http.Header
+
+	// display is the redacted server_url: the URL, or the command line.
+	display string
+	secrets *redact.Secrets
+}
+
+// resolve checks spec and works out how to reach the target. It starts
+// nothing. Errors wrap ErrInvalidSpec or are *SpawnError.
+func resolve(spec Spec) (*target, error) {
+	invalid := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidSpec, fmt.Sprintf(format, a...))
+	}
+	switch {
+	case spec.URL == "" && spec.Command == "":
+		return nil, invalid("give either url (an http(s) URL or a script path) or command (a program to run over stdio)")
+	case spec.URL != "" && spec.Command != "":
+		return nil, invalid("give url or command, not both")
+	}
+	tr := spec.Transport
+	if tr == "" {
+		tr = TransportAuto
+	}
+	if !slices.Contains([]string{TransportAuto, TransportStdio, TransportStreamableHTTP, TransportSSE}, tr) {
+		return nil, invalid("transport %q is not one of auto, stdio, streamable-http, sse", spec.Transport)
+	}
+	t := &target{secrets: &redact.Secrets{}}
+	t.secrets.Add(spec.BearerToken)
+	for _, v := range spec.Headers {
+		t.secrets.Add(v)
+	}
+	for _, v := range spec.Env {
+		t.secrets.Add(v)
+	}
+
+	isHTTP := strings.HasPrefix(spec.URL, "http://") || strings.HasPrefix(spec.URL, "https://")
+	if isHTTP {
+		if tr == TransportStdio {
+			return nil, invalid("transport stdio needs a command or a script path, not the URL %s", redact.URL(spec.URL))
+		}
+		return t.resolveHTTP(spec, tr)
+	}
+	if strings.Contains(spec.URL, "://") {
+		return nil, invalid("url %s is neither http(s) nor a file path", redact.URL(spec.URL))
+	}
+	if tr != TransportAuto && tr != TransportStdio {
+		return nil, invalid("transport %s needs an http(s) url", tr)
+	}
+	if len(spec.Headers) > 0 || spec.BearerToken != "" {
+		return nil, invalid("headers and bearer_token apply only to HTTP targets; pass secrets to a stdio target through env")
+	}
+	return t.resolveStdio(spec)
+}
+
+func (t *target) resolveHTTP(spec Spec, tr string) (*target, error) {
+	u, err := url.Parse(spec.URL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("%w: url %s does not parse: give a full URL such as http://127.0.0.1:3000/mcp", ErrInvalidSpec, redact.URL(spec.URL))
+	}
+	if len(spec.Env) > 0 || len(spec.Args) > 0 || spec.Cwd != "" {
+		return nil, fmt.Errorf("%w: args, env and cwd apply only to stdio targets", ErrInvalidSpec)
+	}
+	t.transport = tr
+	if tr == TransportAuto {
+		t.transport = TransportStreamableHTTP
+		if strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/sse") {
+			t.transport = TransportSSE
+		}
+	}
+	t.url = spec.URL
+	t.secrets.Add(redact.URLSecrets(spec.URL)...)
+	t.headers = http.Header{}
+	for name, v := range spec.Headers {
+		if !validHeaderName(name) {
+			return nil, fmt.Errorf("%w: header name %q is not a valid HTTP header name", ErrInvalidSpec, name)
+		}
+		if !validHeaderValue(v) {
+			return nil, fmt.Errorf("%w: the value of header %q has characters not allowed in HTTP (such as a newline)", ErrInvalidSpec, name)
+		}
+		t.headers.Set(name, v)
+	}
+	if spec.BearerToken != "" {
+		if !validHeaderValue(spec.BearerToken) {
+			return nil, fmt.Errorf("%w: bearer_token has characters not allowed in an HTTP header", ErrInvalidSpec)
+		}
+		t.headers.Set("Authorization", "Bearer "+spec.BearerToken)
+	}
+	t.display = redact.URL(spec.URL)
+	return t, nil
+}
+
+func (t *target) resolveStdio(spec Spec) (*target, error) {
+	t.transport = TransportStdio
+	t.dir = spec.Cwd
+	if t.dir != "" {
+		fi, err := os.Stat(t.dir)
+		if err != nil || !fi.IsDir() {
+			return nil, &SpawnError{Command: spec.Command + spec.URL, Err: fmt.Errorf("working directory %q does not exist or is not a directory", t.dir), Hint: "Pass an existing directory as cwd, or leave cwd out to use the tester's working directory."}
+		}
+	}
+	for name := range spec.Env {
+		if name == "" || strings.ContainsAny(name, "=\x00") {
+			return nil, fmt.Errorf("%w: environment variable name %q is not valid", ErrInvalidSpec, name)
+		}
+		t.envNames = append(t.envNames, name)
+	}
+	slices.Sort(t.envNames)
+	t.env = os.Environ()
+	for _, name := range t.envNames {
+		t.env = append(t.env, name+"="+spec.Env[name])
+	}
+
+	var shown []string
+	if spec.Command != "" {
+		path, err := t.lookPath(spec.Command)
+		if err != nil {
+			return nil, commandNotFound(spec.Command, spec.Args, err)
+		}
+		t.path, t.argv = path, slices.Clone(spec.Args)
+		shown = append([]string{spec.Command}, spec.Args...)
+	} else {
+		if err := t.resolveScript(spec.URL, spec.Args); err != nil {
+			return nil, err
+		}
+		shown = append([]string{spec.URL}, spec.Args...)
+	}
+	secretArgs := secretArgValues(shown)
+	t.secrets.Add(secretArgs...)
+	t.display = t.secrets.Scrub(shellJoin(shown))
+	return t, nil
+}
+
+// lookPath finds a command like a shell would, but resolves a relative path
+// with a slash against the child's working directory.
+func (t *target) lookPath(command string) (string, error) {
+	if strings.Contains(command, "/") && !filepath.IsAbs(command) && t.dir != "" {
+		command = filepath.Join(t.dir, command)
+	}
+	path, err := exec.LookPath(command)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Abs(path)
+}
+
+func commandNotFound(command string, args []string, err error) error {
+	e := &SpawnError{Command: command, Err: err}
+	switch fields := strings.Fields(command); {
+	case len(fields) > 1 && len(args) == 0:
+		e.Hint = fmt.Sprintf("%q was given as one string: pass command: %q, args: [%s]. Commands are never run through a shell.", command, fields[0], strings.Join(fields[1:], ", "))
+	case errors.Is(err, exec.ErrNotFound) && slices.Contains([]string{"npx", "node", "npm"}, command):
+		e.Hint = "Node.js is not installed or not on the tester's PATH. Install it, or pass the absolute path of the program as command."
+	case errors.Is(err, exec.ErrNotFound) && slices.Contains([]string{"uvx", "uv"}, command):
+		e.Hint = "uv is not installed or not on the tester's PATH. Install it, or pass the absolute path of the program as command."
+	case errors.Is(err, exec.ErrNotFound):
+		e.Hint = fmt.Sprintf("No program named %q is on the tester's PATH. Pass an absolute path, or check the spelling.", command)
+	case errors.Is(err, os.ErrPermission):
+		e.Hint = fmt.Sprintf("%q is not executable: run chmod +x on it, or run it through its interpreter (command: python3, args: [script]).", command)
+	default:
+		e.Hint = "Pass an absolute path to an executable file."
+	}
+	return e
+}
+
+// resolveScript turns a script path into the program that runs it: python3
+// for .py, node for .js/.mjs/.cjs, the file itself when it is executable.
+func (t *target) resolveScript(path string, args []string) error {
+	if !filepath.IsAbs(path) && t.dir != "" {
+		path = filepath.Join(t.dir, path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return &SpawnError{Command: path, Err: err}
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return &SpawnError{Command: path, Err: err, Hint: "url is neither an http(s) URL nor an existing file. Check the path (relative paths are resolved against cwd, or the tester's working directory)."}
+	}
+	if fi.IsDir() {
+		return &SpawnError{Command: path, Err: errors.New("is a directory"), Hint: "Point url at the server's entry script (for example dist/index.js), or pass command and args."}
+	}
+	var interpreter string
+	switch strings.ToLower(filepath.Ext(abs)) {
+	case ".py":
+		interpreter = "python3"
+	case ".js", ".mjs", ".cjs":
+		interpreter = "node"
+	case ".ts", ".mts":
+		return &SpawnError{Command: path, Err: errors.New("TypeScript sources cannot be run directly"), Hint: fmt.Sprintf("Build the server first and point url at the .js output, or pass command: npx, args: [tsx, %s].", path)}
+	}
+	if interpreter != "" {
+		ip, err := exec.LookPath(interpreter)
+		if err != nil {
+			return commandNotFound(interpreter, nil, err)
+		}
+		t.path = ip
+		t.argv = append([]string{abs}, args...)
+		return nil
+	}
+	if fi.Mode()&0o111 == 0 {
+		return &SpawnError{Command: path, Err: os.ErrPermission, Hint: fmt.Sprintf("%s is not executable: run chmod +x on it, or pass command (its interpreter) and args.", path)}
+	}
+	t.path, t.argv = abs, slices.Clone(args)
+	return nil
+}
+
+// secretArgValues finds argument values that look secret: --api-key=X,
+// --token X.
+func secretArgValues(argv []string) []string {
+	var out []string
+	for i, a := range argv {
+		name, value, hasValue := strings.Cut(a, "=")
+		if !strings.HasPrefix(name, "-") || !redact.IsSecretName(name) {
+			continue
+		}
+		if hasValue {
+			out = append(out, value)
+		} else if i+1 < len(argv) && !strings.HasPrefix(argv[i+1], "-") {
+			out = append(out, argv[i+1])
+		}
+	}
+	return out
+}
+
+// shellJoin renders a command line for display, quoting words that need it.
+func shellJoin(words []string) string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		if w == "" || strings.ContainsAny(w, " \t\n'\"\\$`*?[]{}()<>|&;#~") {
+			w = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+		}
+		out[i] = w
+	}
+	return strings.Join(out, " ")
+}
+
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether v can be sent as a header value: no
+// control characters but tab.
+func validHeaderValue(v string) bool {
+	for _, r := range v {
+		if (r < ' ' && r != '\t') || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
