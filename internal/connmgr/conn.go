@@ -123,21 +123,27 @@ func (c *conn) watch() {
 	}
 	select {
 	case err := <-waitErr:
-		switch {
-		case c.stdio != nil && c.stdio.stalled.Load():
-			c.markDead(errWriteStalled.Error())
-		case c.proc != nil && c.proc.waitExit(exitGrace):
-			c.markDead("the target process " + describeExit(c.proc.exit))
-		case err != nil && !errors.Is(err, io.EOF):
-			c.markDead("the session ended: " + err.Error())
-		case c.proc != nil:
-			c.markDead("the target closed its stdout")
-		default:
-			c.markDead("the server ended the session")
-		}
+		c.markDead(c.lossReason(err))
 	case <-exited:
-		c.markDead("the target process " + describeExit(c.proc.exit))
+		c.markDead(c.lossReason(nil))
 	case <-c.ctx.Done():
+	}
+}
+
+// lossReason says why the connection broke; err is how the session ended,
+// if known.
+func (c *conn) lossReason(err error) string {
+	switch {
+	case c.stdio != nil && c.stdio.stalled.Load():
+		return errWriteStalled.Error()
+	case c.proc != nil && c.proc.waitExit(exitGrace):
+		return "the target process " + describeExit(c.proc.exit)
+	case err != nil && !errors.Is(err, io.EOF):
+		return "the session ended: " + err.Error()
+	case c.proc != nil:
+		return "the target closed its stdout"
+	default:
+		return "the server ended the session"
 	}
 }
 
@@ -313,13 +319,24 @@ func (c *conn) do(ctx context.Context, method string, kind stats.Kind, timeout t
 	defer cancel()
 	stop := context.AfterFunc(c.ctx, cancel) // a disconnect ends requests in flight
 	defer stop()
+	var httpFailures int
+	if c.rt != nil {
+		httpFailures = c.rt.failures()
+	}
 	start := time.Now()
 	err := fn(rctx)
 	c.stats.Record(method, kind, start, time.Since(start), err != nil)
-	if err != nil {
-		return c.classify(ctx, rctx, method, timeout, err)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if c.rt != nil && rctx.Err() == nil && !c.closing.Load() {
+		// go-sdk reports an HTTP failure as a made-up JSON-RPC error; say
+		// what the server really answered.
+		if herr := c.rt.failureSince(httpFailures); herr != nil {
+			return &LostError{Reason: herr.Error(), Err: herr}
+		}
+	}
+	return c.classify(ctx, rctx, method, timeout, err)
 }
 
 // classify explains why a request failed.
@@ -339,14 +356,14 @@ func (c *conn) classify(parent, rctx context.Context, method string, timeout tim
 		return parent.Err()
 	case errors.Is(rctx.Err(), context.DeadlineExceeded):
 		return &TimeoutError{Method: method, After: timeout, Cancelled: true, StderrTail: c.stderrTail()}
-	case errors.Is(rctx.Err(), context.Canceled):
-		return &LostError{Reason: "the connection was closed while " + method + " was in flight", Err: err}
 	}
-	if c.proc != nil && (c.proc.hasExited() || c.isDead() || isConnErr(err)) && c.proc.waitExit(exitGrace) {
-		c.markDead("the target process " + describeExit(c.proc.exit))
+	// The connection broke under the request (a lost connection is also
+	// finished, which cancels rctx).
+	if c.proc != nil && (c.proc.hasExited() || c.isDead() || isConnErr(err) || rctx.Err() != nil) && c.proc.waitExit(exitGrace) {
+		c.markDead(c.lossReason(nil))
 		return &ExitError{Exit: c.proc.exitReport(c.scrub), During: method}
 	}
-	if c.isDead() || isConnErr(err) {
+	if c.isDead() || isConnErr(err) || rctx.Err() != nil {
 		reason := c.deadReason
 		if reason == "" {
 			reason = c.scrub(err.Error())

@@ -31,6 +31,7 @@ type headerRoundTripper struct {
 
 	mu      sync.Mutex
 	lastErr *HTTPError // guarded by mu
+	seq     int        // guarded by mu; counts noted failures
 }
 
 func newHeaderRoundTripper(base http.RoundTripper, target string, headers http.Header, secrets *redact.Secrets) (*headerRoundTripper, error) {
@@ -100,6 +101,26 @@ func (t *headerRoundTripper) note(e *HTTPError) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.lastErr = e
+	t.seq++
+}
+
+// failures returns how many failures have been noted, to pass to
+// failureSince later.
+func (t *headerRoundTripper) failures() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.seq
+}
+
+// failureSince returns the last failure if one was noted after the
+// failures() count n, or nil.
+func (t *headerRoundTripper) failureSince(n int) *HTTPError {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.seq > n {
+		return t.lastErr
+	}
+	return nil
 }
 
 // failure returns the last HTTP failure seen, or nil.

@@ -29,6 +29,7 @@ const (
 	DefaultTerminateTimeout = 3 * time.Second
 	DefaultMaxMessageBytes  = 32 << 20
 	DefaultStderrBytes      = 64 << 10
+	DefaultWriteTimeout     = 10 * time.Second
 )
 
 // Options configures a Manager. A nil *Options means all defaults.
@@ -50,6 +51,10 @@ type Options struct {
 	// StderrBytes is the size of the ring that keeps a stdio target's
 	// stderr; zero means DefaultStderrBytes.
 	StderrBytes int
+	// WriteTimeout bounds one write to a stdio target's stdin; zero means
+	// DefaultWriteTimeout. A target that stops reading is reported lost
+	// after it.
+	WriteTimeout time.Duration
 	// ClientInfo is sent in initialize; nil means "mcp-test-mcp".
 	ClientInfo *mcp.Implementation
 }
@@ -98,6 +103,9 @@ func New(opts *Options) *Manager {
 	}
 	if o.StderrBytes <= 0 {
 		o.StderrBytes = DefaultStderrBytes
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
 	}
 	if o.ClientInfo == nil {
 		o.ClientInfo = &mcp.Implementation{Name: "mcp-test-mcp", Version: moduleVersion()}
@@ -227,6 +235,7 @@ func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
 		c.stdio = newStdioConn(c.proc.stdin, c.proc.stdout, m.opts.MaxMessageBytes, c.onJunk, c.onNotification, func() {
 			c.termWarn = c.proc.terminate(c.terminate)
 		})
+		c.stdio.writeTimeout = m.opts.WriteTimeout
 		transport = &stdioTransport{conn: c.stdio}
 	default:
 		c.httpBase = http.DefaultTransport.(*http.Transport).Clone()
@@ -257,8 +266,10 @@ func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
 	timer := time.NewTimer(connectTimeout)
 	defer timer.Stop()
 	var r result
+	returned := false
 	select {
 	case r = <-done:
+		returned = true
 	case <-timer.C:
 		r.err = context.DeadlineExceeded
 	case <-ctx.Done():
@@ -268,14 +279,16 @@ func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
 		failure := m.connectFailure(ctx, c, r.err, connectTimeout)
 		c.closing.Store(true)
 		c.finish(EndedByDisconnect)
-		// Connect returns soon after its transport is closed; collect a
-		// session that raced our deadline.
-		select {
-		case late := <-done:
-			if late.cs != nil {
-				_ = late.cs.Close()
+		if !returned {
+			// Connect returns soon after its transport is closed; collect a
+			// session that raced our deadline.
+			select {
+			case late := <-done:
+				if late.cs != nil {
+					_ = late.cs.Close()
+				}
+			case <-time.After(sessionCloseTimeout):
 			}
-		case <-time.After(sessionCloseTimeout):
 		}
 		c.log.Info("connect failed", "error", failure)
 		return nil, failure

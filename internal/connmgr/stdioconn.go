@@ -24,11 +24,6 @@ import (
 // the call fails at once with a clear error instead of timing out.
 const codeMessageTooLarge = -32099
 
-// defaultWriteTimeout bounds one write to a stdio target's stdin. A target
-// that stops reading fills the pipe (64 KiB), and without a deadline our
-// writes, and with them Close, would block forever.
-const defaultWriteTimeout = 10 * time.Second
-
 // errWriteStalled marks a write that hit its deadline.
 var errWriteStalled = errors.New("the target stopped reading its stdin")
 
@@ -37,8 +32,11 @@ var errWriteStalled = errors.New("the target stopped reading its stdin")
 // log line is reported, not fatal), caps the size of one message with a
 // clear error, and puts a deadline on every write.
 type stdioConn struct {
-	stdin        *os.File
-	maxBytes     int64
+	stdin    *os.File
+	maxBytes int64
+	// writeTimeout bounds one write: a target that stops reading fills the
+	// pipe (64 KiB), and without a deadline our writes, and with them
+	// Close, would block forever.
 	writeTimeout time.Duration
 	onJunk       func(line string) // called from the read goroutine
 	// onNotify sees every notification in read order, before the messages
@@ -65,7 +63,7 @@ func newStdioConn(stdin *os.File, stdout io.Reader, maxBytes int64, onJunk func(
 	c := &stdioConn{
 		stdin:        stdin,
 		maxBytes:     maxBytes,
-		writeTimeout: defaultWriteTimeout,
+		writeTimeout: DefaultWriteTimeout,
 		onJunk:       onJunk,
 		onNotify:     onNotify,
 		incoming:     make(chan readResult),
