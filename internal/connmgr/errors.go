@@ -73,9 +73,7 @@ type HTTPError struct {
 	ContentType string
 	// BodySnippet is the start of the response body (redacted).
 	BodySnippet string
-	// Hint says what to do about it.
-	Hint string
-	Err  error
+	Err         error
 }
 
 func (e *HTTPError) Error() string {

@@ -150,20 +150,3 @@ func describeDialError(err error) string {
 	}
 	return err.Error()
 }
-
-// httpErrorHint is what to do about an HTTP failure.
-func httpErrorHint(e *HTTPError) string {
-	switch {
-	case e.StatusCode == http.StatusUnauthorized:
-		return "The server wants credentials: pass bearer_token, or the header it expects in headers."
-	case e.StatusCode == http.StatusForbidden:
-		return "The server refused these credentials or this origin: check the token's scope and the server's allowed hosts/origins."
-	case e.StatusCode == http.StatusNotFound:
-		return "Nothing is served at that path: check the endpoint (often /mcp for streamable HTTP, /sse for legacy SSE)."
-	case e.StatusCode == http.StatusMethodNotAllowed:
-		return "The endpoint does not accept this transport's requests: try transport sse or streamable-http explicitly."
-	case e.StatusCode != 0 && e.StatusCode < 400:
-		return "The URL answers, but not with MCP: check the path and that it is an MCP endpoint."
-	}
-	return ""
-}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 	"testing"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/procgroup"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
 )
 
@@ -40,3 +42,7 @@ func exampleSpec(t testing.TB, mode string, extra ...string) Spec {
 	}
 	return Spec{Command: exe, Args: append([]string{"example-server", "--mode", mode}, extra...)}
 }
+
+func execCommand(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
+
+func processGroupAlive(pgid int) bool { return procgroup.Alive(pgid) }

@@ -320,7 +320,6 @@ func (m *Manager) connectFailure(ctx context.Context, c *conn, err error, timeou
 	}
 	if c.rt != nil {
 		if herr := c.rt.failure(); herr != nil {
-			herr.Hint = httpErrorHint(herr)
 			return herr
 		}
 	}

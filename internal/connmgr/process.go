@@ -169,15 +169,6 @@ func (p *process) terminate(budget time.Duration) (warning string) {
 	return warning
 }
 
-// kill ends the whole group at once, for a target that is already lost.
-func (p *process) kill() {
-	_ = p.stdin.Close()
-	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
-	p.waitExit(time.Second)
-	procgroup.WaitGone(p.pid, time.Second)
-	_ = p.stdout.Close()
-}
-
 func closeAll(fs ...*os.File) {
 	for _, f := range fs {
 		_ = f.Close()

@@ -1,0 +1,336 @@
+package tools
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
+)
+
+// ConnectInput is the arguments of connect (SPEC §2).
+type ConnectInput struct {
+	URL                string            `json:"url,omitempty" jsonschema:"http(s) URL of a running server (streamable HTTP; legacy SSE when the path ends in /sse), or a path to a script or executable to run over stdio (.py runs with python3, .js/.mjs/.cjs with node). Give exactly one of url and command."`
+	Command            string            `json:"command,omitempty" jsonschema:"program to start over stdio, found on PATH and never run through a shell, e.g. npx, uvx, python3, node, or a path. Put its arguments in args."`
+	Args               []string          `json:"args,omitempty" jsonschema:"arguments of command (or of the script named by url), passed verbatim, e.g. [\"-y\", \"@modelcontextprotocol/server-everything\"]"`
+	Env                map[string]string `json:"env,omitempty" jsonschema:"extra environment variables for the started process; values are secret and never shown"`
+	Cwd                string            `json:"cwd,omitempty" jsonschema:"working directory of the started process; default: the tester's"`
+	Transport          string            `json:"transport,omitempty" jsonschema:"override transport inference: auto (default), stdio, streamable-http or sse"`
+	Headers            map[string]string `json:"headers,omitempty" jsonschema:"extra HTTP headers for HTTP transports, sent to the target's origin only; values are secret and never shown"`
+	BearerToken        string            `json:"bearer_token,omitempty" jsonschema:"sent as Authorization: Bearer <token>; never shown"`
+	TimeoutSeconds     *float64          `json:"timeout_seconds,omitempty" jsonschema:"deadline for starting and initializing the target, in seconds; default 30 (MCP_TEST_CONNECT_TIMEOUT)"`
+	CallTimeoutSeconds *float64          `json:"call_timeout_seconds,omitempty" jsonschema:"default deadline of later requests (list_tools, call_tool) in seconds; default 60 (MCP_TEST_CALL_TIMEOUT)"`
+	ProtocolVersion    string            `json:"protocol_version,omitempty" jsonschema:"MCP protocol version offered in initialize; default 2025-11-25"`
+}
+
+// ConnectOutput is the result of connect.
+type ConnectOutput struct {
+	Result
+	Connection *connmgr.Info   `json:"connection,omitempty" jsonschema:"the new connection (ConnectionInfo)"`
+	Metadata   ConnectMetadata `json:"metadata"`
+}
+
+// ConnectMetadata is connect's metadata.
+type ConnectMetadata struct {
+	Metadata
+	ReplacedConnection *connmgr.Previous `json:"replaced_connection,omitempty" jsonschema:"the connection this one replaced, if any"`
+}
+
+func (o *ConnectOutput) metadata() *Metadata { return &o.Metadata.Metadata }
+
+var transports = []string{connmgr.TransportAuto, connmgr.TransportStdio, connmgr.TransportStreamableHTTP, connmgr.TransportSSE}
+
+func connectTool() *mcp.Tool {
+	in := schemaFor[ConnectInput]()
+	in.Properties["transport"].Enum = []any{"auto", "stdio", "streamable-http", "sse"}
+	for _, name := range []string{"timeout_seconds", "call_timeout_seconds"} {
+		in.Properties[name].ExclusiveMinimum = jsonschema.Ptr(0.0)
+	}
+	return &mcp.Tool{
+		Name:  "connect",
+		Title: "Connect to an MCP server",
+		Description: `Connect to the MCP server under test, so that list_tools and call_tool can reach it. Use it first, and again after changing the server's code (it replaces the current connection only once the new one works).
+
+Give exactly one of:
+- command (+ args): start a local server over stdio, e.g. {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"]} or {"command": "go", "args": ["run", "./cmd/server"], "cwd": "/path/to/project"}
+- url: a running server, e.g. {"url": "http://localhost:3000/mcp"} (streamable HTTP) or {"url": "http://localhost:3000/sse"} (legacy SSE), or a script path such as {"url": "./server.py"}
+
+Returns the server's name, version, negotiated protocol version, capabilities and instructions. On failure, error.suggestion says what to fix and details carry the target's stderr tail or HTTP status.`,
+		InputSchema: in,
+		Annotations: &mcp.ToolAnnotations{OpenWorldHint: jsonschema.Ptr(true)},
+	}
+}
+
+func (h *handlers) connect(ctx context.Context, req *mcp.CallToolRequest, in *ConnectInput) *ConnectOutput {
+	out := &ConnectOutput{}
+	h.secrets.addConnect(in)
+	spec, err := in.spec()
+	if err != nil {
+		out.fail(classify(err, opArgs))
+		return out
+	}
+	target := describeTarget(in)
+	h.notify(ctx, req, "info", "Connecting to %s", target)
+	h.logger.InfoContext(ctx, "connecting", "target", h.secrets.scrub(target))
+
+	start := time.Now()
+	info, replaced, err := h.mgr.Connect(ctx, spec)
+	if err != nil {
+		e := classify(err, opConnect)
+		if st := h.mgr.Status(); st.Connected && st.Info != nil {
+			e.Message += fmt.Sprintf(" The previous connection to %s is still active.", st.Info.ServerURL)
+			if e.Details == nil {
+				e.Details = map[string]any{}
+			}
+			e.Details["previous_connection_active"] = true
+		}
+		out.fail(e)
+		h.notify(ctx, req, "error", "Could not connect to %s: %s", target, e.Message)
+		return out
+	}
+	elapsed := time.Since(start)
+	info = utcInfo(info)
+	out.Success = true
+	out.Connection = info
+	out.Metadata.ReplacedConnection = utcPrevious(replaced)
+	out.Message = fmt.Sprintf("Connected to %s at %s over %s (protocol %s) in %s.",
+		serverName(info.ServerInfo), info.ServerURL, info.Transport, info.ProtocolVersion, formatMS(elapsed))
+	if replaced != nil {
+		out.Message += fmt.Sprintf(" The previous connection to %s was closed.", replaced.ServerURL)
+	}
+	h.notify(ctx, req, "info", "Connected to %s in %s", serverName(info.ServerInfo), formatMS(elapsed))
+	return out
+}
+
+// spec checks the arguments and turns them into a connmgr.Spec.
+func (in *ConnectInput) spec() (connmgr.Spec, error) {
+	switch {
+	case in.URL == "" && in.Command == "":
+		return connmgr.Spec{}, &argError{
+			msg:        "connect needs either url or command",
+			suggestion: `Pass command (with args) to start a local server over stdio, e.g. {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"]}, or url for a running server, e.g. {"url": "http://localhost:3000/mcp"}.`,
+		}
+	case in.URL != "" && in.Command != "":
+		return connmgr.Spec{}, &argError{
+			msg:        "connect takes only one of url and command, and both were given",
+			suggestion: "Pass url for a running HTTP server or a script path, or command (with args) to start a program; not both.",
+		}
+	}
+	if in.Transport != "" && !slices.Contains(transports, in.Transport) {
+		return connmgr.Spec{}, &argError{
+			msg:        fmt.Sprintf("transport %q is not one of %s", in.Transport, strings.Join(transports, ", ")),
+			suggestion: "Leave transport out to infer it from url or command.",
+		}
+	}
+	connectTimeout, err := seconds("timeout_seconds", in.TimeoutSeconds)
+	if err != nil {
+		return connmgr.Spec{}, err
+	}
+	callTimeout, err := seconds("call_timeout_seconds", in.CallTimeoutSeconds)
+	if err != nil {
+		return connmgr.Spec{}, err
+	}
+	return connmgr.Spec{
+		URL:             in.URL,
+		Command:         in.Command,
+		Args:            in.Args,
+		Env:             in.Env,
+		Cwd:             in.Cwd,
+		Transport:       in.Transport,
+		Headers:         in.Headers,
+		BearerToken:     in.BearerToken,
+		ConnectTimeout:  connectTimeout,
+		CallTimeout:     callTimeout,
+		ProtocolVersion: in.ProtocolVersion,
+	}, nil
+}
+
+// seconds converts an optional number of seconds to a duration; nil means
+// zero (the default).
+func seconds(name string, v *float64) (time.Duration, error) {
+	if v == nil {
+		return 0, nil
+	}
+	if !(*v > 0) || math.IsInf(*v, 0) || *v > math.MaxInt64/float64(time.Second) {
+		return 0, &argError{
+			msg:        fmt.Sprintf("%s must be a positive number of seconds, not %v", name, *v),
+			suggestion: fmt.Sprintf("Pass %s greater than 0 (fractions are fine, e.g. 0.5), or leave it out for the default.", name),
+		}
+	}
+	return time.Duration(*v * float64(time.Second)), nil
+}
+
+// describeTarget names the target for log messages before it is connected.
+// Arguments are left out: they may hold secrets that only connmgr knows how
+// to redact.
+func describeTarget(in *ConnectInput) string {
+	if in.URL != "" {
+		return redact.URL(in.URL)
+	}
+	return filepath.Base(in.Command)
+}
+
+// DisconnectOutput is the result of disconnect (SPEC §3).
+type DisconnectOutput struct {
+	Result
+	WasConnected bool               `json:"was_connected" jsonschema:"whether there was a connection to close"`
+	Metadata     DisconnectMetadata `json:"metadata"`
+}
+
+// DisconnectMetadata is disconnect's metadata.
+type DisconnectMetadata struct {
+	Metadata
+	WasConnected       bool              `json:"was_connected"`
+	PreviousConnection *connmgr.Previous `json:"previous_connection,omitempty" jsonschema:"the connection that was closed"`
+	CleanupWarning     string            `json:"cleanup_warning,omitempty" jsonschema:"a problem met while closing; the state is cleared anyway"`
+}
+
+func (o *DisconnectOutput) metadata() *Metadata { return &o.Metadata.Metadata }
+
+var disconnectTool = &mcp.Tool{
+	Name:  "disconnect",
+	Title: "Disconnect from the MCP server",
+	Description: `Close the current connection to the server under test; a server started over stdio is stopped, with its whole process group. Safe to call when not connected.
+
+Use it when done testing, or to stop a server before rebuilding it. Returns what the connection was: its statistics, how long it lasted and, for stdio, how the process exited.`,
+	Annotations: &mcp.ToolAnnotations{IdempotentHint: true, OpenWorldHint: jsonschema.Ptr(false)},
+}
+
+func (h *handlers) disconnect(ctx context.Context, req *mcp.CallToolRequest, _ *struct{}) *DisconnectOutput {
+	out := &DisconnectOutput{}
+	prev, was, cleanupErr := h.mgr.Disconnect(ctx)
+	out.Success = true
+	out.WasConnected = was
+	out.Metadata.WasConnected = was
+	out.Metadata.PreviousConnection = utcPrevious(prev)
+	if cleanupErr != nil {
+		out.Metadata.CleanupWarning = sentence(cleanupErr.Error())
+	}
+	if was {
+		out.Message = "Successfully disconnected from MCP server"
+		h.notify(ctx, req, "info", "Disconnected from %s", prev.ServerURL)
+	} else {
+		out.Message = "No active connection to disconnect"
+	}
+	return out
+}
+
+// StatusOutput is the result of status (SPEC §4).
+type StatusOutput struct {
+	Result
+	Connected      bool              `json:"connected" jsonschema:"true only while the target is really reachable"`
+	Connection     *connmgr.Info     `json:"connection" jsonschema:"the live connection (ConnectionInfo), or null"`
+	LastConnection *connmgr.Previous `json:"last_connection" jsonschema:"the most recent ended connection, or null"`
+	StderrTail     []string          `json:"stderr_tail" jsonschema:"last lines of a stdio target's stderr (at most 20, each cut at 512 characters)"`
+	StdoutJunk     StdoutJunk        `json:"stdout_junk" jsonschema:"lines a stdio target wrote to stdout that are not JSON-RPC (a common bug: logging to stdout)"`
+	Metadata       StatusMetadata    `json:"metadata"`
+}
+
+// StdoutJunk counts the lines a stdio target wrote to stdout that were not
+// JSON-RPC.
+type StdoutJunk struct {
+	Count     int      `json:"count" jsonschema:"how many such lines there were"`
+	LastLines []string `json:"last_lines" jsonschema:"the most recent of them, newest last"`
+}
+
+// StatusMetadata is status's metadata.
+type StatusMetadata struct {
+	Metadata
+	ConnectionDurationSeconds *float64 `json:"connection_duration_seconds,omitempty" jsonschema:"how long the live connection has been up"`
+}
+
+func (o *StatusOutput) metadata() *Metadata { return &o.Metadata.Metadata }
+
+var statusTool = &mcp.Tool{
+	Name:  "status",
+	Title: "Show the connection's status",
+	Description: `Report whether the tester is connected to a server and what it knows about it: server info, capabilities, statistics per MCP method, the last lines of a stdio server's stderr, and stdout lines that were not JSON-RPC. A server that died is shown as not connected, with how it ended.
+
+Use it when a call failed unexpectedly, to see a crashed server's stderr, or to check latency statistics.`,
+	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: jsonschema.Ptr(false)},
+}
+
+func (h *handlers) status(ctx context.Context, req *mcp.CallToolRequest, _ *struct{}) *StatusOutput {
+	st := h.mgr.Status()
+	out := &StatusOutput{
+		Result:         Result{Success: true},
+		Connected:      st.Connected,
+		Connection:     utcInfo(st.Info),
+		LastConnection: utcPrevious(st.Last),
+		StderrTail:     nonNil(st.StderrTail),
+		StdoutJunk:     StdoutJunk{Count: st.JunkCount, LastLines: nonNil(st.Junk)},
+	}
+	switch {
+	case st.Connected && st.Info != nil:
+		d := round2(st.ConnectionDuration.Seconds())
+		out.Metadata.ConnectionDurationSeconds = &d
+		out.Message = fmt.Sprintf("Connected to %s at %s over %s for %s.",
+			serverName(st.Info.ServerInfo), st.Info.ServerURL, st.Info.Transport, st.ConnectionDuration.Round(time.Millisecond))
+	case st.Info != nil:
+		out.Message = fmt.Sprintf("Not connected: the connection to %s is %s.", st.Info.ServerURL, st.Info.Status)
+	case st.Last != nil && st.Last.EndedBy == connmgr.EndedByLost:
+		out.Message = fmt.Sprintf("Not connected: the connection to %s was lost", st.Last.ServerURL)
+		if st.Last.Reason != "" {
+			out.Message += " (" + strings.TrimSuffix(st.Last.Reason, ".") + ")"
+		}
+		out.Message += ". Call connect to reconnect."
+	case st.Last != nil:
+		out.Message = fmt.Sprintf("Not connected; the last connection was to %s (ended by %s).", st.Last.ServerURL, st.Last.EndedBy)
+	default:
+		out.Message = "Not connected to any MCP server. Call connect to start."
+	}
+	if st.JunkCount > 0 {
+		out.Message += fmt.Sprintf(" The target wrote %d non-JSON-RPC line(s) to stdout (see stdout_junk); a stdio server must log to stderr.", st.JunkCount)
+	}
+	return out
+}
+
+// serverName is "name version" of a target, or "the server" when it gave
+// no name.
+func serverName(si connmgr.ServerInfo) string {
+	name := cmp.Or(si.Name, "the server")
+	if si.Version != "" {
+		name += " " + si.Version
+	}
+	return name
+}
+
+// formatMS formats d in milliseconds for messages ("12 ms", "1.5 s").
+func formatMS(d time.Duration) string {
+	if d < 10*time.Second {
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+// utcInfo returns a copy of info with its times in UTC.
+func utcInfo(info *connmgr.Info) *connmgr.Info {
+	if info == nil {
+		return nil
+	}
+	c := *info
+	c.ConnectedAt = c.ConnectedAt.UTC()
+	c.Statistics = utcStats(c.Statistics)
+	return &c
+}
+
+// utcPrevious returns a copy of p with its times in UTC.
+func utcPrevious(p *connmgr.Previous) *connmgr.Previous {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	c.ConnectedAt = c.ConnectedAt.UTC()
+	c.DisconnectedAt = c.DisconnectedAt.UTC()
+	c.Statistics = utcStats(c.Statistics)
+	return &c
+}

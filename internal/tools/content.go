@@ -1,0 +1,134 @@
+package tools
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// cutter turns a result's content blocks into their wire form, cutting text
+// and binary data past the limits. A cut block gets "truncated": true and
+// "size_bytes" (the size of the text, or of the decoded binary data, before
+// the cut).
+//
+// The limits are applied before anything is marshaled, so that a 20 MB text
+// block never costs more than its cut copy.
+type cutter struct {
+	maxText, maxBinary int
+}
+
+func (c cutter) blocks(content []mcp.Content) []any {
+	out := make([]any, 0, len(content))
+	for _, b := range content {
+		out = append(out, c.block(b))
+	}
+	return out
+}
+
+func (c cutter) block(b mcp.Content) any {
+	var (
+		v    any = b
+		size     = -1 // the size before the cut, or -1 when nothing was cut
+	)
+	switch b := b.(type) {
+	case *mcp.TextContent:
+		if len(b.Text) > c.maxText {
+			cp := *b
+			cp.Text, size = cutString(b.Text, c.maxText)
+			v = &cp
+		}
+	case *mcp.ImageContent:
+		if len(b.Data) > c.maxBinary {
+			cp := *b
+			cp.Data, size = b.Data[:c.maxBinary], len(b.Data)
+			v = &cp
+		}
+	case *mcp.AudioContent:
+		if len(b.Data) > c.maxBinary {
+			cp := *b
+			cp.Data, size = b.Data[:c.maxBinary], len(b.Data)
+			v = &cp
+		}
+	case *mcp.EmbeddedResource:
+		if r := b.Resource; r != nil && (len(r.Text) > c.maxText || len(r.Blob) > c.maxBinary) {
+			rc := *r
+			if len(r.Text) > c.maxText {
+				rc.Text, size = cutString(r.Text, c.maxText)
+			}
+			if len(r.Blob) > c.maxBinary {
+				rc.Blob, size = r.Blob[:c.maxBinary], len(r.Blob)
+			}
+			cp := *b
+			cp.Resource = &rc
+			v = &cp
+		}
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return map[string]any{"type": "invalid", "error": fmt.Sprintf("marshaling a %T content block: %v", b, err)}
+	}
+	if size < 0 || len(raw) < 2 || raw[len(raw)-1] != '}' {
+		return json.RawMessage(raw)
+	}
+	raw = append(raw[:len(raw)-1], `,"truncated":true,"size_bytes":`...)
+	raw = strconv.AppendInt(raw, int64(size), 10)
+	return json.RawMessage(append(raw, '}'))
+}
+
+// joinText joins the text blocks with newlines, cut at maxText. It returns
+// the joined text, the size it would have uncut, and whether it was cut.
+func (c cutter) joinText(content []mcp.Content) (string, int, bool) {
+	var (
+		b    strings.Builder
+		size int
+	)
+	for _, blk := range content {
+		t, ok := blk.(*mcp.TextContent)
+		if !ok {
+			continue
+		}
+		if size > 0 {
+			size++
+			if b.Len() < c.maxText {
+				b.WriteByte('\n')
+			}
+		}
+		size += len(t.Text)
+		if room := c.maxText - b.Len(); room > 0 {
+			s, _ := cutString(t.Text, room)
+			b.WriteString(s)
+		}
+	}
+	return b.String(), size, size > b.Len()
+}
+
+// cutString returns s cut to at most n bytes at a rune boundary, as a copy
+// that does not keep s alive, and len(s).
+func cutString(s string, n int) (string, int) {
+	if len(s) <= n {
+		return s, len(s)
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return strings.Clone(s[:i]), len(s)
+}
+
+// blockType is the "type" of a wire-form content block.
+func blockType(b any) string {
+	var t struct {
+		Type string `json:"type"`
+	}
+	switch b := b.(type) {
+	case json.RawMessage:
+		_ = json.Unmarshal(b, &t)
+	case map[string]any:
+		t.Type, _ = b["type"].(string)
+	}
+	return t.Type
+}

@@ -1,0 +1,242 @@
+package tools
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+)
+
+// runAsTarget makes the test binary run the example server (with its
+// command-line arguments) instead of the tests: targets are real processes.
+const runAsTarget = "MCP_TOOLS_TEST_RUN_AS_TARGET"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runAsTarget) != "" {
+		os.Unsetenv(runAsTarget)
+		if err := testserver.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// targetArgs returns connect's arguments for the example server in mode,
+// run as a re-executed test binary.
+func targetArgs(mode testserver.Mode, extra map[string]any) map[string]any {
+	env := map[string]any{runAsTarget: "1"}
+	args := map[string]any{
+		"command": os.Args[0],
+		"args":    []any{"--mode", string(mode)},
+		"env":     env,
+	}
+	for k, v := range extra {
+		if k == "env" {
+			for ek, ev := range v.(map[string]any) {
+				env[ek] = ev
+			}
+			continue
+		}
+		args[k] = v
+	}
+	return args
+}
+
+// host is an MCP client talking to a server with every tool registered, in
+// process, over in-memory transports. The connmgr and the targets are real.
+type host struct {
+	t       *testing.T
+	cs      *mcp.ClientSession
+	mgr     *connmgr.Manager
+	schemas map[string]*jsonschema.Resolved // output schema of each tool
+
+	mu  sync.Mutex
+	raw []string // the text of every result, for secret checks
+}
+
+type hostOptions struct {
+	maxTextBytes    int
+	maxMessageBytes int64
+}
+
+func newHost(t *testing.T, opts *hostOptions) *host {
+	t.Helper()
+	if opts == nil {
+		opts = &hostOptions{}
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	mgr := connmgr.New(&connmgr.Options{Logger: logger, MaxMessageBytes: opts.maxMessageBytes})
+	t.Cleanup(func() { assert.NoError(t, mgr.Close()) })
+
+	server := mcp.NewServer(&mcp.Implementation{Name: "mcp-test-mcp", Version: "test"}, &mcp.ServerOptions{
+		Logger:                    logger,
+		SupportedProtocolVersions: []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"},
+	})
+	server.AddReceivingMiddleware(RecoverPanics(logger))
+	Register(server, &Deps{Manager: mgr, Logger: logger, MaxTextBytes: opts.maxTextBytes})
+
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := server.Connect(context.Background(), st, nil)
+	require.NoError(t, err)
+	client := mcp.NewClient(&mcp.Implementation{Name: "test-host", Version: "0.0.1"}, nil)
+	cs, err := client.Connect(t.Context(), ct, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		cs.Close()
+		ss.Wait()
+	})
+
+	h := &host{t: t, cs: cs, mgr: mgr, schemas: map[string]*jsonschema.Resolved{}}
+	list, err := cs.ListTools(t.Context(), nil)
+	require.NoError(t, err)
+	for _, tool := range list.Tools {
+		require.NotNil(t, tool.OutputSchema, "tool %s has no output schema", tool.Name)
+		r, err := resolveSchema(tool.OutputSchema)
+		require.NoError(t, err, "output schema of %s", tool.Name)
+		h.schemas[tool.Name] = r
+	}
+	return h
+}
+
+// call calls one of our tools and checks what every result must satisfy
+// (SPEC §1): one text block holding the same JSON as structuredContent, which
+// matches the tool's outputSchema; isError true exactly when success is false,
+// except for tool_error; metadata.request_time_ms. It returns the envelope.
+func (h *host) call(name string, args any) map[string]any {
+	h.t.Helper()
+	res, err := h.cs.CallTool(h.t.Context(), &mcp.CallToolParams{Name: name, Arguments: args})
+	require.NoError(h.t, err, "calling %s", name)
+	require.Len(h.t, res.Content, 1, "%s returns one content block", name)
+	text, ok := res.Content[0].(*mcp.TextContent)
+	require.True(h.t, ok, "%s returns a text block", name)
+	h.mu.Lock()
+	h.raw = append(h.raw, text.Text)
+	h.mu.Unlock()
+
+	var env map[string]any
+	require.NoError(h.t, json.Unmarshal([]byte(text.Text), &env), "%s's text is JSON", name)
+	structured, err := plainJSON(res.StructuredContent)
+	require.NoError(h.t, err)
+	assert.Equal(h.t, env, structured, "%s's text block is its structured content", name)
+	assert.NoError(h.t, h.schemas[name].Validate(structured), "%s's output matches its outputSchema:\n%s", name, text.Text)
+
+	success, _ := env["success"].(bool)
+	wantIsError := !success && errType(env) != string(ErrToolError)
+	assert.Equal(h.t, wantIsError, res.IsError, "%s's isError for %s", name, text.Text)
+	if !success {
+		e, _ := env["error"].(map[string]any)
+		require.NotNil(h.t, e, "a failed %s has an error object", name)
+		assert.NotEmpty(h.t, e["message"])
+		assert.NotEmpty(h.t, e["suggestion"])
+	}
+	_, ok = env["metadata"].(map[string]any)["request_time_ms"].(float64)
+	assert.True(h.t, ok, "%s has metadata.request_time_ms", name)
+	return env
+}
+
+// rawOutputs returns the text of every result so far.
+func (h *host) rawOutputs() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.raw...)
+}
+
+// connect connects to the example server in mode and requires success.
+func (h *host) connect(mode testserver.Mode, extra map[string]any) map[string]any {
+	h.t.Helper()
+	env := h.call("connect", targetArgs(mode, extra))
+	require.True(h.t, env["success"].(bool), "connect: %v", env)
+	return env
+}
+
+func errType(env map[string]any) string {
+	e, _ := env["error"].(map[string]any)
+	s, _ := e["type"].(string)
+	return s
+}
+
+// get walks a decoded JSON value along a path of keys and indexes.
+func get(v any, path ...any) any {
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[p]
+		case int:
+			s, _ := v.([]any)
+			if p >= len(s) {
+				return nil
+			}
+			v = s[p]
+		}
+	}
+	return v
+}
+
+var listeningRE = regexp.MustCompile(`listening on (http://\S+)`)
+
+// startHTTPTarget runs the example server over HTTP in process and returns
+// its base URL.
+func startHTTPTarget(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	var err error // set before done is closed
+	go func() {
+		err = testserver.Main(ctx, append([]string{"--http", "127.0.0.1:0"}, args...), strings.NewReader(""), io.Discard, pw)
+		pw.Close()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+			assert.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Error("the HTTP target did not stop")
+		}
+	})
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case urls <- m[1]:
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	select {
+	case u := <-urls:
+		return u
+	case <-done:
+		t.Fatalf("the HTTP target ended before listening: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the HTTP target did not start listening")
+	}
+	return ""
+}

@@ -1,0 +1,106 @@
+//lint:file-ignore SA1019 log notifications to the host are deprecated from protocol 2026-07-28 on, but the tester offers only earlier versions, where hosts show them.
+
+// Package tools implements the tools mcp-test-mcp offers its host: connect,
+// disconnect, status, list_tools and call_tool (SPEC §2–§6). Each handler
+// decodes and checks its input, asks the connmgr.Manager to do the work, and
+// shapes the answer into the envelope of SPEC §1: structuredContent declared
+// by an outputSchema, and the same JSON as one text block.
+package tools
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+)
+
+// Instructions tells the host's model how to use the tools; it is sent in
+// the initialize result.
+//
+//go:embed instructions.md
+var Instructions string
+
+// DefaultMaxTextBytes is the size past which a text block is cut, when
+// Deps.MaxTextBytes is zero.
+const DefaultMaxTextBytes = 1 << 20
+
+// maxBinaryBytes is the size past which binary data (image, audio, blob) is
+// cut.
+const maxBinaryBytes = 64 << 10
+
+// loggerName is the logger of the log notifications sent to the host.
+const loggerName = "mcp-test-mcp"
+
+// Deps is what the tools need.
+type Deps struct {
+	// Manager holds the connection to the target. Required.
+	Manager *connmgr.Manager
+	// Logger receives the tools' logs; nil discards them.
+	Logger *slog.Logger
+	// MaxTextBytes is the size past which a text block of a tool result is
+	// cut; zero means DefaultMaxTextBytes.
+	MaxTextBytes int
+}
+
+// handlers implements the tools. Its methods are the tool handlers.
+type handlers struct {
+	mgr     *connmgr.Manager
+	logger  *slog.Logger
+	maxText int
+	secrets secretSet
+}
+
+// Register adds every tool to server.
+func Register(server *mcp.Server, deps *Deps) {
+	h := &handlers{mgr: deps.Manager, logger: deps.Logger, maxText: deps.MaxTextBytes}
+	if h.logger == nil {
+		h.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if h.maxText <= 0 {
+		h.maxText = DefaultMaxTextBytes
+	}
+	addTool(server, h, connectTool(), h.connect)
+	addTool(server, h, disconnectTool, h.disconnect)
+	addTool(server, h, statusTool, h.status)
+	addTool(server, h, listToolsTool, h.listTools)
+	addTool(server, h, callToolTool(), h.callTool)
+}
+
+// notify sends a log notification to the host. The SDK drops it until the
+// host has called logging/setLevel.
+func (h *handlers) notify(ctx context.Context, req *mcp.CallToolRequest, level string, format string, args ...any) {
+	if req == nil || req.Session == nil {
+		return
+	}
+	msg := h.secrets.scrub(fmt.Sprintf(format, args...))
+	if err := req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: mcp.LoggingLevel(level), Logger: loggerName, Data: msg}); err != nil {
+		h.logger.DebugContext(ctx, "sending log notification", "err", err)
+	}
+}
+
+// RecoverPanics is a receiving middleware that turns a panic in any handler
+// into a JSON-RPC internal error, so that one bad request does not take the
+// tester (and its target) down. The SDK does not recover panics itself.
+func RecoverPanics(logger *slog.Logger) mcp.Middleware {
+	return func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (res mcp.Result, err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					logger.ErrorContext(ctx, "handler panicked", "method", method, "panic", r, "stack", string(debug.Stack()))
+					res, err = nil, &jsonrpc.Error{
+						Code:    jsonrpc.CodeInternalError,
+						Message: fmt.Sprintf("internal error in mcp-test-mcp while handling %s: %v", method, r),
+					}
+				}
+			}()
+			return next(ctx, method, req)
+		}
+	}
+}
