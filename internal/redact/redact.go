@@ -122,12 +122,26 @@ type Secrets struct {
 func (s *Secrets) Add(values ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A new slice each time, so that Values' callers keep a stable one.
+	vals := slices.Clone(s.values)
 	for _, v := range values {
-		if len(v) >= minSecretLen && !slices.Contains(s.values, v) {
-			s.values = append(s.values, v)
+		if len(v) >= minSecretLen && !slices.Contains(vals, v) {
+			vals = append(vals, v)
 		}
 	}
-	slices.SortFunc(s.values, func(a, b string) int { return len(b) - len(a) })
+	slices.SortFunc(vals, func(a, b string) int { return len(b) - len(a) })
+	s.values = vals
+}
+
+// Values returns the recorded secrets, longest first. The caller must not
+// modify the slice.
+func (s *Secrets) Values() []string {
+	if s == nil {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.values
 }
 
 // Scrub returns text with every recorded secret (and its URL-escaped form)

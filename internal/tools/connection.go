@@ -80,7 +80,7 @@ func (h *handlers) connect(ctx context.Context, req *mcp.CallToolRequest, in *Co
 	}
 	target := describeTarget(in)
 	h.notify(ctx, req, "info", "Connecting to %s", target)
-	h.logger.InfoContext(ctx, "connecting", "target", h.secrets.scrub(target))
+	h.logger.InfoContext(ctx, "connecting", "target", h.secrets.Scrub(target))
 
 	start := time.Now()
 	info, replaced, err := h.mgr.Connect(ctx, spec)

@@ -6,38 +6,19 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
-
-// minSecretLen is the shortest value scrubbed from output; shorter values
-// would mangle unrelated text and reveal nothing useful.
-const minSecretLen = 4
 
 // secretSet holds the secret values given to connect (header values, bearer
 // tokens, secret-looking env values and URL parts) so that every later output
 // can be scrubbed of them, even when the target echoes them back. The zero
 // value is empty and ready to use; it is safe for concurrent use.
 type secretSet struct {
-	mu sync.RWMutex
-	// values is guarded by mu; longest first, so overlapping secrets mask
-	// fully.
-	values []string
+	redact.Secrets
 }
 
-func (s *secretSet) add(values ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, v := range values {
-		if len(v) >= minSecretLen && !slices.Contains(s.values, v) {
-			s.values = append(s.values, v)
-		}
-	}
-	slices.SortFunc(s.values, func(a, b string) int { return len(b) - len(a) })
-}
-
-// addSpec records the secrets of a connect call's arguments.
+// addConnect records the secrets of a connect call's arguments.
 func (s *secretSet) addConnect(in *ConnectInput) {
 	var vals []string
 	for name, v := range in.Env {
@@ -54,31 +35,14 @@ func (s *secretSet) addConnect(in *ConnectInput) {
 	}
 	vals = append(vals, in.BearerToken)
 	vals = append(vals, redact.URLSecrets(in.URL)...)
-	s.add(vals...)
-}
-
-func (s *secretSet) snapshot() []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.values
-}
-
-// scrub returns text with every secret (and its URL-escaped form) masked.
-func (s *secretSet) scrub(text string) string {
-	for _, v := range s.snapshot() {
-		text = strings.ReplaceAll(text, v, redact.Mask)
-		if esc := url.QueryEscape(v); esc != v {
-			text = strings.ReplaceAll(text, esc, redact.Mask)
-		}
-	}
-	return text
+	s.Add(vals...)
 }
 
 // scrubJSON masks secrets inside the string literals of the JSON document b,
 // and nowhere else, so that the document stays valid whatever the secrets
 // are. b is returned unchanged when it holds no secret.
 func (s *secretSet) scrubJSON(b []byte) []byte {
-	secrets := s.snapshot()
+	secrets := s.Values()
 	if len(secrets) == 0 {
 		return b
 	}
@@ -112,7 +76,7 @@ func (s *secretSet) scrubJSON(b []byte) []byte {
 		if slices.ContainsFunc(forms, func(f []byte) bool { return bytes.Contains(lit, f) }) {
 			var str string
 			if err := json.Unmarshal(lit, &str); err == nil {
-				if masked := s.scrub(str); masked != str {
+				if masked := s.Scrub(str); masked != str {
 					enc, _ := json.Marshal(masked)
 					out = append(out, b[copied:i]...)
 					out = append(out, enc...)

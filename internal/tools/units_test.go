@@ -181,7 +181,7 @@ func TestCutter(t *testing.T) {
 
 func TestScrubJSON(t *testing.T) {
 	var s secretSet
-	s.add("s3cr3t-value", "true", "a\"b<c", "x")
+	s.Add("s3cr3t-value", "true", "a\"b<c", "x")
 	tests := []struct {
 		name, in, want string
 	}{
