@@ -321,3 +321,87 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// startHTTPExampleProcess runs `mcp-test-mcp example-server --http` as a
+// process and returns its base URL.
+func startHTTPExampleProcess(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"example-server", "--http", "127.0.0.1:0"}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
+				found <- u
+			}
+		}
+	}()
+	select {
+	case u := <-found:
+		return u
+	case <-time.After(10 * time.Second):
+		t.Fatal("the example server did not start listening")
+		return ""
+	}
+}
+
+func TestSecretsNeverReachOutputsOrLogs(t *testing.T) {
+	const (
+		envSecret    = "env-SECRET-71c9"
+		argSecret    = "arg-SECRET-22aa"
+		tokenSecret  = "token-SECRET-8d3e"
+		headerSecret = "header-SECRET-5f60"
+		querySecret  = "query-SECRET-93b1"
+		wrongToken   = "wrong-SECRET-0c0c"
+	)
+	base := startHTTPExampleProcess(t, "--require-token", tokenSecret)
+	tt := startTester(t, "MCP_TEST_LOG_LEVEL=debug")
+	require.NoError(t, tt.cs.SetLoggingLevel(t.Context(), &mcp.SetLoggingLevelParams{Level: "debug"}))
+
+	var outputs []string
+	call := func(name string, args any) map[string]any {
+		env := tt.call(t, name, args)
+		b, err := json.Marshal(env)
+		require.NoError(t, err)
+		outputs = append(outputs, string(b))
+		return env
+	}
+	// stdio: a failed start with a secret flag, then a session that reads the
+	// secret env var back from the target.
+	env := call("connect", map[string]any{"command": binary, "args": []any{"example-server", "--mode", "exit-before-init", "--api-key=" + argSecret}, "env": map[string]any{"API_TOKEN": envSecret}})
+	require.Equal(t, false, env["success"])
+	env = call("connect", map[string]any{"command": binary, "args": []any{"example-server"}, "env": map[string]any{"API_TOKEN": envSecret}})
+	require.Equal(t, true, env["success"], "%v", env)
+	env = call("call_tool", map[string]any{"name": "env", "arguments": map[string]any{"name": "API_TOKEN"}})
+	require.Equal(t, true, env["success"], "%v", env)
+	assert.Equal(t, "***", env["tool_call"].(map[string]any)["text"], "the target echoed the secret; it is masked")
+	call("status", nil)
+
+	// HTTP: a wrong token, then the right one with a header and a query secret.
+	env = call("connect", map[string]any{"url": base + "/mcp", "bearer_token": wrongToken})
+	require.Equal(t, false, env["success"])
+	env = call("connect", map[string]any{"url": base + "/mcp?api_key=" + querySecret, "bearer_token": tokenSecret, "headers": map[string]any{"X-Tenant": headerSecret}})
+	require.Equal(t, true, env["success"], "%v", env)
+	env = call("call_tool", map[string]any{"name": "headers", "arguments": map[string]any{}})
+	require.Equal(t, true, env["success"], "%v", env)
+	assert.Contains(t, env["tool_call"].(map[string]any)["text"], "X-Tenant", "the target saw the header")
+	call("status", nil)
+	call("disconnect", nil)
+
+	logs := tt.stderr.String()
+	require.Contains(t, logs, "connect", "debug logs were written")
+	for _, secret := range []string{envSecret, argSecret, tokenSecret, headerSecret, querySecret, wrongToken} {
+		for _, out := range outputs {
+			assert.NotContains(t, out, secret)
+		}
+		assert.NotContains(t, logs, secret, "the tester's log (stderr)")
+	}
+}
