@@ -39,21 +39,25 @@ const (
 // conn is one connection to a target, from initialize to close. Its fields
 // above mu are set before it is published and never change.
 type conn struct {
-	id          string
-	log         *slog.Logger
-	tgt         *target
-	proc        *process   // nil for HTTP targets
-	stdio       *stdioConn // nil for HTTP targets
-	rt          *headerRoundTripper
-	httpBase    *http.Transport
-	cs          *mcp.ClientSession
-	ctx         context.Context // ends when the connection is finished
-	cancel      context.CancelFunc
-	stats       *stats.Recorder
-	callTimeout time.Duration
-	terminate   time.Duration
-	connectedAt time.Time
-	static      Info // the parts of Info fixed at connect
+	id       string
+	log      *slog.Logger
+	tgt      *target
+	proc     *process   // nil for HTTP targets
+	stdio    *stdioConn // nil for HTTP targets
+	rt       *headerRoundTripper
+	httpBase *http.Transport
+	cs       *mcp.ClientSession
+	client   *mcp.Client
+	events   *eventLog // the manager's, shared by every connection
+	// rootsDeclared is true when the roots capability was declared.
+	rootsDeclared bool
+	ctx           context.Context // ends when the connection is finished
+	cancel        context.CancelFunc
+	stats         *stats.Recorder
+	callTimeout   time.Duration
+	terminate     time.Duration
+	connectedAt   time.Time
+	static        Info // the parts of Info fixed at connect
 
 	closing atomic.Bool // set when we close it on purpose
 
@@ -75,6 +79,7 @@ type conn struct {
 	byToken    map[string]*collector // calls in flight by progress token
 	junk       []string              // last junkKept non-JSON-RPC stdout lines
 	junkCount  int
+	roots      []*mcp.Root // offered to the target
 }
 
 // collector gathers what arrives while one call runs.
@@ -225,6 +230,7 @@ func (c *conn) stderrLines() []string {
 
 func (c *conn) onJunk(line string) {
 	line = c.scrub(cut(line, stderrLineMax))
+	c.events.add(EventStdout, "", c.id, map[string]string{"line": line})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.junkCount++
@@ -300,6 +306,43 @@ func (c *conn) recordLog(p *mcp.LoggingMessageParams) {
 		col.mu.Lock()
 		col.logs = append(col.logs, e)
 		col.mu.Unlock()
+	}
+}
+
+func (c *conn) onStderrLine(line string) {
+	c.events.add(EventStderr, "", c.id, map[string]string{"line": c.scrub(line)})
+}
+
+// answeredByKey carries a *string in which a handler of the target's
+// requests says who answered.
+type answeredByKey struct{}
+
+// recordEvents is a receiving middleware that records every notification
+// the target sends, and every request with our answer, in the event log.
+func (c *conn) recordEvents(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		params := req.GetParams()
+		if strings.HasPrefix(method, "notifications/") {
+			c.events.add(kindOf(method), method, c.id, params)
+			return next(ctx, method, req)
+		}
+		answeredBy := "tester"
+		res, err := next(context.WithValue(ctx, answeredByKey{}, &answeredBy), method, req)
+		data := map[string]any{"params": params, "answered_by": answeredBy}
+		if err != nil {
+			data["error"] = c.scrub(err.Error())
+		} else {
+			data["result"] = res
+		}
+		c.events.add(EventRequest, method, c.id, data)
+		return res, err
+	}
+}
+
+// setAnsweredBy records who answered the target's request handled in ctx.
+func setAnsweredBy(ctx context.Context, who string) {
+	if p, ok := ctx.Value(answeredByKey{}).(*string); ok {
+		*p = who
 	}
 }
 
@@ -392,35 +435,53 @@ func (s scrubbed) Unwrap() error { return s.err }
 
 // listTools walks every page of tools/list and refreshes the cache.
 func (c *conn) listTools(ctx context.Context) ([]*mcp.Tool, error) {
-	var all []*mcp.Tool
-	seen := map[string]bool{}
-	cursor := ""
-	for page := 1; ; page++ {
-		if page > maxPages {
-			return nil, &ProtocolError{Msg: fmt.Sprintf("tools/list returned more than %d pages; the last cursor was %q", maxPages, cursor)}
-		}
-		var res *mcp.ListToolsResult
-		err := c.do(ctx, "tools/list", stats.KindOther, 0, func(ctx context.Context) (err error) {
-			res, err = c.cs.ListTools(ctx, &mcp.ListToolsParams{Cursor: cursor})
-			return err
-		})
+	all, err := listAll(ctx, c, "tools/list", stats.KindOther, func(ctx context.Context, cursor string) ([]*mcp.Tool, string, error) {
+		res, err := c.cs.ListTools(ctx, &mcp.ListToolsParams{Cursor: cursor})
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		all = append(all, res.Tools...)
-		if res.NextCursor == "" {
-			break
-		}
-		if seen[res.NextCursor] {
-			return nil, &ProtocolError{Msg: fmt.Sprintf("tools/list returned the cursor %q twice; the server's pagination loops", res.NextCursor)}
-		}
-		seen[res.NextCursor] = true
-		cursor = res.NextCursor
+		return res.Tools, res.NextCursor, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
 	c.tools, c.toolsFresh = all, true
 	c.mu.Unlock()
 	return all, nil
+}
+
+// listAll walks every page of a list method. A cursor that repeats, or more
+// than maxPages pages, stops the walk with a ProtocolError naming the cursor.
+func listAll[T any](ctx context.Context, c *conn, method string, kind stats.Kind, page func(ctx context.Context, cursor string) ([]T, string, error)) ([]T, error) {
+	var all []T
+	seen := map[string]bool{}
+	cursor := ""
+	for n := 1; ; n++ {
+		if n > maxPages {
+			return nil, &ProtocolError{Msg: fmt.Sprintf("%s returned more than %d pages; the last cursor was %q", method, maxPages, cursor)}
+		}
+		var (
+			items []T
+			next  string
+		)
+		err := c.do(ctx, method, kind, 0, func(ctx context.Context) (err error) {
+			items, next, err = page(ctx, cursor)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if next == "" {
+			return all, nil
+		}
+		if seen[next] {
+			return nil, &ProtocolError{Msg: fmt.Sprintf("%s returned the cursor %q twice; the server's pagination loops", method, next)}
+		}
+		seen[next] = true
+		cursor = next
+	}
 }
 
 // findTool looks name up in the target's tool list, fetching the list when

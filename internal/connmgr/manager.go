@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +52,9 @@ type Options struct {
 	// StderrBytes is the size of the ring that keeps a stdio target's
 	// stderr; zero means DefaultStderrBytes.
 	StderrBytes int
+	// MaxEvents bounds the events kept for Events; zero means
+	// DefaultMaxEvents.
+	MaxEvents int
 	// WriteTimeout bounds one write to a stdio target's stdin; zero means
 	// DefaultWriteTimeout. A target that stops reading is reported lost
 	// after it.
@@ -61,8 +65,9 @@ type Options struct {
 
 // Manager holds at most one live connection. It is safe for concurrent use.
 type Manager struct {
-	opts Options
-	log  *slog.Logger
+	opts   Options
+	log    *slog.Logger
+	events *eventLog // what targets sent on their own, across connections
 
 	// connectMu serialises Connect and Disconnect, so that a make-before-break
 	// swap never interleaves with another. It is held while dialing, never
@@ -107,6 +112,10 @@ func New(opts *Options) *Manager {
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = DefaultWriteTimeout
 	}
+	if o.MaxEvents <= 0 {
+		o.MaxEvents = DefaultMaxEvents
+	}
+	m.events = newEventLog(o.MaxEvents)
 	if o.ClientInfo == nil {
 		o.ClientInfo = &mcp.Implementation{Name: "mcp-test-mcp", Version: moduleVersion()}
 	}
@@ -208,11 +217,13 @@ func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
 		dead:        make(chan struct{}),
 		byToken:     map[string]*collector{},
 		onDead:      func(c *conn) { m.retire(c, EndedByLost) },
+		events:      m.events,
 	}
 	c.log = m.log.With("connection", c.id, "transport", tgt.transport)
+	caps := &mcp.ClientCapabilities{}
 	copts := &mcp.ClientOptions{
 		Logger:                 c.log,
-		Capabilities:           &mcp.ClientCapabilities{},
+		Capabilities:           caps,
 		ToolListChangedHandler: c.onToolsChanged,
 	}
 	if tgt.transport != TransportStdio {
@@ -221,13 +232,34 @@ func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
 		copts.ProgressNotificationHandler = c.onProgress
 		copts.LoggingMessageHandler = c.onLog
 	}
+	if h := spec.Client.Sampling; h != nil {
+		copts.CreateMessageHandler = func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
+			res, who, err := h(ctx, req.Params)
+			setAnsweredBy(ctx, who)
+			return res, err
+		}
+	}
+	if h := spec.Client.Elicitation; h != nil {
+		copts.ElicitationHandler = func(ctx context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+			res, who, err := h(ctx, req.Params)
+			setAnsweredBy(ctx, who)
+			return res, err
+		}
+	}
+	if spec.Client.Roots != nil {
+		caps.RootsV2 = &mcp.RootCapabilities{ListChanged: true}
+		c.rootsDeclared = true
+		c.roots = slices.Clone(spec.Client.Roots)
+	}
 	client := mcp.NewClient(m.opts.ClientInfo, copts)
-	client.AddReceivingMiddleware(recoverPanics(c.log))
+	client.AddRoots(c.roots...)
+	client.AddReceivingMiddleware(recoverPanics(c.log), c.recordEvents)
+	c.client = client
 
 	var transport mcp.Transport
 	switch tgt.transport {
 	case TransportStdio:
-		c.proc, err = startProcess(tgt.path, tgt.argv, tgt.env, tgt.dir, m.opts.StderrBytes)
+		c.proc, err = startProcess(tgt.path, tgt.argv, tgt.env, tgt.dir, m.opts.StderrBytes, c.onStderrLine)
 		if err != nil {
 			cancel()
 			return nil, commandNotFound(tgt.path, nil, err)
@@ -423,6 +455,7 @@ func (m *Manager) Status() StatusReport {
 	if r.StderrTail == nil {
 		r.StderrTail = []string{}
 	}
+	r.EventCounts = m.events.query(EventQuery{Limit: 1}).Counts
 	return r
 }
 

@@ -31,7 +31,7 @@ type process struct {
 // startProcess starts path with args in its own process group. env is the
 // complete environment. The caller owns the returned process and must call
 // terminate.
-func startProcess(path string, args, env []string, dir string, stderrBytes int) (*process, error) {
+func startProcess(path string, args, env []string, dir string, stderrBytes int, onStderrLine func(string)) (*process, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -69,7 +69,8 @@ func startProcess(path string, args, env []string, dir string, stderrBytes int) 
 	}
 	go func() {
 		defer close(p.stderrDone)
-		_, _ = io.Copy(p.stderr, errR)
+		lines := &lineWriter{max: stderrLineMax, emit: onStderrLine}
+		_, _ = io.Copy(io.MultiWriter(p.stderr, lines), errR)
 		_ = errR.Close()
 	}()
 	go func() {

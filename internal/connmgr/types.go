@@ -72,6 +72,10 @@ type Spec struct {
 	// ProtocolVersion is offered in initialize; empty means
 	// DefaultProtocolVersion.
 	ProtocolVersion string
+	// Client answers the target's requests (sampling, elicitation, roots)
+	// and decides which client capabilities are declared. The zero value
+	// declares none.
+	Client ClientSide
 }
 
 // ServerInfo is the target's self-description from initialize.
@@ -155,6 +159,9 @@ type StatusReport struct {
 	JunkCount int
 	// ConnectionDuration is how long the live connection has been up.
 	ConnectionDuration time.Duration
+	// EventCounts is the number of events received per kind since the
+	// events were last cleared (see Manager.Events).
+	EventCounts map[string]int
 }
 
 // Progress is one progress notification received during a call.

@@ -1,0 +1,345 @@
+package connmgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
+)
+
+// codeResourceNotFound is MCP's error code for an unknown resource URI.
+const codeResourceNotFound = -32002
+
+// ClientSide answers the requests a target sends to the client. A nil
+// function means that capability is not declared, and the target's request
+// gets a JSON-RPC error. answeredBy says who answered ("host",
+// "connect_options", "declined"…); it is recorded with the request.
+type ClientSide struct {
+	Sampling    func(ctx context.Context, params *mcp.CreateMessageParams) (res *mcp.CreateMessageResult, answeredBy string, err error)
+	Elicitation func(ctx context.Context, params *mcp.ElicitParams) (res *mcp.ElicitResult, answeredBy string, err error)
+	// Roots are offered by roots/list; nil means the roots capability is not
+	// declared (an empty, non-nil list declares it with no roots).
+	Roots []*mcp.Root
+}
+
+// CapabilityError reports a request for a feature the target did not
+// declare in initialize.
+type CapabilityError struct {
+	Capability string // "resources", "prompts", "completions", "logging", "resources.subscribe"
+	Method     string
+}
+
+func (e *CapabilityError) Error() string {
+	return fmt.Sprintf("the target did not declare the %s capability, so %s was not sent", e.Capability, e.Method)
+}
+
+// ResourceNotFoundError reports a resource URI the target does not know.
+type ResourceNotFoundError struct {
+	URI     string
+	Message string // the target's words
+}
+
+func (e *ResourceNotFoundError) Error() string {
+	return fmt.Sprintf("the target has no resource %q: %s", e.URI, e.Message)
+}
+
+// PromptNotFoundError reports a prompt name the target does not list.
+type PromptNotFoundError struct {
+	Name      string
+	Available []string
+}
+
+func (e *PromptNotFoundError) Error() string {
+	return fmt.Sprintf("the target has no prompt named %q", e.Name)
+}
+
+// MissingArgumentsError reports required prompt arguments that were not
+// given; nothing was sent.
+type MissingArgumentsError struct {
+	Prompt  string
+	Missing []string
+}
+
+func (e *MissingArgumentsError) Error() string {
+	return fmt.Sprintf("prompt %q needs the arguments %q, which were not given", e.Prompt, e.Missing)
+}
+
+// require returns a CapabilityError when the target did not declare the
+// capability, and counts the refusal.
+func (c *conn) require(capability, method string) error {
+	caps := c.static.Capabilities
+	ok := caps != nil
+	if ok {
+		switch capability {
+		case "resources":
+			ok = caps.Resources != nil
+		case "resources.subscribe":
+			ok = caps.Resources != nil && caps.Resources.Subscribe
+		case "prompts":
+			ok = caps.Prompts != nil
+		case "completions":
+			ok = caps.Completions != nil
+		case "logging":
+			ok = caps.Logging != nil
+		}
+	}
+	if !ok {
+		c.stats.RecordRefused()
+		return &CapabilityError{Capability: capability, Method: method}
+	}
+	return nil
+}
+
+// withConn runs fn on the live connection.
+func withConn[T any](m *Manager, fn func(c *conn) (T, error)) (T, error) {
+	c := m.current()
+	if c == nil {
+		var zero T
+		return zero, ErrNotConnected
+	}
+	return fn(c)
+}
+
+// ListResources fetches every page of the target's resources.
+func (m *Manager) ListResources(ctx context.Context) ([]*mcp.Resource, error) {
+	return withConn(m, func(c *conn) ([]*mcp.Resource, error) {
+		if err := c.require("resources", "resources/list"); err != nil {
+			return nil, err
+		}
+		return listAll(ctx, c, "resources/list", stats.KindOther, func(ctx context.Context, cursor string) ([]*mcp.Resource, string, error) {
+			res, err := c.cs.ListResources(ctx, &mcp.ListResourcesParams{Cursor: cursor})
+			if err != nil {
+				return nil, "", err
+			}
+			return res.Resources, res.NextCursor, nil
+		})
+	})
+}
+
+// ListResourceTemplates fetches every page of the target's resource
+// templates.
+func (m *Manager) ListResourceTemplates(ctx context.Context) ([]*mcp.ResourceTemplate, error) {
+	return withConn(m, func(c *conn) ([]*mcp.ResourceTemplate, error) {
+		if err := c.require("resources", "resources/templates/list"); err != nil {
+			return nil, err
+		}
+		return listAll(ctx, c, "resources/templates/list", stats.KindOther, func(ctx context.Context, cursor string) ([]*mcp.ResourceTemplate, string, error) {
+			res, err := c.cs.ListResourceTemplates(ctx, &mcp.ListResourceTemplatesParams{Cursor: cursor})
+			if err != nil {
+				return nil, "", err
+			}
+			return res.ResourceTemplates, res.NextCursor, nil
+		})
+	})
+}
+
+// ReadResource reads one resource. timeout zero means the connection's call
+// timeout.
+func (m *Manager) ReadResource(ctx context.Context, uri string, timeout time.Duration) (*mcp.ReadResourceResult, error) {
+	return withConn(m, func(c *conn) (*mcp.ReadResourceResult, error) {
+		if err := c.require("resources", "resources/read"); err != nil {
+			return nil, err
+		}
+		var res *mcp.ReadResourceResult
+		err := c.do(ctx, "resources/read", stats.KindResource, timeout, func(ctx context.Context) (err error) {
+			res, err = c.cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+			return err
+		})
+		// MCP says -32002; go-sdk and others answer -32602 "Resource not
+		// found", which is the newer spec's choice.
+		var rpc *RPCError
+		if errors.As(err, &rpc) && (rpc.Code == codeResourceNotFound ||
+			rpc.Code == jsonrpc.CodeInvalidParams && strings.Contains(strings.ToLower(rpc.Message), "not found")) {
+			return nil, &ResourceNotFoundError{URI: uri, Message: rpc.Message}
+		}
+		return res, err
+	})
+}
+
+// Subscribe asks the target for notifications/resources/updated about uri.
+// They arrive as EventResourceUpdated events.
+func (m *Manager) Subscribe(ctx context.Context, uri string) error {
+	_, err := withConn(m, func(c *conn) (struct{}, error) {
+		if err := c.require("resources.subscribe", "resources/subscribe"); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, c.do(ctx, "resources/subscribe", stats.KindResource, 0, func(ctx context.Context) error {
+			return c.cs.Subscribe(ctx, &mcp.SubscribeParams{URI: uri})
+		})
+	})
+	return err
+}
+
+// Unsubscribe ends a subscription made with Subscribe.
+func (m *Manager) Unsubscribe(ctx context.Context, uri string) error {
+	_, err := withConn(m, func(c *conn) (struct{}, error) {
+		if err := c.require("resources.subscribe", "resources/unsubscribe"); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, c.do(ctx, "resources/unsubscribe", stats.KindResource, 0, func(ctx context.Context) error {
+			return c.cs.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: uri})
+		})
+	})
+	return err
+}
+
+// ListPrompts fetches every page of the target's prompts.
+func (m *Manager) ListPrompts(ctx context.Context) ([]*mcp.Prompt, error) {
+	return withConn(m, func(c *conn) ([]*mcp.Prompt, error) {
+		if err := c.require("prompts", "prompts/list"); err != nil {
+			return nil, err
+		}
+		return c.listPrompts(ctx)
+	})
+}
+
+func (c *conn) listPrompts(ctx context.Context) ([]*mcp.Prompt, error) {
+	return listAll(ctx, c, "prompts/list", stats.KindOther, func(ctx context.Context, cursor string) ([]*mcp.Prompt, string, error) {
+		res, err := c.cs.ListPrompts(ctx, &mcp.ListPromptsParams{Cursor: cursor})
+		if err != nil {
+			return nil, "", err
+		}
+		return res.Prompts, res.NextCursor, nil
+	})
+}
+
+// PromptResult is a rendered prompt and its definition.
+type PromptResult struct {
+	Result *mcp.GetPromptResult
+	// Prompt is the definition from prompts/list, or nil if the list could
+	// not be had.
+	Prompt *mcp.Prompt
+}
+
+// GetPrompt renders a prompt. The prompt must be listed by the target, and
+// its required arguments must be given: both are checked before anything
+// is sent. timeout zero means the connection's call timeout.
+func (m *Manager) GetPrompt(ctx context.Context, name string, args map[string]string, timeout time.Duration) (*PromptResult, error) {
+	return withConn(m, func(c *conn) (*PromptResult, error) {
+		if err := c.require("prompts", "prompts/get"); err != nil {
+			return nil, err
+		}
+		prompts, err := c.listPrompts(ctx)
+		if err != nil && c.isDead() {
+			return nil, err
+		}
+		var def *mcp.Prompt
+		if err == nil {
+			i := slices.IndexFunc(prompts, func(p *mcp.Prompt) bool { return p.Name == name })
+			if i < 0 {
+				c.stats.RecordRefused()
+				names := make([]string, len(prompts))
+				for i, p := range prompts {
+					names[i] = p.Name
+				}
+				sort.Strings(names)
+				return nil, &PromptNotFoundError{Name: name, Available: names}
+			}
+			def = prompts[i]
+			var missing []string
+			for _, a := range def.Arguments {
+				if _, ok := args[a.Name]; a.Required && !ok {
+					missing = append(missing, a.Name)
+				}
+			}
+			if len(missing) > 0 {
+				c.stats.RecordRefused()
+				return nil, &MissingArgumentsError{Prompt: name, Missing: missing}
+			}
+		}
+		var res *mcp.GetPromptResult
+		err = c.do(ctx, "prompts/get", stats.KindPrompt, timeout, func(ctx context.Context) (err error) {
+			res, err = c.cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: name, Arguments: args})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &PromptResult{Result: res, Prompt: def}, nil
+	})
+}
+
+// Complete asks the target to complete an argument of a prompt or resource
+// template.
+func (m *Manager) Complete(ctx context.Context, params *mcp.CompleteParams) (*mcp.CompleteResult, error) {
+	return withConn(m, func(c *conn) (*mcp.CompleteResult, error) {
+		if err := c.require("completions", "completion/complete"); err != nil {
+			return nil, err
+		}
+		var res *mcp.CompleteResult
+		err := c.do(ctx, "completion/complete", stats.KindOther, 0, func(ctx context.Context) (err error) {
+			res, err = c.cs.Complete(ctx, params)
+			return err
+		})
+		return res, err
+	})
+}
+
+// Ping sends a ping and returns its round-trip time.
+func (m *Manager) Ping(ctx context.Context, timeout time.Duration) (time.Duration, error) {
+	return withConn(m, func(c *conn) (time.Duration, error) {
+		var rtt time.Duration
+		err := c.do(ctx, "ping", stats.KindOther, timeout, func(ctx context.Context) error {
+			start := time.Now()
+			err := c.cs.Ping(ctx, nil)
+			rtt = time.Since(start)
+			return err
+		})
+		return rtt, err
+	})
+}
+
+// SetLogLevel sets the minimum level of the log notifications the target
+// sends.
+func (m *Manager) SetLogLevel(ctx context.Context, level string) error {
+	_, err := withConn(m, func(c *conn) (struct{}, error) {
+		if err := c.require("logging", "logging/setLevel"); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, c.do(ctx, "logging/setLevel", stats.KindOther, 0, func(ctx context.Context) error {
+			return c.cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: mcp.LoggingLevel(level)})
+		})
+	})
+	return err
+}
+
+// ErrRootsNotDeclared is returned by SetRoots when the connection was made
+// without roots, so the roots capability was not declared.
+var ErrRootsNotDeclared = errors.New("the connection was made without roots, so the roots capability was not declared; connect again with roots")
+
+// SetRoots replaces the roots offered to the target and sends it
+// notifications/roots/list_changed.
+func (m *Manager) SetRoots(roots []*mcp.Root) error {
+	_, err := withConn(m, func(c *conn) (struct{}, error) {
+		if !c.rootsDeclared {
+			return struct{}{}, ErrRootsNotDeclared
+		}
+		c.mu.Lock()
+		old := c.roots
+		c.roots = slices.Clone(roots)
+		c.mu.Unlock()
+		uris := make([]string, len(old))
+		for i, r := range old {
+			uris[i] = r.URI
+		}
+		// go-sdk sends list_changed on each change.
+		c.client.RemoveRoots(uris...)
+		c.client.AddRoots(roots...)
+		return struct{}{}, nil
+	})
+	return err
+}
+
+// Events returns the events that match q.
+func (m *Manager) Events(q EventQuery) EventPage { return m.events.query(q) }
+
+// ClearEvents forgets every event.
+func (m *Manager) ClearEvents() { m.events.clear() }
