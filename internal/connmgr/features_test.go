@@ -116,7 +116,6 @@ func TestEventsRecordWhatTheTargetSentOnItsOwn(t *testing.T) {
 	require.Len(t, logs.Events, 1)
 	assert.Contains(t, string(logs.Events[0].Data), "careful")
 
-
 	connect(t, m, exampleSpec(t, "stderr-flood"))
 	require.Eventually(t, func() bool { return m.Events(EventQuery{}).Counts[EventStderr] > 1000 }, 10*time.Second, 10*time.Millisecond)
 	all := m.Events(EventQuery{})
