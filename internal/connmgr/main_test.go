@@ -17,6 +17,10 @@ import (
 // "example-server [flags]" it serves the example server over stdio, so tests
 // drive real processes and real protocol traffic.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == "raw-server" {
+		rawServer(os.Args[2])
+		os.Exit(0)
+	}
 	if len(os.Args) > 1 && os.Args[1] == "example-server" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT)
 		err := testserver.Main(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
