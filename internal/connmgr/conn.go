@@ -31,6 +31,9 @@ const (
 	junkKept = 20
 	// sessionCloseTimeout bounds go-sdk's graceful session close.
 	sessionCloseTimeout = 2 * time.Second
+	// stallGrace is how long a stdio target may leave our bytes unread after
+	// a request timed out before it is declared to have stopped reading.
+	stallGrace = 500 * time.Millisecond
 	// exitGrace is how long a failed request waits for a stdio target's
 	// exit status, so that the error can say how it ended.
 	exitGrace = time.Second
@@ -53,11 +56,17 @@ type conn struct {
 	rootsDeclared bool
 	ctx           context.Context // ends when the connection is finished
 	cancel        context.CancelFunc
-	stats         *stats.Recorder
-	callTimeout   time.Duration
-	terminate     time.Duration
-	connectedAt   time.Time
-	static        Info // the parts of Info fixed at connect
+	// reqCtx ends requests in flight when we close the connection on
+	// purpose. A lost connection leaves them be: go-sdk fails them itself,
+	// after delivering any answer that arrived first.
+	reqCtx       context.Context
+	stopRequests context.CancelFunc
+	stats        *stats.Recorder
+	callTimeout  time.Duration
+	terminate    time.Duration
+	maxBytes     int64 // the cap on one message from the target
+	connectedAt  time.Time
+	static       Info // the parts of Info fixed at connect
 
 	closing atomic.Bool // set when we close it on purpose
 
@@ -93,13 +102,23 @@ type collector struct {
 
 func (c *conn) scrub(s string) string { return c.tgt.secrets.Scrub(s) }
 
+// isDead reports whether the connection broke under us. A stdio target's
+// exit alone does not make it dead: its last answers may still be in the
+// pipe (see watch).
 func (c *conn) isDead() bool {
 	select {
 	case <-c.dead:
 		return true
 	default:
+		return false
 	}
-	return c.proc != nil && c.proc.hasExited()
+}
+
+// deadInfo returns why and when the connection broke, if it did.
+func (c *conn) deadInfo() (reason string, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.deadReason, c.deadAt
 }
 
 // markDead records that the connection broke under us and hands it to
@@ -109,13 +128,20 @@ func (c *conn) markDead(reason string) {
 		return
 	}
 	c.deadOnce.Do(func() {
-		c.deadReason = c.scrub(reason)
-		c.deadAt = time.Now()
+		reason = c.scrub(reason)
+		c.mu.Lock()
+		c.deadReason, c.deadAt = reason, time.Now()
+		c.mu.Unlock()
 		close(c.dead)
-		c.log.Info("connection lost", "reason", c.deadReason)
+		c.log.Info("connection lost", "reason", reason)
 		go c.onDead(c)
 	})
 }
+
+// drainGrace is how long a stdio target's stdout may stay open after the
+// target exited (held by a child it left behind) before the connection is
+// declared lost anyway.
+const drainGrace = 2 * time.Second
 
 // watch turns the end of the session or of the process into markDead. It
 // returns when the connection is finished.
@@ -130,7 +156,18 @@ func (c *conn) watch() {
 	case err := <-waitErr:
 		c.markDead(c.lossReason(err))
 	case <-exited:
-		c.markDead(c.lossReason(nil))
+		// A target may answer and then exit: the session ends when the
+		// reader has drained stdout and reached EOF, so that the answer
+		// is delivered first.
+		t := time.NewTimer(drainGrace)
+		defer t.Stop()
+		select {
+		case err := <-waitErr:
+			c.markDead(c.lossReason(err))
+		case <-t.C:
+			c.markDead(c.lossReason(nil))
+		case <-c.ctx.Done():
+		}
 	case <-c.ctx.Done():
 	}
 }
@@ -141,12 +178,12 @@ func (c *conn) lossReason(err error) string {
 	switch {
 	case c.stdio != nil && c.stdio.stalled.Load():
 		return errWriteStalled.Error()
-	case c.proc != nil && c.proc.waitExit(exitGrace):
+	case c.proc != nil && c.proc.waitExit(200*time.Millisecond):
 		return "the target process " + describeExit(c.proc.exit)
 	case err != nil && !errors.Is(err, io.EOF):
 		return "the session ended: " + err.Error()
 	case c.proc != nil:
-		return "the target closed its stdout"
+		return "the target closed its stdout but kept running"
 	default:
 		return "the server ended the session"
 	}
@@ -160,10 +197,14 @@ func (c *conn) finish(endedBy string) (*Previous, string) {
 			c.closing.Store(true)
 		}
 		end := time.Now()
-		if endedBy == EndedByLost && !c.deadAt.IsZero() {
-			end = c.deadAt
+		reason, deadAt := c.deadInfo()
+		if endedBy == EndedByLost && !deadAt.IsZero() {
+			end = deadAt
 		}
-		c.cancel() // cancels requests in flight and the SSE stream
+		if endedBy != EndedByLost {
+			c.stopRequests()
+		}
+		c.cancel() // ends the SSE stream
 		var warnings []string
 		if c.stdio != nil {
 			_ = c.stdio.Close()
@@ -197,7 +238,7 @@ func (c *conn) finish(endedBy string) (*Previous, string) {
 			EndedBy:         endedBy,
 		}
 		if endedBy == EndedByLost {
-			prev.Reason = c.deadReason
+			prev.Reason = reason
 		}
 		if c.proc != nil {
 			c.proc.waitExit(exitGrace)
@@ -221,15 +262,11 @@ func (c *conn) stderrLines() []string {
 	if c.proc == nil {
 		return nil
 	}
-	lines := c.proc.stderr.Lines(stderrTailLines, stderrLineMax)
-	for i, l := range lines {
-		lines[i] = c.scrub(l)
-	}
-	return lines
+	return scrubLines(c.proc.stderr, c.scrub)
 }
 
 func (c *conn) onJunk(line string) {
-	line = c.scrub(cut(line, stderrLineMax))
+	line = scrubCut(line, c.scrub)
 	c.events.add(EventStdout, "", c.id, map[string]string{"line": line})
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -259,6 +296,11 @@ func (c *conn) onLog(_ context.Context, req *mcp.LoggingMessageRequest) {
 // notification handlers on a queue that may lag behind a response, which
 // would lose the last progress and log messages of a call.
 func (c *conn) onNotification(method string, params json.RawMessage) {
+	data := json.RawMessage(c.tgt.secrets.ScrubJSON(params))
+	if len(params) == 0 {
+		data = nil
+	}
+	c.events.add(kindOf(method), method, c.id, data)
 	switch method {
 	case "notifications/progress":
 		var p mcp.ProgressNotificationParams
@@ -310,7 +352,7 @@ func (c *conn) recordLog(p *mcp.LoggingMessageParams) {
 }
 
 func (c *conn) onStderrLine(line string) {
-	c.events.add(EventStderr, "", c.id, map[string]string{"line": c.scrub(line)})
+	c.events.add(EventStderr, "", c.id, map[string]string{"line": scrubCut(line, c.scrub)})
 }
 
 // answeredByKey carries a *string in which a handler of the target's
@@ -323,7 +365,9 @@ func (c *conn) recordEvents(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		params := req.GetParams()
 		if strings.HasPrefix(method, "notifications/") {
-			c.events.add(kindOf(method), method, c.id, params)
+			if c.stdio == nil { // stdio records them in read order: onNotification
+				c.events.add(kindOf(method), method, c.id, c.scrubData(params))
+			}
 			return next(ctx, method, req)
 		}
 		answeredBy := "tester"
@@ -334,9 +378,18 @@ func (c *conn) recordEvents(next mcp.MethodHandler) mcp.MethodHandler {
 		} else {
 			data["result"] = res
 		}
-		c.events.add(EventRequest, method, c.id, data)
+		c.events.add(EventRequest, method, c.id, c.scrubData(data))
 		return res, err
 	}
+}
+
+// scrubData encodes v with every secret masked inside its strings.
+func (c *conn) scrubData(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"unencodable": err.Error()})
+	}
+	return c.tgt.secrets.ScrubJSON(b)
 }
 
 // setAnsweredBy records who answered the target's request handled in ctx.
@@ -360,7 +413,7 @@ func (c *conn) do(ctx context.Context, method string, kind stats.Kind, timeout t
 	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	stop := context.AfterFunc(c.ctx, cancel) // a disconnect ends requests in flight
+	stop := context.AfterFunc(c.reqCtx, cancel) // a disconnect ends requests in flight
 	defer stop()
 	var httpFailures int
 	if c.rt != nil {
@@ -391,13 +444,20 @@ func (c *conn) classify(parent, rctx context.Context, method string, timeout tim
 	case c.stdio != nil && c.stdio.stalled.Load():
 		c.markDead(errWriteStalled.Error())
 		return &TimeoutError{Method: method, After: timeout, Lost: true, StderrTail: c.stderrTail()}
-	case errors.As(err, &werr) && werr.Code == codeMessageTooLarge:
-		return &MessageTooLargeError{Limit: c.stdio.maxBytes}
+	case errors.As(err, &werr) && isTooLarge(werr):
+		return &MessageTooLargeError{Limit: c.maxBytes}
 	case errors.As(err, &werr):
 		return &RPCError{Method: method, Code: werr.Code, Message: c.scrub(werr.Message)}
 	case parent.Err() != nil:
 		return parent.Err()
 	case errors.Is(rctx.Err(), context.DeadlineExceeded):
+		// go-sdk sends notifications/cancelled. A target that leaves it
+		// unread can neither see it nor take another request.
+		if c.stdio != nil && c.stdio.stopsReading(stallGrace) {
+			c.stdio.stalled.Store(true)
+			c.markDead("the target stopped reading its stdin (it may be single-threaded and still busy with the request)")
+			return &TimeoutError{Method: method, After: timeout, Lost: true, StderrTail: c.stderrTail()}
+		}
 		return &TimeoutError{Method: method, After: timeout, Cancelled: true, StderrTail: c.stderrTail()}
 	}
 	// The connection broke under the request (a lost connection is also
@@ -407,7 +467,7 @@ func (c *conn) classify(parent, rctx context.Context, method string, timeout tim
 		return &ExitError{Exit: c.proc.exitReport(c.scrub), During: method}
 	}
 	if c.isDead() || isConnErr(err) || rctx.Err() != nil {
-		reason := c.deadReason
+		reason, _ := c.deadInfo()
 		if reason == "" {
 			reason = c.scrub(err.Error())
 		}
@@ -434,13 +494,20 @@ func (s scrubbed) Error() string { return s.msg }
 func (s scrubbed) Unwrap() error { return s.err }
 
 // listTools walks every page of tools/list and refreshes the cache.
-func (c *conn) listTools(ctx context.Context) ([]*mcp.Tool, error) {
-	all, err := listAll(ctx, c, "tools/list", stats.KindOther, func(ctx context.Context, cursor string) ([]*mcp.Tool, string, error) {
-		res, err := c.cs.ListTools(ctx, &mcp.ListToolsParams{Cursor: cursor})
+func (c *conn) listTools(ctx context.Context, timeout time.Duration) ([]*mcp.Tool, error) {
+	all, err := listAll(ctx, c, "tools/list", stats.KindOther, timeout, func(ctx context.Context, cursor string) ([]*mcp.Tool, string, error) {
+		var raw []*mcp.Tool
+		res, err := c.cs.ListTools(context.WithValue(ctx, rawToolsKey{}, &raw), &mcp.ListToolsParams{Cursor: cursor})
 		if err != nil {
 			return nil, "", err
 		}
-		return res.Tools, res.NextCursor, nil
+		// Show every tool the target listed, including those go-sdk leaves
+		// out (invalid x-mcp-header annotations): a tester hides nothing.
+		tools := slices.DeleteFunc(slices.Clone(raw), func(t *mcp.Tool) bool { return t == nil })
+		if raw == nil {
+			tools = res.Tools
+		}
+		return tools, res.NextCursor, nil
 	})
 	if err != nil {
 		return nil, err
@@ -451,9 +518,27 @@ func (c *conn) listTools(ctx context.Context) ([]*mcp.Tool, error) {
 	return all, nil
 }
 
+// rawToolsKey carries a *[]*mcp.Tool that captureRawTools fills with a
+// tools/list page as the target sent it.
+type rawToolsKey struct{}
+
+// captureRawTools is a sending middleware that keeps a tools/list page
+// before go-sdk filters it.
+func captureRawTools(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		res, err := next(ctx, method, req)
+		if p, ok := ctx.Value(rawToolsKey{}).(*[]*mcp.Tool); ok {
+			if r, ok := res.(*mcp.ListToolsResult); ok && r != nil {
+				*p = r.Tools
+			}
+		}
+		return res, err
+	}
+}
+
 // listAll walks every page of a list method. A cursor that repeats, or more
 // than maxPages pages, stops the walk with a ProtocolError naming the cursor.
-func listAll[T any](ctx context.Context, c *conn, method string, kind stats.Kind, page func(ctx context.Context, cursor string) ([]T, string, error)) ([]T, error) {
+func listAll[T any](ctx context.Context, c *conn, method string, kind stats.Kind, timeout time.Duration, page func(ctx context.Context, cursor string) ([]T, string, error)) ([]T, error) {
 	var all []T
 	seen := map[string]bool{}
 	cursor := ""
@@ -465,7 +550,7 @@ func listAll[T any](ctx context.Context, c *conn, method string, kind stats.Kind
 			items []T
 			next  string
 		)
-		err := c.do(ctx, method, kind, 0, func(ctx context.Context) (err error) {
+		err := c.do(ctx, method, kind, timeout, func(ctx context.Context) (err error) {
 			items, next, err = page(ctx, cursor)
 			return err
 		})
@@ -487,7 +572,7 @@ func listAll[T any](ctx context.Context, c *conn, method string, kind stats.Kind
 // findTool looks name up in the target's tool list, fetching the list when
 // the cache is stale or the name is not in it. It returns nil, nil when the
 // list cannot be had (the call then goes ahead without a definition).
-func (c *conn) findTool(ctx context.Context, name string) (*mcp.Tool, error) {
+func (c *conn) findTool(ctx context.Context, name string, timeout time.Duration) (*mcp.Tool, error) {
 	c.mu.Lock()
 	tools, fresh := c.tools, c.toolsFresh
 	c.mu.Unlock()
@@ -496,10 +581,10 @@ func (c *conn) findTool(ctx context.Context, name string) (*mcp.Tool, error) {
 			return t, nil
 		}
 	}
-	tools, err := c.listTools(ctx)
+	tools, err := c.listTools(ctx, timeout)
 	if err != nil {
-		var timeout *TimeoutError
-		if errors.As(err, &timeout) || c.isDead() {
+		var te *TimeoutError
+		if errors.As(err, &te) || c.isDead() {
 			return nil, err
 		}
 		c.log.Debug("tools/list failed before a call; calling without the definition", "error", err)
@@ -528,7 +613,7 @@ func toolNamed(tools []*mcp.Tool, name string) *mcp.Tool {
 // callTool calls a tool and gathers the progress and logs that arrive while
 // it runs.
 func (c *conn) callTool(ctx context.Context, name string, args map[string]any, timeout time.Duration) (*CallResult, error) {
-	tool, err := c.findTool(ctx, name)
+	tool, err := c.findTool(ctx, name, timeout)
 	if err != nil {
 		var nf *ToolNotFoundError
 		if errors.As(err, &nf) {

@@ -114,7 +114,7 @@ func (m *Manager) ListResources(ctx context.Context) ([]*mcp.Resource, error) {
 		if err := c.require("resources", "resources/list"); err != nil {
 			return nil, err
 		}
-		return listAll(ctx, c, "resources/list", stats.KindOther, func(ctx context.Context, cursor string) ([]*mcp.Resource, string, error) {
+		return listAll(ctx, c, "resources/list", stats.KindOther, 0, func(ctx context.Context, cursor string) ([]*mcp.Resource, string, error) {
 			res, err := c.cs.ListResources(ctx, &mcp.ListResourcesParams{Cursor: cursor})
 			if err != nil {
 				return nil, "", err
@@ -131,7 +131,7 @@ func (m *Manager) ListResourceTemplates(ctx context.Context) ([]*mcp.ResourceTem
 		if err := c.require("resources", "resources/templates/list"); err != nil {
 			return nil, err
 		}
-		return listAll(ctx, c, "resources/templates/list", stats.KindOther, func(ctx context.Context, cursor string) ([]*mcp.ResourceTemplate, string, error) {
+		return listAll(ctx, c, "resources/templates/list", stats.KindOther, 0, func(ctx context.Context, cursor string) ([]*mcp.ResourceTemplate, string, error) {
 			res, err := c.cs.ListResourceTemplates(ctx, &mcp.ListResourceTemplatesParams{Cursor: cursor})
 			if err != nil {
 				return nil, "", err
@@ -202,7 +202,7 @@ func (m *Manager) ListPrompts(ctx context.Context) ([]*mcp.Prompt, error) {
 }
 
 func (c *conn) listPrompts(ctx context.Context) ([]*mcp.Prompt, error) {
-	return listAll(ctx, c, "prompts/list", stats.KindOther, func(ctx context.Context, cursor string) ([]*mcp.Prompt, string, error) {
+	return listAll(ctx, c, "prompts/list", stats.KindOther, 0, func(ctx context.Context, cursor string) ([]*mcp.Prompt, string, error) {
 		res, err := c.cs.ListPrompts(ctx, &mcp.ListPromptsParams{Cursor: cursor})
 		if err != nil {
 			return nil, "", err

@@ -28,6 +28,7 @@ type headerRoundTripper struct {
 	origin  string // scheme://host:port of the target
 	headers http.Header
 	secrets *redact.Secrets
+	sse     bool // legacy SSE: the GET stream carries our answers
 
 	mu      sync.Mutex
 	lastErr *HTTPError // guarded by mu
@@ -64,15 +65,18 @@ func (t *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error
 	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
-		if req.Context().Err() == nil {
+		if req.Context().Err() == nil && (req.Method == http.MethodPost || t.sse) {
 			t.note(&HTTPError{Err: err, Reason: describeDialError(err)})
 		}
 		return nil, err
 	}
 	ct := resp.Header.Get("Content-Type")
 	mt, _, _ := mime.ParseMediaType(ct)
+	// Only requests that carry our messages count: a streamable server may
+	// refuse the optional GET stream (405), and DELETE on close may fail.
+	carries := req.Method == http.MethodPost || t.sse && req.Method == http.MethodGet
 	switch {
-	case resp.StatusCode >= 400 && req.Method != http.MethodDelete:
+	case resp.StatusCode >= 400 && carries:
 		e := &HTTPError{StatusCode: resp.StatusCode, ContentType: ct, WWWAuthenticate: t.secrets.Scrub(resp.Header.Get("WWW-Authenticate"))}
 		e.BodySnippet = t.peek(resp)
 		t.note(e)
@@ -85,16 +89,20 @@ func (t *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error
 	return resp, nil
 }
 
-// peek reads the start of resp's body for a report and puts it back.
+// peek reads the start of resp's body for a report and puts it back. It
+// masks secrets before cutting, so that no prefix of one survives.
 func (t *headerRoundTripper) peek(resp *http.Response) string {
-	buf := make([]byte, httpSnippet)
+	buf := make([]byte, 4*httpSnippet)
 	n, _ := io.ReadFull(resp.Body, buf)
 	resp.Body = struct {
 		io.Reader
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(buf[:n]), resp.Body), resp.Body}
-	s := strings.Join(strings.Fields(string(buf[:n])), " ")
-	return t.secrets.Scrub(s)
+	s := t.secrets.Scrub(strings.Join(strings.Fields(string(buf[:n])), " "))
+	if len(s) > httpSnippet {
+		s = strings.ToValidUTF8(s[:httpSnippet], "") + "…"
+	}
+	return s
 }
 
 func (t *headerRoundTripper) note(e *HTTPError) {

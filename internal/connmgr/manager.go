@@ -206,18 +206,22 @@ func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
 	// The session outlives this call: legacy SSE keeps its stream on the
 	// context given to Connect.
 	sessCtx, cancel := context.WithCancel(context.Background())
+	reqCtx, stopRequests := context.WithCancel(context.Background())
 	c := &conn{
-		id:          newID(),
-		tgt:         tgt,
-		ctx:         sessCtx,
-		cancel:      cancel,
-		stats:       stats.New(),
-		callTimeout: callTimeout,
-		terminate:   m.opts.TerminateTimeout,
-		dead:        make(chan struct{}),
-		byToken:     map[string]*collector{},
-		onDead:      func(c *conn) { m.retire(c, EndedByLost) },
-		events:      m.events,
+		reqCtx:       reqCtx,
+		stopRequests: stopRequests,
+		id:           newID(),
+		tgt:          tgt,
+		ctx:          sessCtx,
+		cancel:       cancel,
+		stats:        stats.New(),
+		callTimeout:  callTimeout,
+		terminate:    m.opts.TerminateTimeout,
+		maxBytes:     m.opts.MaxMessageBytes,
+		dead:         make(chan struct{}),
+		byToken:      map[string]*collector{},
+		onDead:       func(c *conn) { m.retire(c, EndedByLost) },
+		events:       m.events,
 	}
 	c.log = m.log.With("connection", c.id, "transport", tgt.transport)
 	caps := &mcp.ClientCapabilities{}
@@ -254,6 +258,7 @@ func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
 	client := mcp.NewClient(m.opts.ClientInfo, copts)
 	client.AddRoots(c.roots...)
 	client.AddReceivingMiddleware(recoverPanics(c.log), c.recordEvents)
+	client.AddSendingMiddleware(captureRawTools)
 	c.client = client
 
 	var transport mcp.Transport
@@ -276,6 +281,7 @@ func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
 			cancel()
 			return nil, fmt.Errorf("%w: %v", ErrInvalidSpec, err)
 		}
+		c.rt.sse = tgt.transport == TransportSSE
 		hc := &http.Client{Transport: c.rt}
 		if tgt.transport == TransportSSE {
 			transport = &mcp.SSEClientTransport{Endpoint: tgt.url, HTTPClient: hc, MaxEventSize: int(m.opts.MaxMessageBytes)}
@@ -388,11 +394,12 @@ func (m *Manager) describe(c *conn, tgt *target, offered string) Info {
 		if si := res.ServerInfo; si != nil {
 			in.ServerInfo = ServerInfo{Name: si.Name, Title: si.Title, Version: si.Version}
 		}
-		in.Instructions = res.Instructions
+		// Scrub first, so that no prefix of a secret survives the cut.
+		in.Instructions = c.scrub(res.Instructions)
 		if len(in.Instructions) > maxInstructions {
-			in.Instructions = in.Instructions[:maxInstructions] + fmt.Sprintf("\n[truncated: the instructions are %d bytes; the first %d are shown]", len(res.Instructions), maxInstructions)
+			kept := strings.ToValidUTF8(in.Instructions[:maxInstructions], "")
+			in.Instructions = kept + fmt.Sprintf("\n[truncated: the instructions are %d bytes; the first %d are shown]", len(res.Instructions), len(kept))
 		}
-		in.Instructions = c.scrub(in.Instructions)
 	}
 	if c.proc != nil {
 		args := make([]string, len(tgt.argv))
@@ -411,6 +418,7 @@ func (m *Manager) describe(c *conn, tgt *target, offered string) Info {
 		}
 		in.HeaderNames = append(in.HeaderNames, name)
 	}
+	slices.Sort(in.HeaderNames)
 	in.HeadersProvided = len(in.HeaderNames) > 0
 	return in
 }
@@ -472,7 +480,7 @@ func (m *Manager) ListTools(ctx context.Context) (*ToolList, error) {
 	if c == nil {
 		return nil, ErrNotConnected
 	}
-	tools, err := c.listTools(ctx)
+	tools, err := c.listTools(ctx, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -50,7 +50,9 @@ func startProcess(path string, args, env []string, dir string, stderrBytes int, 
 	cmd.Env = env
 	cmd.Dir = dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig ends the target (not its group) if the tester itself is
+	// killed without a chance to close it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	err = cmd.Start()
 	// The child has its own copies of its ends (or never will).
 	closeAll(inR, outW, errW)
@@ -69,7 +71,7 @@ func startProcess(path string, args, env []string, dir string, stderrBytes int, 
 	}
 	go func() {
 		defer close(p.stderrDone)
-		lines := &lineWriter{max: stderrLineMax, emit: onStderrLine}
+		lines := &lineWriter{max: scrubWindow, emit: onStderrLine}
 		_, _ = io.Copy(io.MultiWriter(p.stderr, lines), errR)
 		_ = errR.Close()
 	}()
@@ -130,7 +132,7 @@ func (p *process) waitExit(d time.Duration) bool {
 // Call it after the leader has exited.
 func (p *process) exitReport(scrub func(string) string) ExitInfo {
 	x := ExitInfo{Code: p.exit.Code, Signal: p.exit.Signal}
-	x.StderrTail = scrub(strings.Join(p.stderr.Lines(stderrTailLines, stderrLineMax), "\n"))
+	x.StderrTail = strings.Join(scrubLines(p.stderr, scrub), "\n")
 	return x
 }
 

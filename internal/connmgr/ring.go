@@ -91,3 +91,25 @@ func cut(s string, max int) string {
 	}
 	return string(r[:max]) + "…"
 }
+
+// scrubWindow is how much of a line is kept for scrubbing before it is cut
+// for display: a secret is masked whole before the cut, so no prefix of it
+// survives at the edge.
+const scrubWindow = 64 << 10
+
+// scrubCut masks secrets in line, then cuts it at stderrLineMax characters.
+func scrubCut(line string, scrub func(string) string) string {
+	if len(line) > scrubWindow {
+		line = line[:scrubWindow]
+	}
+	return cut(scrub(line), stderrLineMax)
+}
+
+// scrubLines returns the last stderrTailLines lines of r, masked, then cut.
+func scrubLines(r *ring, scrub func(string) string) []string {
+	lines := r.Lines(stderrTailLines, scrubWindow)
+	for i, l := range lines {
+		lines[i] = scrubCut(l, scrub)
+	}
+	return lines
+}

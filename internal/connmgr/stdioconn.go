@@ -10,13 +10,13 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"golang.org/x/sys/unix"
 )
 
 // codeMessageTooLarge is the JSON-RPC error code of the answer the tester
@@ -140,8 +140,11 @@ var (
 // the id first, the TypeScript SDK last).
 func (o *oversize) answer(limit int64) *jsonrpc.Response {
 	var raw []byte
-	if m := headID.FindSubmatch(o.head); m != nil {
-		raw = m[1]
+	if m := headID.FindSubmatchIndex(o.head); m != nil {
+		if rest := bytes.TrimSpace(o.head[m[1]:]); bytes.HasPrefix(rest, []byte(`,"method"`)) {
+			return nil // a request or notification from the target, not an answer
+		}
+		raw = o.head[m[2]:m[3]]
 	} else if m := tailID.FindSubmatch(o.tail); m != nil {
 		raw = m[1]
 	} else {
@@ -155,11 +158,25 @@ func (o *oversize) answer(limit int64) *jsonrpc.Response {
 	if err != nil {
 		return nil
 	}
+	data, _ := json.Marshal(map[string]any{tooLargeMarker: true, "size_bytes": o.size})
 	return &jsonrpc.Response{ID: id, Error: &jsonrpc.Error{
 		Code:    codeMessageTooLarge,
 		Message: fmt.Sprintf("the answer was %d bytes, over the %d byte limit", o.size, limit),
-		Data:    json.RawMessage(strconv.FormatInt(o.size, 10)),
+		Data:    data,
 	}}
+}
+
+// tooLargeMarker marks the error answers the tester makes up, so that a
+// target's own use of the code is not mistaken for one.
+const tooLargeMarker = "mcp_test_mcp_message_too_large"
+
+// isTooLarge reports whether e is an answer made up for an oversized frame.
+func isTooLarge(e *jsonrpc.Error) bool {
+	if e.Code != codeMessageTooLarge {
+		return false
+	}
+	var data map[string]any
+	return json.Unmarshal(e.Data, &data) == nil && data[tooLargeMarker] == true
 }
 
 // readFrame reads one line. A line longer than max is not kept: its size and
@@ -271,11 +288,9 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 		return mcp.ErrConnectionClosed
 	default:
 	}
-	deadline := time.Now().Add(c.writeTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) && time.Until(d) > time.Second {
-		deadline = d
-	}
-	_ = c.stdin.SetWriteDeadline(deadline)
+	// The deadline is the connection's, not the request's: a slow reader is
+	// not a stalled one. A timed-out request is checked separately (unread).
+	_ = c.stdin.SetWriteDeadline(time.Now().Add(c.writeTimeout))
 	if _, err := c.stdin.Write(data); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			c.stalled.Store(true)
@@ -285,6 +300,34 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 		return err
 	}
 	return nil
+}
+
+// unread returns how many bytes we wrote that the target has not read yet.
+func (c *stdioConn) unread() int {
+	raw, err := c.stdin.SyscallConn() // not Fd: that would make the pipe blocking
+	if err != nil {
+		return 0
+	}
+	n := 0
+	_ = raw.Control(func(fd uintptr) {
+		n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ)
+	})
+	return n
+}
+
+// stopsReading reports whether the target leaves what we wrote unread for
+// the whole of d: it is not reading its stdin (it hangs, or it is
+// single-threaded and busy), so it can neither see a cancellation nor take
+// another request.
+func (c *stdioConn) stopsReading(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for c.unread() > 0 {
+		if time.Now().After(deadline) {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
 }
 
 // Close implements mcp.Connection. It ends the target process.

@@ -144,24 +144,38 @@ func (t *target) resolveStdio(spec Spec) (*target, error) {
 		t.env = append(t.env, name+"="+spec.Env[name])
 	}
 
+	// Secret flag values are known before anything can fail, so that no
+	// error repeats them, even for a command line given as one string.
+	t.secrets.Add(secretArgValues(append(strings.Fields(spec.Command), spec.Args...))...)
 	var shown []string
 	if spec.Command != "" {
 		path, err := t.lookPath(spec.Command)
 		if err != nil {
-			return nil, commandNotFound(spec.Command, spec.Args, err)
+			return nil, t.scrubSpawn(commandNotFound(spec.Command, spec.Args, err))
 		}
 		t.path, t.argv = path, slices.Clone(spec.Args)
 		shown = append([]string{spec.Command}, spec.Args...)
 	} else {
 		if err := t.resolveScript(spec.URL, spec.Args); err != nil {
-			return nil, err
+			return nil, t.scrubSpawn(err)
 		}
 		shown = append([]string{spec.URL}, spec.Args...)
 	}
-	secretArgs := secretArgValues(shown)
-	t.secrets.Add(secretArgs...)
 	t.display = t.secrets.Scrub(shellJoin(shown))
 	return t, nil
+}
+
+// scrubSpawn masks secrets in a *SpawnError's text.
+func (t *target) scrubSpawn(err error) error {
+	var se *SpawnError
+	if !errors.As(err, &se) {
+		return err
+	}
+	return &SpawnError{
+		Command: t.secrets.Scrub(se.Command),
+		Hint:    t.secrets.Scrub(se.Hint),
+		Err:     scrubbed{t.secrets.Scrub(se.Err.Error()), se.Err},
+	}
 }
 
 // lookPath finds a command like a shell would, but resolves a relative path

@@ -104,7 +104,7 @@ type Info struct {
 	ServerInfo      ServerInfo              `json:"server_info"`
 	ProtocolVersion string                  `json:"protocol_version"`
 	Capabilities    *mcp.ServerCapabilities `json:"capabilities"`
-	Instructions    string                  `json:"instructions,omitempty"`
+	Instructions    string                  `json:"instructions"`
 	Process         *ProcessInfo            `json:"process,omitempty"`
 	HeadersProvided bool                    `json:"headers_provided"`
 	HeaderNames     []string                `json:"header_names"`

@@ -9,7 +9,7 @@ import (
 func TestURL(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"a plain URL is unchanged", "http://127.0.0.1:8080/mcp", "http://127.0.0.1:8080/mcp"},
-		{"user-info is masked", "https://bob:hunter2@example.com/mcp", "https://%2A%2A%2A@example.com/mcp"},
+		{"user-info is masked", "https://bob:hunter2@example.com/mcp", "https://***@example.com/mcp"},
 		{"secret-looking query values are masked and others kept", "https://h/mcp?api_key=abc123&page=2", "https://h/mcp?api_key=***&page=2"},
 		{"a signature parameter is masked", "https://h/sse?sig=zzz", "https://h/sse?sig=***"},
 		{"a filesystem path is not a URL", "/usr/bin/server", "/usr/bin/server"},

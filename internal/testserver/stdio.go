@@ -46,6 +46,11 @@ func newStopReader(r io.Reader) *stopReader {
 	return &stopReader{r: r, stopped: make(chan struct{}), closed: make(chan struct{})}
 }
 
+// stopChunk bounds one read, so that a read already waiting when stop is
+// called takes at most this many bytes of the next message off the pipe and
+// the rest stays unread there, as with a server that really stopped.
+const stopChunk = 16
+
 func (s *stopReader) Read(p []byte) (int, error) {
 	select {
 	case <-s.closed:
@@ -55,7 +60,15 @@ func (s *stopReader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	default:
 	}
-	return s.r.Read(p)
+	n, err := s.r.Read(p[:min(len(p), stopChunk)])
+	select {
+	case <-s.stopped:
+		// Read after stop: the message is never handled.
+		<-s.closed
+		return 0, io.EOF
+	default:
+	}
+	return n, err
 }
 
 func (s *stopReader) stop() { s.stopOnce.Do(func() { close(s.stopped) }) }

@@ -1,10 +1,6 @@
 package tools
 
 import (
-	"bytes"
-	"encoding/json"
-	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
@@ -38,56 +34,5 @@ func (s *secretSet) addConnect(in *ConnectInput) {
 	s.Add(vals...)
 }
 
-// scrubJSON masks secrets inside the string literals of the JSON document b,
-// and nowhere else, so that the document stays valid whatever the secrets
-// are. b is returned unchanged when it holds no secret.
-func (s *secretSet) scrubJSON(b []byte) []byte {
-	secrets := s.Values()
-	if len(secrets) == 0 {
-		return b
-	}
-	// Quick checks against each secret's raw, JSON-escaped and URL-escaped
-	// forms; only a literal that contains one is decoded and re-encoded.
-	var forms [][]byte
-	for _, v := range secrets {
-		forms = append(forms, []byte(v))
-		if q, err := json.Marshal(v); err == nil {
-			forms = append(forms, q[1:len(q)-1])
-		}
-		forms = append(forms, []byte(url.QueryEscape(v)))
-	}
-	var out []byte // nil until something is masked
-	copied := 0    // b[:copied] has been copied to out
-	for i := 0; i < len(b); i++ {
-		if b[i] != '"' {
-			continue
-		}
-		j := i + 1
-		for j < len(b) && b[j] != '"' {
-			if b[j] == '\\' {
-				j++
-			}
-			j++
-		}
-		if j >= len(b) {
-			break
-		}
-		lit := b[i : j+1]
-		if slices.ContainsFunc(forms, func(f []byte) bool { return bytes.Contains(lit, f) }) {
-			var str string
-			if err := json.Unmarshal(lit, &str); err == nil {
-				if masked := s.Scrub(str); masked != str {
-					enc, _ := json.Marshal(masked)
-					out = append(out, b[copied:i]...)
-					out = append(out, enc...)
-					copied = j + 1
-				}
-			}
-		}
-		i = j
-	}
-	if out == nil {
-		return b
-	}
-	return append(out, b[copied:]...)
-}
+// scrubJSON masks secrets inside the string literals of the JSON document b.
+func (s *secretSet) scrubJSON(b []byte) []byte { return s.ScrubJSON(b) }
