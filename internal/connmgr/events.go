@@ -130,13 +130,23 @@ func (l *eventLog) query(q EventQuery) EventPage {
 	return EventPage{Events: out, Counts: counts, Dropped: l.dropped, LastSeq: l.seq}
 }
 
-// clear forgets every event and count; Seq goes on, so that a client's
-// since stays meaningful.
-func (l *eventLog) clear() {
+// clear forgets the events up to and including seq through (all of them
+// when through is 0 or beyond the newest), and resets the counts and the
+// dropped count; Seq goes on, so that a client's since stays meaningful.
+func (l *eventLog) clear(through int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.buf, l.start = nil, 0
+	var kept []Event
+	for i := range l.buf {
+		if e := l.buf[(l.start+i)%len(l.buf)]; through > 0 && e.Seq > through {
+			kept = append(kept, e)
+		}
+	}
+	l.buf, l.start = kept, 0
 	l.counts = map[string]int{}
+	for _, e := range kept {
+		l.counts[e.Kind]++
+	}
 	l.dropped = 0
 }
 

@@ -341,5 +341,7 @@ func (m *Manager) SetRoots(roots []*mcp.Root) error {
 // Events returns the events that match q.
 func (m *Manager) Events(q EventQuery) EventPage { return m.events.query(q) }
 
-// ClearEvents forgets every event.
-func (m *Manager) ClearEvents() { m.events.clear() }
+// ClearEvents forgets the events up to and including Seq through; 0 means
+// every event. Events that arrived after a read survive a clear through
+// that read's LastSeq.
+func (m *Manager) ClearEvents(through int64) { m.events.clear(through) }

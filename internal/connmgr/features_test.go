@@ -123,7 +123,7 @@ func TestEventsRecordWhatTheTargetSentOnItsOwn(t *testing.T) {
 	assert.Positive(t, all.Dropped)
 	assert.Equal(t, EventStderr, all.Events[len(all.Events)-1].Kind)
 
-	m.ClearEvents()
+	m.ClearEvents(0)
 	assert.Empty(t, m.Events(EventQuery{Kinds: []string{EventLog}}).Events)
 }
 
