@@ -28,6 +28,9 @@ type ClientSide struct {
 	// Roots are offered by roots/list; nil means the roots capability is not
 	// declared (an empty, non-nil list declares it with no roots).
 	Roots []*mcp.Root
+	// ListRoots, if set, answers roots/list instead of Roots (for example
+	// by asking the tester's own host) and declares the roots capability.
+	ListRoots func(ctx context.Context) (roots []*mcp.Root, answeredBy string, err error)
 }
 
 // CapabilityError reports a request for a feature the target did not

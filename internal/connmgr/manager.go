@@ -250,13 +250,30 @@ func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
 			return res, err
 		}
 	}
-	if spec.Client.Roots != nil {
+	if spec.Client.Roots != nil || spec.Client.ListRoots != nil {
 		caps.RootsV2 = &mcp.RootCapabilities{ListChanged: true}
 		c.rootsDeclared = true
 		c.roots = slices.Clone(spec.Client.Roots)
 	}
 	client := mcp.NewClient(m.opts.ClientInfo, copts)
 	client.AddRoots(c.roots...)
+	if h := spec.Client.ListRoots; h != nil {
+		// go-sdk answers roots/list from its own list; answer it here.
+		client.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+			return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+				if method != "roots/list" {
+					return next(ctx, method, req)
+				}
+				roots, who, err := h(ctx)
+				setAnsweredBy(ctx, who)
+				if err != nil {
+					return nil, err
+				}
+				return &mcp.ListRootsResult{Roots: roots}, nil
+			}
+		})
+	}
+	// Added last, so outermost: they see every request, roots/list included.
 	client.AddReceivingMiddleware(recoverPanics(c.log), c.recordEvents)
 	client.AddSendingMiddleware(captureRawTools)
 	c.client = client

@@ -139,7 +139,10 @@ func (t *target) resolveStdio(spec Spec) (*target, error) {
 		t.envNames = append(t.envNames, name)
 	}
 	slices.Sort(t.envNames)
-	t.env = os.Environ()
+	// The tester's own secrets are not the target's business.
+	t.env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "LLM_API_KEY=") || strings.HasPrefix(kv, "MCP_TEST_AUTH_TOKEN=") || strings.HasPrefix(kv, "MCP_TEST_BEARER_TOKEN=")
+	})
 	for _, name := range t.envNames {
 		t.env = append(t.env, name+"="+spec.Env[name])
 	}

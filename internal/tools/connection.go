@@ -30,13 +30,20 @@ type ConnectInput struct {
 	TimeoutSeconds     *float64          `json:"timeout_seconds,omitempty" jsonschema:"deadline for starting and initializing the target, in seconds; default 30 (MCP_TEST_CONNECT_TIMEOUT)"`
 	CallTimeoutSeconds *float64          `json:"call_timeout_seconds,omitempty" jsonschema:"default deadline of later requests (list_tools, call_tool) in seconds; default 60 (MCP_TEST_CALL_TIMEOUT)"`
 	ProtocolVersion    string            `json:"protocol_version,omitempty" jsonschema:"MCP protocol version offered in initialize; default 2025-11-25"`
+
+	ClientCapabilities *ClientCapabilitiesInput `json:"client_capabilities,omitempty" jsonschema:"which client capabilities to declare to the target (sampling, elicitation, roots: true or false); by default each is declared when the host supports it or an answer for it is given below"`
+	SamplingResponse   *SamplingResponseInput   `json:"sampling_response,omitempty" jsonschema:"answer to the target's sampling/createMessage requests when the host does not support sampling, e.g. {\"text\": \"Paris\"}"`
+	ElicitationAction  string                   `json:"elicitation_action,omitempty" jsonschema:"answer to the target's elicitation/create requests when the host does not support elicitation: accept, decline or cancel"`
+	ElicitationContent map[string]any           `json:"elicitation_content,omitempty" jsonschema:"the form content sent with elicitation_action accept; without it, the requested schema's defaults are sent"`
+	Roots              []RootInput              `json:"roots,omitempty" jsonschema:"roots offered to the target (declares the roots capability), e.g. [{\"uri\": \"file:///home/me/project\", \"name\": \"project\"}]"`
 }
 
 // ConnectOutput is the result of connect.
 type ConnectOutput struct {
 	Result
-	Connection *connmgr.Info   `json:"connection,omitempty" jsonschema:"the new connection (ConnectionInfo)"`
-	Metadata   ConnectMetadata `json:"metadata"`
+	Connection         *connmgr.Info       `json:"connection,omitempty" jsonschema:"the new connection (ConnectionInfo)"`
+	ClientCapabilities *ClientCapabilities `json:"client_capabilities,omitempty" jsonschema:"the client capabilities declared to the target, and who answers its requests"`
+	Metadata           ConnectMetadata     `json:"metadata"`
 }
 
 // ConnectMetadata is connect's metadata.
@@ -52,6 +59,7 @@ var transports = []string{connmgr.TransportAuto, connmgr.TransportStdio, connmgr
 func connectTool() *mcp.Tool {
 	in := schemaFor[ConnectInput]()
 	in.Properties["transport"].Enum = []any{"auto", "stdio", "streamable-http", "sse"}
+	in.Properties["elicitation_action"].Enum = []any{"accept", "decline", "cancel"}
 	for _, name := range []string{"timeout_seconds", "call_timeout_seconds"} {
 		in.Properties[name].ExclusiveMinimum = jsonschema.Ptr(0.0)
 	}
@@ -63,6 +71,8 @@ func connectTool() *mcp.Tool {
 Give exactly one of:
 - command (+ args): start a local server over stdio, e.g. {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"]} or {"command": "go", "args": ["run", "./cmd/server"], "cwd": "/path/to/project"}
 - url: a running server, e.g. {"url": "http://localhost:3000/mcp"} (streamable HTTP) or {"url": "http://localhost:3000/sse"} (legacy SSE), or a script path such as {"url": "./server.py"}
+
+Requests from the server (sampling, elicitation) are forwarded to your host when it supports them, else answered from sampling_response / elicitation_action, else declined with an error; roots are offered from roots.
 
 Returns the server's name, version, negotiated protocol version, capabilities and instructions. On failure, error.suggestion says what to fix and details carry the target's stderr tail or HTTP status.`,
 		InputSchema: in,
@@ -78,6 +88,12 @@ func (h *handlers) connect(ctx context.Context, req *mcp.CallToolRequest, in *Co
 		out.fail(classify(err, opArgs))
 		return out
 	}
+	var host *mcp.ServerSession
+	if req != nil {
+		host = req.Session
+	}
+	client, clientCaps := in.clientSide(host)
+	spec.Client = client
 	target := describeTarget(in)
 	h.notify(ctx, req, "info", "Connecting to %s", target)
 	h.logger.InfoContext(ctx, "connecting", "target", h.secrets.Scrub(target))
@@ -101,6 +117,8 @@ func (h *handlers) connect(ctx context.Context, req *mcp.CallToolRequest, in *Co
 	info = utcInfo(info)
 	out.Success = true
 	out.Connection = info
+	out.ClientCapabilities = &clientCaps
+	h.clientCaps.set(info.ID, clientCaps)
 	out.Metadata.ReplacedConnection = utcPrevious(replaced)
 	out.Message = fmt.Sprintf("Connected to %s at %s over %s (protocol %s) in %s.",
 		serverName(info.ServerInfo), info.ServerURL, info.Transport, info.ProtocolVersion, formatMS(elapsed))
@@ -111,7 +129,8 @@ func (h *handlers) connect(ctx context.Context, req *mcp.CallToolRequest, in *Co
 	return out
 }
 
-// spec checks the arguments and turns them into a connmgr.Spec.
+// spec checks the arguments and turns them into a connmgr.Spec, without its
+// client side (see clientSide).
 func (in *ConnectInput) spec() (connmgr.Spec, error) {
 	switch {
 	case in.URL == "" && in.Command == "":
@@ -137,6 +156,9 @@ func (in *ConnectInput) spec() (connmgr.Spec, error) {
 	}
 	callTimeout, err := seconds("call_timeout_seconds", in.CallTimeoutSeconds)
 	if err != nil {
+		return connmgr.Spec{}, err
+	}
+	if err := in.checkClient(); err != nil {
 		return connmgr.Spec{}, err
 	}
 	return connmgr.Spec{
@@ -232,7 +254,10 @@ type StatusOutput struct {
 	LastConnection *connmgr.Previous `json:"last_connection" jsonschema:"the most recent ended connection, or null"`
 	StderrTail     []string          `json:"stderr_tail" jsonschema:"last lines of a stdio target's stderr (at most 20, each cut at 512 characters)"`
 	StdoutJunk     StdoutJunk        `json:"stdout_junk" jsonschema:"lines a stdio target wrote to stdout that are not JSON-RPC (a common bug: logging to stdout)"`
-	Metadata       StatusMetadata    `json:"metadata"`
+	// NotificationCounts counts events per kind (connmgr.EventKinds).
+	NotificationCounts map[string]int      `json:"notification_counts" jsonschema:"how many notifications and requests the target sent, per kind (log, progress, request, stderr…), since the events were last cleared"`
+	ClientCapabilities *ClientCapabilities `json:"client_capabilities" jsonschema:"the client capabilities declared to the live target and who answers its requests, or null"`
+	Metadata           StatusMetadata      `json:"metadata"`
 }
 
 // StdoutJunk counts the lines a stdio target wrote to stdout that were not
@@ -268,6 +293,14 @@ func (h *handlers) status(ctx context.Context, req *mcp.CallToolRequest, _ *stru
 		LastConnection: utcPrevious(st.Last),
 		StderrTail:     nonNil(st.StderrTail),
 		StdoutJunk:     StdoutJunk{Count: st.JunkCount, LastLines: nonNil(st.Junk)},
+
+		NotificationCounts: st.EventCounts,
+	}
+	if out.NotificationCounts == nil {
+		out.NotificationCounts = map[string]int{}
+	}
+	if st.Connected && st.Info != nil {
+		out.ClientCapabilities = h.clientCaps.get(st.Info.ID)
 	}
 	switch {
 	case st.Connected && st.Info != nil:

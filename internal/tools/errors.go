@@ -69,6 +69,10 @@ func classify(err error, during op) *ErrorInfo {
 		rpcErr     *connmgr.RPCError
 		tooLarge   *connmgr.MessageTooLargeError
 		protoErr   *connmgr.ProtocolError
+		capErr     *connmgr.CapabilityError
+		resErr     *connmgr.ResourceNotFoundError
+		promptErr  *connmgr.PromptNotFoundError
+		missingErr *connmgr.MissingArgumentsError
 	)
 	switch {
 	case errors.As(err, &argErr):
@@ -179,13 +183,58 @@ func classify(err error, during op) *ErrorInfo {
 			Details:    map[string]any{"available_tools": nonNil(notFound.Available)},
 		}
 
+	case errors.As(err, &capErr):
+		return &ErrorInfo{
+			Type:    ErrCapabilityMissing,
+			Message: sentence(err.Error()),
+			Suggestion: fmt.Sprintf("The target does not offer %s: call status and read connection.capabilities for what it does declare. "+
+				"If the server should support this, declare the %s capability in its initialize result.", capErr.Capability, capErr.Capability),
+			Details: map[string]any{"capability": capErr.Capability, "method": capErr.Method},
+		}
+
+	case errors.As(err, &resErr):
+		return &ErrorInfo{
+			Type:       ErrResourceNotFound,
+			Message:    sentence(err.Error()),
+			Suggestion: "Call list_resources for the fixed URIs and list_resource_templates for the URI patterns the target serves.",
+			Details:    map[string]any{"uri": resErr.URI, "target_message": resErr.Message},
+		}
+
+	case errors.As(err, &promptErr):
+		sugg := "Call list_prompts to see the available prompts."
+		if close := closest(promptErr.Name, promptErr.Available, 3); len(close) > 0 {
+			sugg = fmt.Sprintf("Did you mean %s? %s", orList(close), sugg)
+		}
+		return &ErrorInfo{
+			Type:       ErrPromptNotFound,
+			Message:    sentence(err.Error()),
+			Suggestion: sugg,
+			Details:    map[string]any{"available_prompts": nonNil(promptErr.Available)},
+		}
+
+	case errors.As(err, &missingErr):
+		return &ErrorInfo{
+			Type: ErrInvalidArguments,
+			Message: fmt.Sprintf("The prompt %s needs the %s %s, which %s not given; nothing was sent.", missingErr.Prompt,
+				plural(len(missingErr.Missing), "argument", "arguments"), andList(missingErr.Missing), plural(len(missingErr.Missing), "was", "were")),
+			Suggestion: "Pass the missing arguments in arguments (an object of strings); list_prompts shows every argument and whether it is required, and complete can suggest values.",
+			Details:    map[string]any{"prompt": missingErr.Prompt, "missing_arguments": missingErr.Missing},
+		}
+
+	case errors.Is(err, connmgr.ErrRootsNotDeclared):
+		return &ErrorInfo{
+			Type:       ErrInvalidArguments,
+			Message:    sentence(err.Error()),
+			Suggestion: "Roots can only change on a connection that declared them: call connect again with roots, then set_roots.",
+		}
+
 	case errors.As(err, &rpcErr):
 		details := map[string]any{"method": rpcErr.Method, "code": rpcErr.Code, "target_message": rpcErr.Message}
 		if rpcErr.Code == jsonrpc.CodeInvalidParams {
 			return &ErrorInfo{
 				Type:       ErrInvalidArguments,
 				Message:    sentence("The target rejected the arguments: " + rpcErr.Message),
-				Suggestion: "Call list_tools to read the tool's input_schema, then fix the arguments.",
+				Suggestion: invalidParamsSuggestion(rpcErr.Method),
 				Details:    details,
 			}
 		}
@@ -272,4 +321,30 @@ func orList(names []string) string {
 		return q[0]
 	}
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// invalidParamsSuggestion says where to read the arguments a method takes.
+func invalidParamsSuggestion(method string) string {
+	switch method {
+	case "prompts/get":
+		return "Call list_prompts to read the prompt's arguments (use complete for valid values), then fix them."
+	case "resources/read", "resources/subscribe", "resources/unsubscribe":
+		return "Check the URI against list_resources and list_resource_templates."
+	case "completion/complete":
+		return "Check ref_type, name or uri and the argument name against list_prompts or list_resource_templates."
+	default:
+		return "Call list_tools to read the tool's input_schema, then fix the arguments."
+	}
+}
+
+// andList formats names as `"a"`, `"a" and "b"`, `"a", "b" and "c"`.
+func andList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	if len(q) <= 1 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }

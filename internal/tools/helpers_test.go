@@ -75,8 +75,13 @@ type host struct {
 }
 
 type hostOptions struct {
+	roots           []*mcp.Root // the host's own roots
 	maxTextBytes    int
 	maxMessageBytes int64
+	maxEvents       int // connmgr.Options.MaxEvents; zero means its default
+	// client configures the test host's client: its handlers declare
+	// sampling and elicitation; nil means go-sdk's defaults.
+	client *mcp.ClientOptions
 }
 
 func newHost(t *testing.T, opts *hostOptions) *host {
@@ -88,7 +93,7 @@ func newHost(t *testing.T, opts *hostOptions) *host {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	mgr := connmgr.New(&connmgr.Options{Logger: logger, MaxMessageBytes: opts.maxMessageBytes})
+	mgr := connmgr.New(&connmgr.Options{Logger: logger, MaxMessageBytes: opts.maxMessageBytes, MaxEvents: opts.maxEvents})
 	t.Cleanup(func() { assert.NoError(t, mgr.Close()) })
 
 	server := mcp.NewServer(&mcp.Implementation{Name: "mcp-test-mcp", Version: "test"}, &mcp.ServerOptions{
@@ -101,7 +106,8 @@ func newHost(t *testing.T, opts *hostOptions) *host {
 	st, ct := mcp.NewInMemoryTransports()
 	ss, err := server.Connect(context.Background(), st, nil)
 	require.NoError(t, err)
-	client := mcp.NewClient(&mcp.Implementation{Name: "test-host", Version: "0.0.1"}, nil)
+	client := mcp.NewClient(&mcp.Implementation{Name: "test-host", Version: "0.0.1"}, opts.client)
+	client.AddRoots(opts.roots...)
 	cs, err := client.Connect(t.Context(), ct, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	require.NoError(t, err)
 	t.Cleanup(func() {

@@ -55,6 +55,8 @@ type handlers struct {
 	logger  *slog.Logger
 	maxText int
 	secrets secretSet
+	// clientCaps are the client capabilities of the live connection.
+	clientCaps clientCapsStore
 }
 
 // Register adds every tool to server.
@@ -71,6 +73,19 @@ func Register(server *mcp.Server, deps *Deps) {
 	addTool(server, h, statusTool, h.status)
 	addTool(server, h, listToolsTool, h.listTools)
 	addTool(server, h, callToolTool(), h.callTool)
+	addTool(server, h, h.executePromptTool(), h.executePrompt)
+	addTool(server, h, listResourcesTool, h.listResources)
+	addTool(server, h, listResourceTemplatesTool, h.listResourceTemplates)
+	addTool(server, h, readResourceTool(), h.readResource)
+	addTool(server, h, subscribeResourceTool, h.subscribeResource)
+	addTool(server, h, unsubscribeResourceTool, h.unsubscribeResource)
+	addTool(server, h, listPromptsTool, h.listPrompts)
+	addTool(server, h, getPromptTool(), h.getPrompt)
+	addTool(server, h, completeTool(), h.complete)
+	addTool(server, h, pingTool(), h.ping)
+	addTool(server, h, setLogLevelTool(), h.setLogLevel)
+	addTool(server, h, getNotificationsTool(), h.getNotifications)
+	addTool(server, h, setRootsTool, h.setRoots)
 }
 
 // notify sends a log notification to the host. The SDK drops it until the

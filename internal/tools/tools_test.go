@@ -31,7 +31,9 @@ func TestRegisterDeclaresEveryTool(t *testing.T) {
 		assert.Equal(t, "object", tool.InputSchema.(map[string]any)["type"], tool.Name)
 		assert.Equal(t, "object", tool.OutputSchema.(map[string]any)["type"], tool.Name)
 	}
-	assert.ElementsMatch(t, []string{"connect", "disconnect", "status", "list_tools", "call_tool"}, names)
+	assert.ElementsMatch(t, []string{"connect", "disconnect", "status", "list_tools", "call_tool",
+		"list_resources", "list_resource_templates", "read_resource", "subscribe_resource", "unsubscribe_resource",
+		"list_prompts", "get_prompt", "complete", "ping", "set_log_level", "get_notifications", "set_roots", "execute_prompt"}, names)
 }
 
 func TestWithoutAConnection(t *testing.T) {

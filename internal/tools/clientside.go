@@ -1,0 +1,415 @@
+//lint:file-ignore SA1019 sampling and roots are deprecated from protocol 2026-07-28 on, but the tester offers only earlier versions, where targets use them.
+
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+)
+
+// Who answered a target's request, as recorded with it (connmgr.ClientSide).
+const (
+	answeredByHost    = "host"
+	answeredByOptions = "connect_options"
+	answeredByDecline = "declined"
+)
+
+// hostAnswerTimeout bounds a request forwarded to the tester's own host. A
+// person may be answering an elicitation; the target's own cancellation
+// usually ends the wait much sooner.
+const hostAnswerTimeout = 5 * time.Minute
+
+// codeDeclined is the JSON-RPC error code of a declined request; MCP uses
+// -1 for a sampling request the user rejected.
+const codeDeclined = -1
+
+// defaultSamplingModel is the model named in answers from sampling_response.
+const defaultSamplingModel = "mcp-test-mcp"
+
+// Meta keys of an elicitation answered from connect's options.
+const (
+	metaDefaulted    = "mcp-test-mcp/defaulted"
+	metaPlaceholders = "mcp-test-mcp/placeholders"
+)
+
+// ClientCapabilitiesInput says which client capabilities connect declares.
+type ClientCapabilitiesInput struct {
+	Sampling    *bool `json:"sampling,omitempty" jsonschema:"declare sampling; default: when the host supports sampling or sampling_response is given"`
+	Elicitation *bool `json:"elicitation,omitempty" jsonschema:"declare elicitation; default: when the host supports elicitation or elicitation_action is given"`
+	Roots       *bool `json:"roots,omitempty" jsonschema:"declare roots; default: when roots is given"`
+}
+
+// SamplingResponseInput is the canned answer to the target's sampling
+// requests.
+type SamplingResponseInput struct {
+	Text  string `json:"text" jsonschema:"the assistant's reply"`
+	Model string `json:"model,omitempty" jsonschema:"the model named in the answer; default mcp-test-mcp"`
+}
+
+// ClientCapabilities says which client capabilities a connection declared
+// and who answers the target's requests for each.
+type ClientCapabilities struct {
+	Sampling    ClientCapability `json:"sampling"`
+	Elicitation ClientCapability `json:"elicitation"`
+	Roots       ClientCapability `json:"roots"`
+}
+
+// ClientCapability is one declared (or not) client capability.
+type ClientCapability struct {
+	Declared bool `json:"declared"`
+	// AnsweredBy is empty when the capability is not declared.
+	AnsweredBy string `json:"answered_by,omitempty" jsonschema:"who answers the target's requests: host (forwarded to the tester's own host), connect_options, or declined (a JSON-RPC error that says how to enable it)"`
+}
+
+// clientCapsStore remembers the client capabilities of the live connection,
+// for status. The zero value is ready to use.
+type clientCapsStore struct {
+	mu sync.Mutex
+	// connID and caps are guarded by mu; caps belongs to connection connID.
+	connID string
+	caps   ClientCapabilities
+}
+
+func (s *clientCapsStore) set(connID string, caps ClientCapabilities) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.connID, s.caps = connID, caps
+}
+
+func (s *clientCapsStore) get(connID string) *ClientCapabilities {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if connID == "" || connID != s.connID {
+		return nil
+	}
+	c := s.caps
+	return &c
+}
+
+var elicitationActions = []string{"accept", "decline", "cancel"}
+
+// checkClient checks connect's client-side arguments.
+func (in *ConnectInput) checkClient() error {
+	cc := in.ClientCapabilities
+	if cc == nil {
+		cc = &ClientCapabilitiesInput{}
+	}
+	off := func(b *bool) bool { return b != nil && !*b }
+	if in.ElicitationAction != "" && !slices.Contains(elicitationActions, in.ElicitationAction) {
+		return &argError{
+			msg:        fmt.Sprintf("elicitation_action %q is not one of %s", in.ElicitationAction, strings.Join(elicitationActions, ", ")),
+			suggestion: "Pass accept (with elicitation_content, or none to use the schema's defaults), decline or cancel.",
+		}
+	}
+	if in.ElicitationContent != nil && in.ElicitationAction != "accept" {
+		return &argError{
+			msg:        "elicitation_content is sent only when elicitation_action is accept",
+			suggestion: `Add "elicitation_action": "accept", or drop elicitation_content.`,
+		}
+	}
+	for _, c := range []struct {
+		name, option string
+		off, given   bool
+	}{
+		{"sampling", "sampling_response", off(cc.Sampling), in.SamplingResponse != nil},
+		{"elicitation", "elicitation_action", off(cc.Elicitation), in.ElicitationAction != ""},
+		{"roots", "roots", off(cc.Roots), in.Roots != nil},
+	} {
+		if c.off && c.given {
+			return &argError{
+				msg:        fmt.Sprintf("client_capabilities.%s is false, but %s was given to answer it", c.name, c.option),
+				suggestion: fmt.Sprintf("Drop %s, or set client_capabilities.%s to true (or leave it out).", c.option, c.name),
+			}
+		}
+	}
+	for i, r := range in.Roots {
+		if u, err := url.Parse(r.URI); err != nil || u.Scheme == "" {
+			return &argError{
+				msg:        fmt.Sprintf("roots[%d].uri %q is not a URI with a scheme", i, r.URI),
+				suggestion: `Give each root as {"uri": "file:///abs/path", "name": "project"}.`,
+			}
+		}
+	}
+	return nil
+}
+
+// clientSide decides which client capabilities to declare for a connect
+// call, and how the target's requests are answered: forwarded to host
+// (the tester's own host, the session of the connect call) when it declared
+// the capability, else from connect's options, else declined.
+func (in *ConnectInput) clientSide(host *mcp.ServerSession) (connmgr.ClientSide, ClientCapabilities) {
+	var hostCaps *mcp.ClientCapabilities
+	if host != nil {
+		if p := host.InitializeParams(); p != nil {
+			hostCaps = p.Capabilities
+		}
+	}
+	hostSampling := hostCaps != nil && hostCaps.Sampling != nil
+	hostElicitation := hostCaps != nil && hostCaps.Elicitation != nil
+	hostRoots := hostCaps != nil && (hostCaps.RootsV2 != nil || hostCaps.Roots != (mcp.RootCapabilities{}))
+	cc := in.ClientCapabilities
+	if cc == nil {
+		cc = &ClientCapabilitiesInput{}
+	}
+	declare := func(explicit *bool, dflt bool) bool {
+		if explicit != nil {
+			return *explicit
+		}
+		return dflt
+	}
+
+	var side connmgr.ClientSide
+	var caps ClientCapabilities
+	if declare(cc.Sampling, hostSampling || in.SamplingResponse != nil) {
+		caps.Sampling.Declared = true
+		switch {
+		case hostSampling:
+			caps.Sampling.AnsweredBy = answeredByHost
+			side.Sampling = func(ctx context.Context, p *mcp.CreateMessageParams) (*mcp.CreateMessageResult, string, error) {
+				ctx, cancel := context.WithTimeout(ctx, hostAnswerTimeout)
+				defer cancel()
+				fwd := *p
+				fwd.Meta = nil // the target's progress token means nothing to our host
+				res, err := host.CreateMessage(ctx, &fwd)
+				if err != nil {
+					return nil, answeredByHost, fmt.Errorf("the tester's host did not answer sampling/createMessage: %w", err)
+				}
+				return res, answeredByHost, nil
+			}
+		case in.SamplingResponse != nil:
+			caps.Sampling.AnsweredBy = answeredByOptions
+			sr := *in.SamplingResponse
+			side.Sampling = func(context.Context, *mcp.CreateMessageParams) (*mcp.CreateMessageResult, string, error) {
+				model := sr.Model
+				if model == "" {
+					model = defaultSamplingModel
+				}
+				return &mcp.CreateMessageResult{
+					Content:    &mcp.TextContent{Text: sr.Text},
+					Model:      model,
+					Role:       "assistant",
+					StopReason: "endTurn",
+				}, answeredByOptions, nil
+			}
+		default:
+			caps.Sampling.AnsweredBy = answeredByDecline
+			side.Sampling = func(context.Context, *mcp.CreateMessageParams) (*mcp.CreateMessageResult, string, error) {
+				return nil, answeredByDecline, &jsonrpc.Error{
+					Code: codeDeclined,
+					Message: "mcp-test-mcp declined sampling/createMessage: its host does not support sampling and connect was given no sampling_response. " +
+						`To answer it, connect again with sampling_response {"text": "..."}.`,
+				}
+			}
+		}
+	}
+
+	if declare(cc.Elicitation, hostElicitation || in.ElicitationAction != "") {
+		caps.Elicitation.Declared = true
+		switch {
+		case hostElicitation:
+			caps.Elicitation.AnsweredBy = answeredByHost
+			side.Elicitation = func(ctx context.Context, p *mcp.ElicitParams) (*mcp.ElicitResult, string, error) {
+				ctx, cancel := context.WithTimeout(ctx, hostAnswerTimeout)
+				defer cancel()
+				fwd := *p
+				fwd.Meta = nil
+				res, err := host.Elicit(ctx, &fwd)
+				if err != nil {
+					return nil, answeredByHost, fmt.Errorf("the tester's host did not answer elicitation/create: %w", err)
+				}
+				return res, answeredByHost, nil
+			}
+		case in.ElicitationAction != "":
+			caps.Elicitation.AnsweredBy = answeredByOptions
+			action, content := in.ElicitationAction, plainObject(in.ElicitationContent)
+			side.Elicitation = func(_ context.Context, p *mcp.ElicitParams) (*mcp.ElicitResult, string, error) {
+				return elicitAnswer(action, content, p), answeredByOptions, nil
+			}
+		default:
+			caps.Elicitation.AnsweredBy = answeredByDecline
+			side.Elicitation = func(context.Context, *mcp.ElicitParams) (*mcp.ElicitResult, string, error) {
+				return nil, answeredByDecline, &jsonrpc.Error{
+					Code: codeDeclined,
+					Message: "mcp-test-mcp declined elicitation/create: its host does not support elicitation and connect was given no elicitation_action. " +
+						`To answer it, connect again with elicitation_action "accept" (optionally with elicitation_content), "decline" or "cancel".`,
+				}
+			}
+		}
+	}
+
+	if declare(cc.Roots, in.Roots != nil || hostRoots) {
+		// Roots given to connect win: they are configuration, not an answer.
+		// Otherwise the host's own roots are passed on, as the host would.
+		// An explicit roots: true with neither offers none.
+		caps.Roots = ClientCapability{Declared: true, AnsweredBy: answeredByOptions}
+		side.Roots = make([]*mcp.Root, 0, len(in.Roots))
+		for _, r := range in.Roots {
+			side.Roots = append(side.Roots, &mcp.Root{URI: r.URI, Name: r.Name})
+		}
+		if in.Roots == nil && hostRoots {
+			caps.Roots.AnsweredBy = answeredByHost
+			side.ListRoots = func(ctx context.Context) ([]*mcp.Root, string, error) {
+				ctx, cancel := context.WithTimeout(ctx, hostAnswerTimeout)
+				defer cancel()
+				res, err := host.ListRoots(ctx, nil)
+				if err != nil {
+					return nil, answeredByHost, fmt.Errorf("the tester's host did not answer roots/list: %w", err)
+				}
+				return res.Roots, answeredByHost, nil
+			}
+		}
+	}
+	return side, caps
+}
+
+// elicitAnswer is the answer to an elicitation from connect's options.
+// Accepting a form with no content fills it from the requested schema: each
+// property's default, and for a required property without one a
+// placeholder; both are named in the answer's _meta.
+func elicitAnswer(action string, content map[string]any, p *mcp.ElicitParams) *mcp.ElicitResult {
+	res := &mcp.ElicitResult{Action: action}
+	if action != "accept" || p.Mode == "url" {
+		return res
+	}
+	if content != nil {
+		res.Content = maps.Clone(content)
+		return res
+	}
+	filled, defaulted, placeholders := fillFromSchema(p.RequestedSchema)
+	res.Content = filled
+	meta := map[string]any{}
+	if len(defaulted) > 0 {
+		meta[metaDefaulted] = defaulted
+	}
+	if len(placeholders) > 0 {
+		meta[metaPlaceholders] = placeholders
+	}
+	if len(meta) > 0 {
+		res.Meta = meta
+	}
+	return res
+}
+
+// fillFromSchema builds form content from an elicitation schema.
+func fillFromSchema(wire any) (content map[string]any, defaulted, placeholders []string) {
+	content = map[string]any{}
+	var s jsonschema.Schema
+	b, err := json.Marshal(wire)
+	if err != nil || json.Unmarshal(b, &s) != nil {
+		return content, nil, nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
+		prop := s.Properties[name]
+		if prop == nil {
+			continue
+		}
+		if len(prop.Default) > 0 {
+			var v any
+			if json.Unmarshal(prop.Default, &v) == nil {
+				content[name] = v
+				defaulted = append(defaulted, name)
+				continue
+			}
+		}
+		if slices.Contains(s.Required, name) {
+			content[name] = placeholder(prop)
+			placeholders = append(placeholders, name)
+		}
+	}
+	return content, defaulted, placeholders
+}
+
+// placeholder is a value that satisfies a simple (elicitation) property
+// schema.
+func placeholder(s *jsonschema.Schema) any {
+	if v, ok := firstChoice(s); ok {
+		return v
+	}
+	switch s.Type {
+	case "boolean":
+		return false
+	case "integer":
+		if s.Minimum != nil {
+			return math.Ceil(*s.Minimum)
+		}
+		return 0
+	case "number":
+		if s.Minimum != nil {
+			return *s.Minimum
+		}
+		return 0
+	case "array":
+		if s.Items != nil {
+			if v, ok := firstChoice(s.Items); ok {
+				return []any{v}
+			}
+		}
+		return []any{}
+	}
+	var str string
+	switch s.Format {
+	case "email":
+		str = "test@example.com"
+	case "uri":
+		str = "https://example.com"
+	case "date":
+		str = "2000-01-01"
+	case "date-time":
+		str = "2000-01-01T00:00:00Z"
+	default:
+		str = "mcp-test-mcp"
+	}
+	if s.MinLength != nil && len(str) < *s.MinLength {
+		str += strings.Repeat("x", *s.MinLength-len(str))
+	}
+	if s.MaxLength != nil && len(str) > *s.MaxLength {
+		str = str[:*s.MaxLength]
+	}
+	return str
+}
+
+// firstChoice returns the first allowed value of an enum-like schema.
+func firstChoice(s *jsonschema.Schema) (any, bool) {
+	if len(s.Enum) > 0 {
+		return s.Enum[0], true
+	}
+	for _, alts := range [][]*jsonschema.Schema{s.OneOf, s.AnyOf} {
+		for _, a := range alts {
+			if a != nil && a.Const != nil {
+				return *a.Const, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// plainObject returns m with its values as plain JSON values (float64 rather
+// than json.Number), as the SDK's schema validation expects.
+func plainObject(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return m
+	}
+	var out map[string]any
+	if json.Unmarshal(b, &out) != nil {
+		return m
+	}
+	return out
+}
