@@ -412,6 +412,7 @@ func (m *Manager) describe(c *conn, tgt *target, offered string) Info {
 			in.ServerInfo = ServerInfo{Name: si.Name, Title: si.Title, Version: si.Version}
 		}
 		// Scrub first, so that no prefix of a secret survives the cut.
+		in.InstructionsBytes = len(res.Instructions)
 		in.Instructions = c.scrub(res.Instructions)
 		if len(in.Instructions) > maxInstructions {
 			kept := strings.ToValidUTF8(in.Instructions[:maxInstructions], "")

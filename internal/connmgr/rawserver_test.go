@@ -25,6 +25,7 @@ import (
 //	stderr-secret     writes $RAW_SECRET to stderr just past 500 characters
 //	header-tools      lists a tool go-sdk would drop (x-mcp-header on an object)
 //	slow-list         tools/list takes 5 s
+//	bad-annotations   lists a tool whose readOnlyHint is a string
 func rawServer(behaviour string) {
 	if behaviour == "stderr-secret" {
 		fmt.Fprintf(os.Stderr, "%s%s and more\n", strings.Repeat("x", 505), os.Getenv("RAW_SECRET"))
@@ -55,6 +56,10 @@ func rawServer(behaviour string) {
 				map[string]any{"name": "odd_header", "inputSchema": map[string]any{"type": "object", "properties": map[string]any{
 					"where": map[string]any{"type": "object", "x-mcp-header": "X-Where"},
 				}}},
+			}}
+		case m == "tools/list" && behaviour == "bad-annotations":
+			result = map[string]any{"tools": []any{
+				map[string]any{"name": "odd", "inputSchema": map[string]any{"type": "object"}, "annotations": map[string]any{"readOnlyHint": "yes"}},
 			}}
 		case m == "tools/list" && behaviour == "slow-list":
 			time.Sleep(5 * time.Second)
@@ -189,5 +194,43 @@ func TestDefectsFoundInReview(t *testing.T) {
 		assert.False(t, to.Cancelled, "a cancellation it never reads is not claimed as sent")
 		require.NotNil(t, m.Status().Last)
 		assert.Contains(t, m.Status().Last.Reason, "stopped reading its stdin")
+	})
+}
+
+func TestRawRequest(t *testing.T) {
+	t.Run("a list go-sdk cannot decode comes back as the target sent it", func(t *testing.T) {
+		m := newManager(t, nil)
+		connect(t, m, rawSpec(t, "bad-annotations"))
+		_, err := m.ListTools(t.Context())
+		require.Error(t, err, "go-sdk cannot decode a string readOnlyHint")
+		raw, err := m.RawRequest(t.Context(), "tools/list", map[string]any{}, 0)
+		require.NoError(t, err)
+		assert.Contains(t, string(raw), `"readOnlyHint":"yes"`)
+	})
+	t.Run("an unknown method is sent and its error returned", func(t *testing.T) {
+		m := newManager(t, nil)
+		connect(t, m, exampleSpec(t, "normal"))
+		_, err := m.RawRequest(t.Context(), "mcp-test-mcp/does-not-exist", map[string]any{}, 0)
+		var rpc *RPCError
+		require.ErrorAs(t, err, &rpc)
+		assert.EqualValues(t, -32601, rpc.Code)
+	})
+	t.Run("an unknown tool is sent, not refused", func(t *testing.T) {
+		m := newManager(t, nil)
+		connect(t, m, exampleSpec(t, "normal"))
+		raw, err := m.RawRequest(t.Context(), "tools/call", map[string]any{"name": "no_such_tool", "arguments": map[string]any{}}, 0)
+		if err == nil {
+			assert.Contains(t, string(raw), `"isError":true`)
+		} else {
+			var rpc *RPCError
+			require.ErrorAs(t, err, &rpc)
+		}
+	})
+	t.Run("over HTTP the result is go-sdk's decoding", func(t *testing.T) {
+		m := newManager(t, nil)
+		connect(t, m, Spec{URL: startHTTPExample(t) + "/mcp"})
+		raw, err := m.RawRequest(t.Context(), "tools/list", nil, 0)
+		require.NoError(t, err)
+		assert.Contains(t, string(raw), `"name":"echo"`)
 	})
 }

@@ -49,6 +49,9 @@ type stdioConn struct {
 
 	writeMu sync.Mutex // serialises writes so messages do not interleave
 	stalled atomic.Bool
+	// captures pairs the ids of RawRequest's requests with their
+	// *rawCapture until the answer is read.
+	captures sync.Map
 
 	closeOnce sync.Once
 	closeFn   func() // ends the process; called once by Close
@@ -94,8 +97,15 @@ func (c *stdioConn) readLoop(stdout io.Reader) {
 				c.onJunk(string(line))
 			}
 			for _, msg := range msgs {
-				if req, ok := msg.(*jsonrpc.Request); ok && !req.IsCall() {
-					c.onNotify(req.Method, req.Params)
+				switch msg := msg.(type) {
+				case *jsonrpc.Request:
+					if !msg.IsCall() {
+						c.onNotify(msg.Method, msg.Params)
+					}
+				case *jsonrpc.Response:
+					if rc, ok := c.captures.LoadAndDelete(msg.ID); ok {
+						rc.(*rawCapture).set(msg)
+					}
 				}
 			}
 			res.msgs = msgs
@@ -279,6 +289,11 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	data, err := jsonrpc.EncodeMessage(msg)
 	if err != nil {
 		return fmt.Errorf("encoding message: %w", err)
+	}
+	if rc, ok := ctx.Value(rawCaptureKey{}).(*rawCapture); ok {
+		if req, ok := msg.(*jsonrpc.Request); ok && req.IsCall() {
+			c.captures.Store(req.ID, rc)
+		}
 	}
 	data = append(data, '\n')
 	c.writeMu.Lock()

@@ -105,6 +105,9 @@ type Info struct {
 	ProtocolVersion string                  `json:"protocol_version"`
 	Capabilities    *mcp.ServerCapabilities `json:"capabilities"`
 	Instructions    string                  `json:"instructions"`
+	// InstructionsBytes is the size of the instructions as sent, before
+	// any cut.
+	InstructionsBytes int `json:"instructions_bytes"`
 	Process         *ProcessInfo            `json:"process,omitempty"`
 	HeadersProvided bool                    `json:"headers_provided"`
 	HeaderNames     []string                `json:"header_names"`
