@@ -107,12 +107,12 @@ type Info struct {
 	Instructions    string                  `json:"instructions"`
 	// InstructionsBytes is the size of the instructions as sent, before
 	// any cut.
-	InstructionsBytes int `json:"instructions_bytes"`
-	Process         *ProcessInfo            `json:"process,omitempty"`
-	HeadersProvided bool                    `json:"headers_provided"`
-	HeaderNames     []string                `json:"header_names"`
-	AuthType        *string                 `json:"auth_type"`
-	Statistics      stats.Snapshot          `json:"statistics"`
+	InstructionsBytes int            `json:"instructions_bytes"`
+	Process           *ProcessInfo   `json:"process,omitempty"`
+	HeadersProvided   bool           `json:"headers_provided"`
+	HeaderNames       []string       `json:"header_names"`
+	AuthType          *string        `json:"auth_type"`
+	Statistics        stats.Snapshot `json:"statistics"`
 	// CallTimeout is the default deadline of requests on this connection.
 	CallTimeout time.Duration `json:"-"`
 }
