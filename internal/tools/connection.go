@@ -82,6 +82,7 @@ Returns the server's name, version, negotiated protocol version, capabilities an
 
 func (h *handlers) connect(ctx context.Context, req *mcp.CallToolRequest, in *ConnectInput) *ConnectOutput {
 	out := &ConnectOutput{}
+	defer h.rec.connected(in, out)
 	h.secrets.addConnect(in)
 	spec, err := in.spec()
 	if err != nil {

@@ -144,6 +144,7 @@ Use it to check what a prompt produces. Example: {"name": "code_review", "argume
 
 func (h *handlers) getPrompt(ctx context.Context, req *mcp.CallToolRequest, in *GetPromptInput) *GetPromptOutput {
 	out := &GetPromptOutput{}
+	defer h.recordGetPrompt(in, out)
 	timeout, err := seconds("timeout_seconds", in.TimeoutSeconds)
 	var args map[string]string
 	if err == nil {

@@ -57,6 +57,8 @@ type handlers struct {
 	secrets secretSet
 	// clientCaps are the client capabilities of the live connection.
 	clientCaps clientCapsStore
+	// rec records the requests made on the live connection (checks.go).
+	rec recorder
 }
 
 // Register adds every tool to server.
@@ -86,6 +88,9 @@ func Register(server *mcp.Server, deps *Deps) {
 	addTool(server, h, setLogLevelTool(), h.setLogLevel)
 	addTool(server, h, getNotificationsTool(), h.getNotifications)
 	addTool(server, h, setRootsTool, h.setRoots)
+	addTool(server, h, runChecksTool(), h.runChecks)
+	addTool(server, h, exportChecksTool, h.exportChecks)
+	addTool(server, h, auditServerTool(), h.auditServer)
 }
 
 // notify sends a log notification to the host. The SDK drops it until the

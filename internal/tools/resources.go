@@ -250,6 +250,7 @@ Use it after list_resources or list_resource_templates. Example: {"uri": "file:/
 
 func (h *handlers) readResource(ctx context.Context, req *mcp.CallToolRequest, in *ReadResourceInput) *ReadResourceOutput {
 	out := &ReadResourceOutput{}
+	defer h.recordReadResource(in, out)
 	timeout, err := seconds("timeout_seconds", in.TimeoutSeconds)
 	if err == nil {
 		err = requireURI("read_resource", in.URI)

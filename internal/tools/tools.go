@@ -169,6 +169,7 @@ Use it to exercise a tool as a host would. Example: {"name": "echo", "arguments"
 
 func (h *handlers) callTool(ctx context.Context, req *mcp.CallToolRequest, in *CallToolInput) *CallToolOutput {
 	out := &CallToolOutput{}
+	defer h.recordCallTool(in, out)
 	args, err := in.arguments()
 	if err == nil {
 		err = in.check()

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
+)
+
+// Exit codes of `check`, beside 0 (every check passed) and exitUsage.
+const (
+	exitCheckFailed   = 1
+	exitCannotConnect = 3
+)
+
+// checkExit is how `check` ends when not every check passed; main prints it
+// and exits with code.
+type checkExit struct {
+	code int
+	msg  string
+}
+
+func (e *checkExit) Error() string { return e.msg }
+
+const checkUsage = `Usage: mcp-test-mcp check [flags] (URL | -- COMMAND [ARGS...])
+
+Checks an MCP server unattended, for CI: connects, lists its tools, resources,
+templates and prompts, pings it, and reports. With --call-all it also calls
+every tool with arguments generated from its input schema; with --spec it runs
+the steps of a spec file and checks their expectations (docs/spec.md); with
+--snapshot it fails on breaking changes to the server's surface.
+
+Progress goes to stderr, one line per check; the report goes to stdout.
+
+Examples:
+  mcp-test-mcp check -- node build/index.js
+  mcp-test-mcp check --call-all --sampling-response "hi" -- uvx my-server
+  mcp-test-mcp check --spec checks.yaml --junit report.xml
+  mcp-test-mcp check --snapshot surface.json http://localhost:3000/mcp
+
+Exit codes:
+  0  every check passed
+  1  a check failed
+  2  bad usage, or a spec that cannot be read (the error names the line)
+  3  the target could not be started or reached (the report has its stderr tail)
+
+Flags:
+`
+
+// checkFlags are the command line of `check`.
+type checkFlags struct {
+	spec, snapshot, format, junit       string
+	callAll, includeDestructive, update bool
+	quiet                               bool
+	skip, roots, headers, env           listFlag
+	samplingResponse                    optString
+	elicitationAction                   string
+	timeout, callTimeout                durationFlag
+	bearerToken, transport, cwd         string
+}
+
+// runCheck is `mcp-test-mcp check`.
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f checkFlags
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), checkUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.spec, "spec", "", "run the steps of this spec `file` (YAML or JSON)")
+	fs.BoolVar(&f.callAll, "call-all", false, "call every tool with arguments generated from its input schema")
+	fs.BoolVar(&f.includeDestructive, "include-destructive", false, "with --call-all, call tools annotated destructiveHint: true too")
+	fs.Var(&f.skip, "skip", "with --call-all, leave out these `tools` (comma-separated, repeatable)")
+	fs.StringVar(&f.snapshot, "snapshot", "", "compare the server's surface with this snapshot `file` (written on the first run)")
+	fs.BoolVar(&f.update, "update-snapshot", false, "rewrite the snapshot instead of failing on changes")
+	fs.Var(&f.samplingResponse, "sampling-response", "answer the target's sampling requests with this `text`")
+	fs.StringVar(&f.elicitationAction, "elicitation-action", "", "answer the target's elicitation requests: accept (with the schema's defaults), decline or cancel")
+	fs.Var(&f.roots, "root", "offer this root `URI` to the target (repeatable)")
+	fs.Var(&f.timeout, "timeout", "deadline to start and initialize the target (30s, or seconds); default 30s or MCP_TEST_CONNECT_TIMEOUT")
+	fs.Var(&f.callTimeout, "call-timeout", "deadline of each request (60s, or seconds); default 60s or MCP_TEST_CALL_TIMEOUT")
+	fs.Var(&f.headers, "header", "send this HTTP header, `K=V` (repeatable)")
+	fs.StringVar(&f.bearerToken, "bearer-token", "", "send Authorization: Bearer `token`; default $MCP_TEST_BEARER_TOKEN")
+	fs.StringVar(&f.transport, "transport", "", "auto, stdio, streamable-http or sse")
+	fs.Var(&f.env, "env", "set this environment variable for the target, `K=V` (repeatable)")
+	fs.StringVar(&f.cwd, "cwd", "", "working `directory` of the target")
+	fs.StringVar(&f.format, "format", "text", "report format on stdout: text or json")
+	fs.StringVar(&f.junit, "junit", "", "also write a JUnit XML report to this `file`")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
+	// Flags may come before or after a URL; everything after -- is the
+	// command.
+	var pos []string
+	dash := false
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(stdout)
+				fs.Usage()
+				return nil
+			}
+			return &usageError{err.Error()}
+		}
+		left := fs.Args()
+		if n := len(rest) - len(left); n > 0 && rest[n-1] == "--" {
+			pos, dash = append(pos, left...), true
+			break
+		}
+		if len(left) == 0 {
+			break
+		}
+		pos = append(pos, left[0])
+		rest = left[1:]
+	}
+	opts, err := f.options(pos, dash, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	if !f.quiet {
+		opts.Progress = stderr
+	}
+	opts.Logger = slog.New(slog.DiscardHandler)
+	rep, err := check.Run(ctx, opts)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	if f.junit != "" {
+		if err := writeFile(f.junit, rep.WriteJUnit); err != nil {
+			return fmt.Errorf("writing the JUnit report: %w", err)
+		}
+	}
+	switch f.format {
+	case "json":
+		err = rep.WriteJSON(stdout)
+	default:
+		err = rep.WriteText(stdout, &check.TextOptions{Color: colorOK(stdout)})
+	}
+	if err != nil {
+		return err
+	}
+	switch code := rep.ExitCode(); code {
+	case 0:
+		return nil
+	case exitCannotConnect:
+		return &checkExit{code: code, msg: "could not start or reach the target: " + rep.ConnectError.Message}
+	default:
+		return &checkExit{code: code, msg: fmt.Sprintf("%d of %d checks failed", rep.Summary.Failed, rep.Summary.Total)}
+	}
+}
+
+// options turns the flags into check.Options.
+func (f *checkFlags) options(pos []string, dash bool, lookup func(string) (string, bool)) (*check.Options, error) {
+	if f.format != "text" && f.format != "json" {
+		return nil, &usageError{fmt.Sprintf("--format %q: must be text or json", f.format)}
+	}
+	if f.elicitationAction != "" && f.elicitationAction != "accept" && f.elicitationAction != "decline" && f.elicitationAction != "cancel" {
+		return nil, &usageError{fmt.Sprintf("--elicitation-action %q: must be accept, decline or cancel", f.elicitationAction)}
+	}
+	if f.update && f.snapshot == "" {
+		return nil, &usageError{"--update-snapshot needs --snapshot FILE"}
+	}
+	opts := &check.Options{
+		CallAll:            f.callAll,
+		IncludeDestructive: f.includeDestructive,
+		Snapshot:           f.snapshot,
+		UpdateSnapshot:     f.update,
+		ConnectTimeout:     time.Duration(f.timeout),
+		CallTimeout:        time.Duration(f.callTimeout),
+	}
+	for _, s := range f.skip {
+		opts.Skip = append(opts.Skip, strings.Split(s, ",")...)
+	}
+	for _, v := range []struct {
+		dst  *time.Duration
+		name string
+	}{{&opts.ConnectTimeout, "MCP_TEST_CONNECT_TIMEOUT"}, {&opts.CallTimeout, "MCP_TEST_CALL_TIMEOUT"}} {
+		if *v.dst == 0 {
+			if s, ok := lookup(v.name); ok && s != "" {
+				d, err := parseDuration(s)
+				if err != nil {
+					return nil, &usageError{fmt.Sprintf("%s=%q: %v", v.name, s, err)}
+				}
+				*v.dst = d
+			}
+		}
+	}
+	if f.spec != "" {
+		spec, err := check.ReadSpec(f.spec, lookup)
+		if err != nil {
+			return nil, &usageError{err.Error()}
+		}
+		opts.Spec = spec
+	}
+
+	// The target: a URL, or a command after --; it replaces the spec's.
+	var t *check.Target
+	switch {
+	case dash && len(pos) == 1 && len(pos[0]) > 0 && !strings.Contains(pos[0], "://"):
+		t = &check.Target{Command: pos[0]}
+	case dash && len(pos) > 1 && !strings.Contains(pos[0], "://"):
+		t = &check.Target{Command: pos[0], Args: pos[1:]}
+	case len(pos) == 0:
+	case len(pos) == 1:
+		t = &check.Target{URL: pos[0]}
+	default:
+		return nil, &usageError{fmt.Sprintf("check takes one URL, or a command after --; got %q (put -- before a command and its arguments)", strings.Join(pos, " "))}
+	}
+	if t == nil && opts.Spec != nil && opts.Spec.Target != nil {
+		c := *opts.Spec.Target
+		t = &c
+	}
+	if t == nil {
+		return nil, &usageError{"check needs a target: a URL, a command after --, or --spec with a target"}
+	}
+	if f.transport != "" {
+		t.Transport = f.transport
+	}
+	if f.cwd != "" {
+		t.Cwd = f.cwd
+	}
+	if len(f.env) > 0 && t.Env == nil {
+		t.Env = map[string]string{}
+	}
+	for _, kv := range f.env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, &usageError{fmt.Sprintf("--env %q: must be NAME=value", kv)}
+		}
+		t.Env[k] = v
+	}
+	if len(f.headers) > 0 && t.Headers == nil {
+		t.Headers = map[string]string{}
+	}
+	for _, kv := range f.headers {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, &usageError{fmt.Sprintf("--header %q: must be Name=value", kv)}
+		}
+		t.Headers[k] = v
+		opts.Secrets = append(opts.Secrets, v)
+	}
+	if f.bearerToken != "" {
+		t.BearerToken = f.bearerToken
+	} else if tok, ok := lookup("MCP_TEST_BEARER_TOKEN"); ok && tok != "" && t.BearerToken == "" {
+		t.BearerToken = tok
+	}
+	opts.Target = t
+
+	client := &check.Client{ElicitationAction: f.elicitationAction}
+	if f.samplingResponse.set {
+		client.SamplingResponse = &f.samplingResponse.value
+	}
+	if len(f.roots) > 0 {
+		client.Roots = f.roots
+	}
+	opts.Client = client
+	return opts, nil
+}
+
+// writeFile writes a file through fn.
+func writeFile(path string, fn func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// colorOK reports whether w is a terminal and NO_COLOR is not set.
+func colorOK(w io.Writer) bool {
+	if _, set := os.LookupEnv("NO_COLOR"); set {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
+
+// optString is a string flag that knows whether it was given.
+type optString struct {
+	value string
+	set   bool
+}
+
+func (o *optString) String() string { return o.value }
+
+func (o *optString) Set(s string) error {
+	o.value, o.set = s, true
+	return nil
+}
+
+// durationFlag takes a Go duration ("30s") or a number of seconds ("2.5").
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string { return time.Duration(*d).String() }
+
+func (d *durationFlag) Set(s string) error {
+	v, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = durationFlag(v)
+	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f <= 0 {
+			return 0, errors.New("must be positive")
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("must be a positive duration such as 30s or a number of seconds")
+	}
+	return d, nil
+}

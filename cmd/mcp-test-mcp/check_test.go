@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// runCheckCommand runs `mcp-test-mcp check args...` and returns its exit
+// code, stdout and stderr.
+func runCheckCommand(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"check"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		code = exitErr.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+func writeSpec(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "checks.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	return path
+}
+
+func TestCheckCommand(t *testing.T) {
+	t.Parallel()
+	example := []string{"--", binary, "example-server"}
+	tests := []struct {
+		name       string
+		args       []string
+		env        []string
+		wantCode   int
+		wantStdout []string
+		wantStderr []string
+	}{
+		{
+			name:       "a plain check passes and reports the surface",
+			args:       example,
+			wantStdout: []string{"✓ list_tools", "✓ ping", "surface: 16 tools", "PASSED"},
+			wantStderr: []string{"[1/5] list_tools … ok", "[5/5] ping … ok"},
+		},
+		{
+			name:       "help documents the exit codes",
+			args:       []string{"--help"},
+			wantStdout: []string{"Exit codes:", "3  the target could not be started"},
+		},
+		{
+			name: "a failing expectation exits 1 naming the step, the expectation and the answer",
+			args: append([]string{"--spec", writeSpec(t, `
+steps:
+  - call_tool: echo
+    arguments: {message: hello}
+    expect: {text_contains: goodbye}
+`)}, example...),
+			wantCode:   1,
+			wantStdout: []string{"✗ call_tool echo", "spec line 3", "text_contains", `expected: "goodbye"`, `got:      text "hello"`, "FAILED"},
+			wantStderr: []string{"1 of 2 checks failed"},
+		},
+		{
+			name:       "an unknown key exits 2 naming the line",
+			args:       append([]string{"--spec", writeSpec(t, "steps:\n  - call_tool: echo\n    expects: {}\n")}, example...),
+			wantCode:   2,
+			wantStderr: []string{`checks.yaml:3: unknown key "expects" in a step`},
+		},
+		{
+			name:       "bad YAML exits 2 naming the line",
+			args:       append([]string{"--spec", writeSpec(t, "steps:\n  - call_tool: echo\n    expect: is_error: true\n")}, example...),
+			wantCode:   2,
+			wantStderr: []string{"checks.yaml:3: mapping values are not allowed"},
+		},
+		{
+			name:       "a missing variable exits 2 naming it",
+			args:       []string{"--spec", writeSpec(t, "target: {url: 'http://127.0.0.1:1/mcp', bearer_token: '${CHECK_TEST_UNSET_TOKEN}'}\n")},
+			wantCode:   2,
+			wantStderr: []string{"CHECK_TEST_UNSET_TOKEN is not set"},
+		},
+		{
+			name:       "no target is a usage error",
+			args:       []string{"--call-all"},
+			wantCode:   2,
+			wantStderr: []string{"check needs a target"},
+		},
+		{
+			name:       "an unstartable target exits 3 with its stderr tail",
+			args:       []string{"--", binary, "example-server", "--mode", "exit-before-init"},
+			wantCode:   3,
+			wantStdout: []string{"could not connect", "fatal: missing configuration file example.toml"},
+			wantStderr: []string{"could not start or reach the target"},
+		},
+		{
+			name:       "call-all calls the tools and puts isError down to the generated arguments",
+			args:       []string{"--call-all", "--skip", "hang,crash,stop_reading,huge", "--sampling-response", "hi", "--", binary, "example-server"},
+			wantCode:   1,
+			wantStdout: []string{"✓ call_tool echo", "✗ call_tool fail", "isError: true with generated arguments", "- call_tool destructive_reset", "✓ call_tool sample"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := runCheckCommand(t, tc.env, tc.args...)
+			assert.Equal(t, tc.wantCode, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			for _, w := range tc.wantStdout {
+				assert.Contains(t, stdout, w)
+			}
+			for _, w := range tc.wantStderr {
+				assert.Contains(t, stderr, w)
+			}
+			assert.NotContains(t, stdout, "\x1b[", "no colour when stdout is not a terminal")
+		})
+	}
+}
+
+func TestCheckCommandJSONAndJUnitAgree(t *testing.T) {
+	t.Parallel()
+	junitPath := filepath.Join(t.TempDir(), "report.xml")
+	code, stdout, stderr := runCheckCommand(t, nil, "--format", "json", "--junit", junitPath, "--call-all",
+		"--skip", "hang,crash,stop_reading,huge,sample", "--", binary, "example-server")
+	require.Equal(t, 1, code, stderr)
+	var rep struct {
+		Summary struct{ Total, Passed, Failed, Skipped int }
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	b, err := os.ReadFile(junitPath)
+	require.NoError(t, err)
+	var junit struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Skipped  int `xml:"skipped,attr"`
+	}
+	require.NoError(t, xml.Unmarshal(b, &junit))
+	assert.Equal(t, rep.Summary.Total, junit.Tests)
+	assert.Equal(t, rep.Summary.Failed, junit.Failures)
+	assert.Equal(t, rep.Summary.Skipped, junit.Skipped)
+	assert.Equal(t, strings.Count(stderr, " … "), rep.Summary.Total, "one progress line per check")
+}
+
+func TestCheckCommandSecretsStayOut(t *testing.T) {
+	t.Parallel()
+	const secret = "hdr-SECRET-3c3c"
+	base := startHTTPExampleProcess(t, "--require-token", secret)
+	code, stdout, stderr := runCheckCommand(t, []string{"MCP_TEST_BEARER_TOKEN=" + secret}, "--format", "json", "--header", "X-Tenant="+secret, base+"/mcp")
+	require.Equal(t, 0, code, stdout+stderr)
+	assert.NotContains(t, stdout+stderr, secret)
+	code, stdout, stderr = runCheckCommand(t, nil, "--bearer-token", "wrong-"+secret, base+"/mcp")
+	assert.Equal(t, 3, code)
+	assert.NotContains(t, stdout+stderr, secret)
+}

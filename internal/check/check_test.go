@@ -1,0 +1,549 @@
+package check
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testtargets"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+func TestParseSpec(t *testing.T) {
+	tests := []struct {
+		name     string
+		spec     string
+		env      map[string]string
+		wantErr  string
+		wantLine int
+		check    func(t *testing.T, s *Spec)
+	}{
+		{
+			name: "a full spec parses",
+			spec: `
+target:
+  command: server
+  args: [--port, "0"]
+  env: {API_TOKEN: "${TOKEN}"}
+client:
+  sampling_response: hello
+  elicitation_action: accept
+  roots: [file:///tmp]
+steps:
+  - call_tool: echo
+    arguments: {message: hi}
+    expect:
+      text_contains: hi
+      structured: {"a.b": {gt: 3}, c: 1}
+  - ping:
+  - list_tools: {}
+    expect: {text_contains: [echo, add]}
+`,
+			env: map[string]string{"TOKEN": "s3cret-value"},
+			check: func(t *testing.T, s *Spec) {
+				assert.Equal(t, "s3cret-value", s.Target.Env["API_TOKEN"])
+				assert.Contains(t, s.secrets, "s3cret-value", "an expanded env value is a secret")
+				require.Len(t, s.Steps, 3)
+				assert.Equal(t, ActionCallTool, s.Steps[0].action)
+				assert.Equal(t, ActionPing, s.Steps[1].action, "a bare action key counts")
+				assert.Equal(t, StringList{"echo", "add"}, s.Steps[2].Expect.TextContains)
+				assert.Equal(t, 11, s.Steps[0].line)
+			},
+		},
+		{
+			name: "JSON is accepted",
+			spec: `{"target": {"url": "http://localhost/mcp"},
+	"steps": [{"read_resource": "file:///a", "expect": {"content_types": ["text"]}}]}`,
+			check: func(t *testing.T, s *Spec) { assert.Equal(t, ActionReadResource, s.Steps[0].action) },
+		},
+		{
+			name:     "an unknown key in a step names its line and the known keys",
+			spec:     "steps:\n  - call_tool: echo\n    expct: {is_error: false}\n",
+			wantErr:  `unknown key "expct" in a step (known keys: name, call_tool`,
+			wantLine: 3,
+		},
+		{
+			name:     "an unknown key in expect names its line",
+			spec:     "steps:\n  - call_tool: echo\n    expect:\n      text_contain: hi\n",
+			wantErr:  `unknown key "text_contain" in expect`,
+			wantLine: 4,
+		},
+		{name: "bad YAML names the line", spec: "steps:\n  - call_tool: echo\n    expect: is_error: true\n", wantErr: "mapping values are not allowed", wantLine: 3},
+		{name: "an unfinished block names where it starts", spec: "steps:\n  - call_tool: [echo\n", wantErr: "in the block that starts on this line", wantLine: 2},
+		{name: "a step needs an action", spec: "steps:\n  - arguments: {}\n", wantErr: "step 1 has no action", wantLine: 2},
+		{name: "a step has one action", spec: "steps:\n  - ping: {}\n    list_tools: {}\n", wantErr: "step 1 has 2 actions", wantLine: 2},
+		{name: "a missing variable is named", spec: "target:\n  url: http://x/mcp\n  bearer_token: ${NOPE_TOKEN}\n", wantErr: "NOPE_TOKEN is not set"},
+		{name: "error_type must be known", spec: "steps:\n  - ping:\n    expect: {error_type: boom}\n", wantErr: `error_type "boom" is not one of`, wantLine: 2},
+		{name: "a bad regexp is refused", spec: "steps:\n  - ping:\n    expect: {text_matches: \"(\"}\n", wantErr: "not a valid regular expression", wantLine: 2},
+		{name: "a bad comparison is refused", spec: "steps:\n  - ping:\n    expect: {structured: {x: {gt: abc}}}\n", wantErr: "gt needs a number", wantLine: 2},
+		{name: "target needs one of url and command", spec: "target: {url: http://x, command: y}\n", wantErr: "both url and command"},
+		{name: "$$ is a literal dollar", spec: "target: {command: 'a$$b'}\n", check: func(t *testing.T, s *Spec) { assert.Equal(t, "a$b", s.Target.Command) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			getenv := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+			s, err := ParseSpec([]byte(tc.spec), "checks.yaml", getenv)
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				if tc.wantLine > 0 {
+					var se *SpecError
+					require.True(t, errors.As(err, &se), "%T", err)
+					assert.Equal(t, tc.wantLine, se.Line, "%v", err)
+					assert.Contains(t, err.Error(), "checks.yaml:")
+				}
+				return
+			}
+			require.NoError(t, err)
+			tc.check(t, s)
+		})
+	}
+}
+
+// goEverythingJSONSchemaTool is the input schema of go-sdk's
+// json_schema_2020_12_tool: nothing is required at the top, but allOf/anyOf
+// and if/then/else require phone or email.
+const goEverythingJSONSchemaTool = `{
+	"$schema": "https://json-schema.org/draft/2020-12/schema",
+	"type": "object",
+	"$defs": {"address": {"type": "object", "properties": {"street": {"type": "string"}}}},
+	"properties": {
+		"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"},
+		"contactMethod": {"type": "string", "enum": ["phone", "email"]},
+		"phone": {"type": "string"}, "email": {"type": "string"}
+	},
+	"allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+	"if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+	"then": {"required": ["phone"]},
+	"else": {"required": ["email"]},
+	"additionalProperties": false
+}`
+
+func TestTheDocumentedExampleParses(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(testtargets.Root(t), "docs", "spec.md"))
+	require.NoError(t, err)
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(doc, -1)
+	require.NotEmpty(t, blocks)
+	spec, err := ParseSpec(blocks[0][1], "docs/spec.md", func(string) (string, bool) { return "key", true })
+	require.NoError(t, err)
+	assert.Len(t, spec.Steps, 7)
+}
+
+func TestGenerateArguments(t *testing.T) {
+	tests := []struct {
+		name   string
+		schema string
+		want   map[string]any
+	}{
+		{"only required properties", `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"string"}},"required":["a"]}`, map[string]any{"a": "mcp-test-mcp"}},
+		{"default comes first", `{"type":"object","properties":{"n":{"type":"integer","default":7,"examples":[3],"enum":[1,7]}},"required":["n"]}`, map[string]any{"n": float64(7)}},
+		{"then examples", `{"type":"object","properties":{"s":{"type":"string","examples":["x@y"]}},"required":["s"]}`, map[string]any{"s": "x@y"}},
+		{"then enum", `{"type":"object","properties":{"u":{"enum":["c","f"]}},"required":["u"]}`, map[string]any{"u": "c"}},
+		{"numbers honour their bounds", `{"type":"object","properties":{
+			"i":{"type":"integer","minimum":5},"x":{"type":"integer","exclusiveMinimum":5},
+			"n":{"type":"number","maximum":-2},"m":{"type":"integer","minimum":1,"multipleOf":5}},"required":["i","x","n","m"]}`,
+			map[string]any{"i": float64(5), "x": float64(6), "n": float64(-2), "m": float64(5)}},
+		{"strings honour format and length", `{"type":"object","properties":{
+			"e":{"type":"string","format":"email"},"d":{"type":"string","format":"date-time"},
+			"l":{"type":"string","minLength":20},"s":{"type":"string","maxLength":3}},"required":["e","d","l","s"]}`,
+			map[string]any{"e": "test@example.com", "d": "2000-01-01T00:00:00Z", "l": "mcp-test-mcpxxxxxxxx", "s": "mcp"}},
+		{"a pattern picks a candidate that fits", `{"type":"object","properties":{"p":{"type":"string","pattern":"^[0-9]+$"}},"required":["p"]}`, map[string]any{"p": "1"}},
+		{"nested objects, arrays, booleans and null types", `{"type":"object","properties":{
+			"o":{"type":"object","properties":{"k":{"type":"boolean"}},"required":["k"]},
+			"a":{"type":"array","items":{"type":"string"},"minItems":2},
+			"t":{"type":["null","integer"]}},"required":["o","a","t"]}`,
+			map[string]any{"o": map[string]any{"k": false}, "a": []any{"mcp-test-mcp", "mcp-test-mcp"}, "t": float64(1)}},
+		{"$ref is followed", `{"type":"object","$defs":{"c":{"type":"string","const":"k"}},"properties":{"r":{"$ref":"#/$defs/c"}},"required":["r"]}`, map[string]any{"r": "k"}},
+		{"allOf, anyOf and if/then/else are honoured", goEverythingJSONSchemaTool, map[string]any{"phone": "mcp-test-mcp", "email": "mcp-test-mcp"}},
+		{"no schema means no arguments", `null`, map[string]any{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var schema any
+			require.NoError(t, json.Unmarshal([]byte(tc.schema), &schema))
+			got := GenerateArguments(schema)
+			assert.Equal(t, tc.want, plain(got))
+			if schema == nil {
+				return
+			}
+			// What is generated must satisfy the schema.
+			var s jsonschema.Schema
+			require.NoError(t, json.Unmarshal([]byte(tc.schema), &s))
+			r, err := s.Resolve(nil)
+			require.NoError(t, err)
+			assert.NoError(t, r.Validate(plain(got)))
+		})
+	}
+}
+
+func TestCompareValue(t *testing.T) {
+	doc := plain(map[string]any{"a": map[string]any{"b": []any{1, map[string]any{"c": "hello"}}}, "n": 4.5, "f": false})
+	tests := []struct {
+		path string
+		want any
+		ok   bool
+	}{
+		{"n", 4.5, true},
+		{"n", map[string]any{"gt": 3}, true},
+		{"n", map[string]any{"gte": 4.5, "lt": 5}, true},
+		{"n", map[string]any{"lte": 4}, false},
+		{"n", map[string]any{"ne": 4}, true},
+		{"a.b[1].c", "hello", true},
+		{"a.b.1.c", map[string]any{"matches": "^hel"}, true},
+		{"a.b.0", 1, true},
+		{"f", false, true},
+		{"missing", map[string]any{"exists": false}, true},
+		{"missing", map[string]any{"exists": true}, false},
+		{"a.b", []any{1, map[string]any{"c": "hello"}}, true},
+		{"missing", "x", false},
+	}
+	for _, tc := range tests {
+		got, found := lookup(doc, tc.path)
+		ok, expected := compareValue(tc.want, got, found)
+		assert.Equal(t, tc.ok, ok, "%s %v: expected %s, got %v", tc.path, tc.want, expected, got)
+	}
+}
+
+func TestStablePrefix(t *testing.T) {
+	assert.Equal(t, "Echo: hello", StablePrefix("Echo: hello\nmore"))
+	assert.Equal(t, "The sum of", StablePrefix("The sum of 2 and 3 is 5"))
+	assert.Equal(t, "", StablePrefix("42"))
+	long := strings.Repeat("word ", 40)
+	assert.LessOrEqual(t, len(StablePrefix(long)), 80)
+	assert.Equal(t, map[string]any{"a.b": "x", "n": 1.0, "l.0": true}, StructuredExpectations(map[string]any{"a": map[string]any{"b": "x"}, "n": 1, "l": []any{true}}, 10))
+}
+
+func TestRunReportsSurface(t *testing.T) {
+	var progress strings.Builder
+	rep, err := Run(t.Context(), &Options{Target: exampleTarget(t, "normal"), Progress: &progress})
+	require.NoError(t, err)
+	assert.True(t, rep.Passed, "%+v", rep.Checks)
+	var names []string
+	for _, c := range rep.Checks {
+		names = append(names, c.Name)
+	}
+	assert.Equal(t, []string{"connect", "list_tools", "list_resources", "list_resource_templates", "list_prompts", "ping"}, names,
+		"a plain check lists what is declared and pings, nothing else")
+	assert.Contains(t, rep.Surface.Tools, "echo")
+	assert.Equal(t, 2, rep.Surface.Resources)
+	assert.Regexp(t, regexp.MustCompile(`(?m)^\[1/5\] list_tools … ok `), progress.String())
+	assert.Regexp(t, regexp.MustCompile(`(?m)^\[5/5\] ping … ok `), progress.String())
+	renderAll(t, rep)
+}
+
+func TestRunSpecSteps(t *testing.T) {
+	spec, err := ParseSpec([]byte(`
+name: example
+steps:
+  - call_tool: echo
+    arguments: {message: hello}
+    expect: {text_contains: hello, content_types: [text], max_ms: 5000}
+  - name: add has a sum
+    call_tool: add
+    arguments: {a: 2, b: 3}
+    expect: {structured: {sum: 5}, output_schema_valid: true}
+  - call_tool: add
+    arguments: {a: 2, b: 3}
+    expect: {structured: {sum: {gt: 10}}, text_matches: "^9$"}
+  - call_tool: fail
+    arguments: {message: boom}
+    expect: {is_error: true, text_contains: boom}
+  - call_tool: bad_structured
+    expect: {output_schema_valid: false}
+  - call_tool: nope
+    expect: {error_type: tool_not_found}
+  - read_resource: example://readme
+    expect: {content_types: [text]}
+  - get_prompt: greet
+    arguments: {name: Ada}
+    expect: {text_contains: Ada}
+  - list_tools:
+    expect: {structured: {count: {gte: 10}}, text_contains: echo}
+  - ping:
+  - call_tool: echo
+    arguments: {message: hi}
+    expect: {error_type: timeout}
+`), "spec.yaml", noEnv)
+	require.NoError(t, err)
+	rep, err := Run(t.Context(), &Options{Spec: spec, Target: exampleTarget(t, "normal")})
+	require.NoError(t, err)
+
+	byLine := map[int]Check{}
+	for _, c := range rep.Checks {
+		if c.Group == GroupSteps {
+			byLine[c.Line] = c
+		}
+	}
+	require.Len(t, byLine, 11, "%+v", rep.Checks)
+	for line, c := range byLine {
+		switch line {
+		case 11:
+			assert.Equal(t, StatusFailed, c.Status, "the failing expectation fails")
+			assert.Equal(t, "call_tool add", c.Name)
+			require.Len(t, c.Failures, 2)
+			assert.Equal(t, "text_matches", c.Failures[0].Expectation)
+			assert.Equal(t, `text "5"`, c.Failures[0].Actual, "the report says what came back")
+			assert.Equal(t, "structured.sum", c.Failures[1].Expectation)
+			assert.Equal(t, "gt 10", c.Failures[1].Expected)
+			assert.Equal(t, "5", c.Failures[1].Actual)
+		case 29:
+			assert.Equal(t, StatusFailed, c.Status)
+			assert.Equal(t, "error_type", c.Failures[0].Expectation)
+			assert.Contains(t, c.Failures[0].Actual, "the step succeeded")
+		default:
+			assert.Equal(t, StatusPassed, c.Status, "line %d %s: %+v", line, c.Name, c.Failures)
+		}
+	}
+	assert.Equal(t, "add has a sum", byLine[7].Name)
+	assert.Equal(t, 2, rep.Summary.Failed)
+	assert.Equal(t, 1, rep.ExitCode())
+	_, doc := renderAll(t, rep)
+	var failure *xsdFailure
+	for _, s := range doc.Suites {
+		for _, tc := range s.Cases {
+			if tc.Failure != nil && tc.Name == "call_tool add" {
+				failure = tc.Failure
+			}
+		}
+	}
+	require.NotNil(t, failure)
+	assert.Contains(t, failure.Text, "spec line 11")
+	assert.Contains(t, failure.Text, "structured.sum: expected gt 10, got 5")
+}
+
+func TestRunCannotConnect(t *testing.T) {
+	rep, err := Run(t.Context(), &Options{Target: exampleTarget(t, "exit-before-init")})
+	require.NoError(t, err)
+	require.NotNil(t, rep.ConnectError)
+	assert.Equal(t, "connection_failed", rep.ConnectError.Type)
+	assert.Contains(t, rep.ConnectError.StderrTail, "missing configuration file")
+	assert.Equal(t, 3, rep.ExitCode())
+	renderAll(t, rep)
+}
+
+func TestRunScrubsSecrets(t *testing.T) {
+	const secret = "tok-SECRET-4411"
+	spec, err := ParseSpec([]byte(`
+target:
+  command: replaced-below
+  env: {MY_API_TOKEN: "${SECRET_SOURCE}"}
+steps:
+  - call_tool: env
+    arguments: {name: MY_API_TOKEN}
+    expect: {text_contains: nothing-like-this}
+`), "spec.yaml", func(k string) (string, bool) { return secret, k == "SECRET_SOURCE" })
+	require.NoError(t, err)
+	target := exampleTarget(t, "normal")
+	target.Env = spec.Target.Env
+	rep, err := Run(t.Context(), &Options{Spec: spec, Target: target})
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Summary.Failed)
+	var js, text, junit strings.Builder
+	require.NoError(t, rep.WriteJSON(&js))
+	require.NoError(t, rep.WriteText(&text, nil))
+	require.NoError(t, rep.WriteJUnit(&junit))
+	for _, out := range []string{js.String(), text.String(), junit.String()} {
+		assert.NotContains(t, out, secret)
+	}
+	assert.Contains(t, js.String(), `text \"***\"`, "the echoed secret is masked")
+}
+
+func TestSnapshotClassifiesChanges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "surface.json")
+	run := func(variant string, update bool) *Report {
+		t.Helper()
+		rep, err := Run(t.Context(), &Options{
+			Target:         &Target{Command: self(t), Args: []string{"variant-server"}, Env: map[string]string{variantEnv: variant}},
+			Snapshot:       path,
+			UpdateSnapshot: update,
+		})
+		require.NoError(t, err)
+		require.NotNil(t, rep.Snapshot, "%+v", rep.Checks)
+		renderAll(t, rep)
+		return rep
+	}
+
+	rep := run("v1", false)
+	assert.Equal(t, "created", rep.Snapshot.Status)
+	assert.True(t, rep.Passed)
+	first, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(first), `"name": "lookup"`)
+
+	rep = run("v1", false)
+	assert.Equal(t, "unchanged", rep.Snapshot.Status)
+	assert.True(t, rep.Passed)
+	again, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, string(first), string(again), "the snapshot is stable")
+
+	rep = run("additive", false)
+	assert.Equal(t, "changed", rep.Snapshot.Status)
+	assert.True(t, rep.Passed, "additions are information: %+v", rep.Snapshot)
+	assert.Empty(t, rep.Snapshot.Breaking)
+	assert.ElementsMatch(t, []string{
+		"tool lookup input: new optional property limit",
+		"tool lookup output: new property rank",
+		"tool ping2 was added",
+		"prompt brief: new optional argument tone",
+		"prompt extra was added",
+	}, rep.Snapshot.Additive)
+
+	rep = run("breaking", false)
+	assert.Equal(t, "breaking", rep.Snapshot.Status)
+	assert.False(t, rep.Passed)
+	assert.Equal(t, 1, rep.ExitCode())
+	assert.ElementsMatch(t, []string{
+		"tool status was removed",
+		"tool lookup input: new required property region",
+		"tool lookup output.score was removed",
+		"prompt brief: new required argument audience",
+	}, rep.Snapshot.Breaking)
+
+	rep = run("breaking", true)
+	assert.Equal(t, "updated", rep.Snapshot.Status)
+	assert.True(t, rep.Passed, "--update-snapshot accepts the change")
+	rep = run("breaking", false)
+	assert.Equal(t, "unchanged", rep.Snapshot.Status)
+}
+
+func TestDiffSurfaceOutputSchemas(t *testing.T) {
+	tool := func(out string) *Surface {
+		var s any
+		require.NoError(t, json.Unmarshal([]byte(out), &s))
+		return &Surface{Tools: []SurfaceTool{{Name: "t", OutputSchema: s}}}
+	}
+	base := `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}},"required":["a"]}`
+	tests := []struct {
+		name     string
+		cur      string
+		breaking []string
+		additive []string
+	}{
+		{"a required output property made optional breaks clients", `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}}}`,
+			[]string{"tool t output.a is no longer required (clients relied on it being there)"}, nil},
+		{"an output property made required only adds a guarantee", `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}},"required":["a","b"]}`,
+			nil, []string{"tool t output.b is now always present (required)"}},
+		{"an output type widened breaks clients", `{"type":"object","properties":{"a":{"type":["string","null"]},"b":{"type":"integer"}},"required":["a"]}`,
+			[]string{"tool t output.a: type changed from string to null|string"}, nil},
+		{"an output type narrowed is fine", `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}},"required":["a"]}`, nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, a, _ := diffSurface(tool(base), tool(tc.cur))
+			assert.Equal(t, tc.breaking, b)
+			assert.Equal(t, tc.additive, a)
+		})
+	}
+	b, _, _ := diffSurface(tool(base), &Surface{Tools: []SurfaceTool{{Name: "t"}}})
+	assert.Equal(t, []string{"tool t no longer declares an output schema"}, b)
+}
+
+// callAllCovers runs check --call-all against a reference server and checks
+// that every tool but the destructive ones was called, with the three
+// report formats in agreement.
+func callAllCovers(t *testing.T, target *Target) {
+	t.Helper()
+	text := "mcp-test-mcp says hi"
+	rep, err := Run(t.Context(), &Options{
+		Target:  target,
+		CallAll: true,
+		Client:  &Client{SamplingResponse: &text, ElicitationAction: "accept", Roots: []string{"file:///tmp"}},
+	})
+	require.NoError(t, err)
+	require.Nil(t, rep.ConnectError)
+	require.NotEmpty(t, rep.Surface.Tools)
+	called := map[string]Check{}
+	for _, c := range rep.Checks {
+		if c.Group == GroupCallAll {
+			called[strings.TrimPrefix(c.Name, "call_tool ")] = c
+		}
+	}
+	assert.ElementsMatch(t, rep.Surface.Tools, keys(called), "every tool has a check")
+	for name, c := range called {
+		if c.Status == StatusSkipped {
+			assert.Contains(t, c.Message, "destructiveHint", "%s is skipped only when destructive", name)
+			continue
+		}
+		assert.Contains(t, c.Notes[0], "called with generated arguments", name)
+		if c.ErrorType == "tool_error" {
+			assert.Contains(t, c.Message, "with generated arguments", "a tool error is put down to the generated arguments")
+		}
+	}
+	// Tools that need sampling, elicitation and roots were answered.
+	for name, c := range called {
+		if strings.Contains(name, "sampling") || strings.Contains(name, "roots") || name == "test_elicitation" || name == "trigger-elicitation-request" {
+			assert.Equal(t, StatusPassed, c.Status, "%s: %s %+v", name, c.Message, c.Failures)
+		}
+	}
+	renderAll(t, rep)
+}
+
+func keys[T any](m map[string]T) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestCallAllGoEverythingServer(t *testing.T) {
+	t.Parallel()
+	callAllCovers(t, &Target{Command: testtargets.GoEverythingServer(t)})
+}
+
+func TestCallAllNodeServerEverything(t *testing.T) {
+	t.Parallel()
+	node, script := testtargets.NodeEverything(t)
+	callAllCovers(t, &Target{Command: node, Args: []string{script, "stdio"}})
+}
+
+func TestCallAllSkipsDestructiveTools(t *testing.T) {
+	t.Parallel()
+	rep, err := Run(t.Context(), &Options{
+		Target: exampleTarget(t, "normal"), CallAll: true, CallTimeout: 2e9,
+		Skip: []string{"hang", "crash", "stop_reading", "huge", "sample"},
+	})
+	require.NoError(t, err)
+	status := map[string]string{}
+	for _, c := range rep.Checks {
+		status[c.Name] = c.Status + " " + c.Message
+	}
+	assert.Contains(t, status["call_tool destructive_reset"], "skipped: annotated destructiveHint")
+	assert.Contains(t, status["call_tool hang"], "skipped: named by --skip")
+	assert.Contains(t, status["call_tool fail"], "failed answered isError: true with generated arguments")
+	assert.Contains(t, status["call_tool bad_structured"], "failed the structured content does not match")
+	assert.Contains(t, status["call_tool echo"], "passed")
+}
+
+func TestCallAllReconnectsAfterACrash(t *testing.T) {
+	t.Parallel()
+	rep, err := Run(t.Context(), &Options{Target: exampleTarget(t, "normal"), CallAll: true, Skip: []string{"hang", "stop_reading", "huge", "sample"}})
+	require.NoError(t, err)
+	var names []string
+	for _, c := range rep.Checks {
+		names = append(names, c.Name+" "+c.Status)
+	}
+	i := indexOf(names, "call_tool crash failed")
+	require.GreaterOrEqual(t, i, 0, "%v", names)
+	assert.Equal(t, "reconnect passed", names[i+1], "%v", names)
+	assert.Contains(t, names, "call_tool echo passed", "later calls run on the new connection")
+}
+
+func indexOf(ss []string, s string) int {
+	for i, x := range ss {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}

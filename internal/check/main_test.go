@@ -1,0 +1,247 @@
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+)
+
+// variantEnv selects the surface of the variant server (see variantServer).
+const variantEnv = "CHECK_TEST_VARIANT"
+
+// TestMain lets the test binary be its own target: "example-server [flags]"
+// serves the example server, "variant-server" a small server whose surface
+// depends on $CHECK_TEST_VARIANT.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "example-server":
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT)
+			err := testserver.Main(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+			stop()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			os.Exit(0)
+		case "variant-server":
+			if err := variantServer(os.Getenv(variantEnv)); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			os.Exit(0)
+		}
+	}
+	// Under -race a Go program sleeps a second before exiting; the targets
+	// these tests start must exit when their stdin closes, as real ones do.
+	_ = os.Setenv("GORACE", "atexit_sleep_ms=0")
+	os.Exit(m.Run())
+}
+
+// variantServer serves a surface that changes with variant:
+//
+//	v1       lookup(id) → {name, score (required)}; prompt brief(topic); status
+//	additive v1 + lookup takes an optional limit, returns an extra field, new tool ping2, new prompt
+//	breaking lookup needs a new required argument, score is gone from the output, status removed, brief needs an argument
+func variantServer(variant string) error {
+	s := mcp.NewServer(&mcp.Implementation{Name: "variant", Version: "1.0.0"}, nil)
+	in := map[string]any{
+		"type":       "object",
+		"properties": map[string]any{"id": map[string]any{"type": "string"}},
+		"required":   []any{"id"},
+	}
+	out := map[string]any{
+		"type": "object",
+		"properties": map[string]any{
+			"name":  map[string]any{"type": "string"},
+			"score": map[string]any{"type": "number"},
+		},
+		"required": []any{"name", "score"},
+	}
+	promptArgs := []*mcp.PromptArgument{{Name: "topic", Required: true}}
+	switch variant {
+	case "additive":
+		in["properties"].(map[string]any)["limit"] = map[string]any{"type": "integer"}
+		out["properties"].(map[string]any)["rank"] = map[string]any{"type": "integer"}
+		promptArgs = append(promptArgs, &mcp.PromptArgument{Name: "tone"})
+	case "breaking":
+		in["properties"].(map[string]any)["region"] = map[string]any{"type": "string"}
+		in["required"] = []any{"id", "region"}
+		delete(out["properties"].(map[string]any), "score")
+		out["required"] = []any{"name"}
+		promptArgs = append(promptArgs, &mcp.PromptArgument{Name: "audience", Required: true})
+	}
+	handler := func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{
+			Content:           []mcp.Content{&mcp.TextContent{Text: "found"}},
+			StructuredContent: map[string]any{"name": "n", "score": 1, "rank": 1},
+		}, nil
+	}
+	s.AddTool(&mcp.Tool{Name: "lookup", InputSchema: in, OutputSchema: out}, handler)
+	if variant != "breaking" {
+		s.AddTool(&mcp.Tool{Name: "status", InputSchema: map[string]any{"type": "object"}}, handler)
+	}
+	if variant == "additive" {
+		s.AddTool(&mcp.Tool{Name: "ping2", InputSchema: map[string]any{"type": "object"}}, handler)
+		s.AddPrompt(&mcp.Prompt{Name: "extra"}, func(context.Context, *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			return &mcp.GetPromptResult{}, nil
+		})
+	}
+	s.AddPrompt(&mcp.Prompt{Name: "brief", Arguments: promptArgs}, func(context.Context, *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		return &mcp.GetPromptResult{}, nil
+	})
+	return s.Run(context.Background(), &mcp.StdioTransport{})
+}
+
+// self is the test binary, which serves the example and variant servers.
+func self(t testing.TB) string {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	return exe
+}
+
+// exampleTarget runs the example server in mode.
+func exampleTarget(t testing.TB, mode string) *Target {
+	return &Target{Command: self(t), Args: []string{"example-server", "--mode", mode}}
+}
+
+// The JUnit XSD's shape (https://github.com/windyroad/JUnit-Schema), as
+// CI systems read it. Unknown elements would be ignored by encoding/xml, so
+// every attribute the schema requires is checked explicitly.
+type (
+	xsdTestsuites struct {
+		XMLName  xml.Name       `xml:"testsuites"`
+		Name     string         `xml:"name,attr"`
+		Tests    *int           `xml:"tests,attr"`
+		Failures *int           `xml:"failures,attr"`
+		Errors   *int           `xml:"errors,attr"`
+		Skipped  *int           `xml:"skipped,attr"`
+		Time     *float64       `xml:"time,attr"`
+		Suites   []xsdTestsuite `xml:"testsuite"`
+	}
+	xsdTestsuite struct {
+		Name      string        `xml:"name,attr"`
+		Tests     *int          `xml:"tests,attr"`
+		Failures  *int          `xml:"failures,attr"`
+		Errors    *int          `xml:"errors,attr"`
+		Skipped   *int          `xml:"skipped,attr"`
+		Time      *float64      `xml:"time,attr"`
+		Timestamp string        `xml:"timestamp,attr"`
+		Hostname  string        `xml:"hostname,attr"`
+		Cases     []xsdTestcase `xml:"testcase"`
+		SystemOut *string       `xml:"system-out"`
+	}
+	xsdTestcase struct {
+		Name      string      `xml:"name,attr"`
+		Classname string      `xml:"classname,attr"`
+		Time      *float64    `xml:"time,attr"`
+		Failure   *xsdFailure `xml:"failure"`
+		Error     *xsdFailure `xml:"error"`
+		Skipped   *struct {
+			Message string `xml:"message,attr"`
+		} `xml:"skipped"`
+		SystemOut *string `xml:"system-out"`
+	}
+	xsdFailure struct {
+		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr"`
+		Text    string `xml:",chardata"`
+	}
+)
+
+// counts are a report's totals as each format tells them.
+type counts struct{ total, passed, failed, skipped int }
+
+// parseJUnit parses JUnit XML into the XSD's shape, checks that every
+// required attribute is there and that the totals add up, and returns them.
+func parseJUnit(t *testing.T, b []byte) (xsdTestsuites, counts) {
+	t.Helper()
+	var doc xsdTestsuites
+	require.NoError(t, xml.Unmarshal(b, &doc), "the JUnit report parses:\n%s", b)
+	require.NotNil(t, doc.Tests)
+	require.NotNil(t, doc.Failures)
+	require.NotNil(t, doc.Time)
+	var c counts
+	for _, s := range doc.Suites {
+		require.NotEmpty(t, s.Name)
+		for _, p := range []*int{s.Tests, s.Failures, s.Errors, s.Skipped} {
+			require.NotNil(t, p, "suite %s has tests, failures, errors and skipped", s.Name)
+		}
+		require.NotNil(t, s.Time)
+		assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$`, s.Timestamp, "the XSD's timestamp has no zone")
+		assert.Equal(t, len(s.Cases), *s.Tests, "suite %s counts its testcases", s.Name)
+		var f, sk int
+		for _, tc := range s.Cases {
+			require.NotEmpty(t, tc.Name)
+			require.NotEmpty(t, tc.Classname)
+			require.NotNil(t, tc.Time)
+			switch {
+			case tc.Failure != nil:
+				f++
+				assert.NotEmpty(t, tc.Failure.Message, "%s: a failure has a message", tc.Name)
+			case tc.Skipped != nil:
+				sk++
+			}
+		}
+		assert.Equal(t, f, *s.Failures, "suite %s counts its failures", s.Name)
+		assert.Equal(t, sk, *s.Skipped, "suite %s counts its skipped", s.Name)
+		c.total += *s.Tests
+		c.failed += f
+		c.skipped += sk
+	}
+	c.passed = c.total - c.failed - c.skipped
+	assert.Equal(t, c.total, *doc.Tests)
+	assert.Equal(t, c.failed, *doc.Failures)
+	return doc, c
+}
+
+// renderAll renders a report in every format and checks that they agree;
+// it returns the JSON form and the JUnit document.
+func renderAll(t *testing.T, rep *Report) (map[string]any, xsdTestsuites) {
+	t.Helper()
+	var js, text, junit strings.Builder
+	require.NoError(t, rep.WriteJSON(&js))
+	require.NoError(t, rep.WriteText(&text, nil))
+	require.NoError(t, rep.WriteJUnit(&junit))
+
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal([]byte(js.String()), &doc))
+	sum := doc["summary"].(map[string]any)
+	fromJSON := counts{int(sum["total"].(float64)), int(sum["passed"].(float64)), int(sum["failed"].(float64)), int(sum["skipped"].(float64))}
+
+	var fromText counts
+	last := text.String()[strings.LastIndex(strings.TrimRight(text.String(), "\n"), "\n")+1:]
+	_, err := fmt.Sscanf(last[strings.Index(last, ":")+2:], "%d", &fromText.total)
+	require.NoError(t, err, "the text report ends with the totals: %q", last)
+	for _, f := range []struct {
+		word string
+		dst  *int
+	}{{"passed", &fromText.passed}, {"failed", &fromText.failed}, {"skipped", &fromText.skipped}} {
+		i := strings.Index(last, " "+f.word)
+		require.Positive(t, i, "the text's last line has %s: %q", f.word, last)
+		j := strings.LastIndex(last[:i], " ")
+		_, err := fmt.Sscanf(last[j+1:i], "%d", f.dst)
+		require.NoError(t, err)
+	}
+	junitDoc, fromJUnit := parseJUnit(t, []byte(junit.String()))
+
+	want := counts{rep.Summary.Total, rep.Summary.Passed, rep.Summary.Failed, rep.Summary.Skipped}
+	assert.Equal(t, want, fromJSON, "JSON counts")
+	assert.Equal(t, want, fromText, "text counts")
+	assert.Equal(t, want, fromJUnit, "JUnit counts")
+	assert.Equal(t, len(rep.Checks), want.total, "one testcase per check")
+	return doc, junitDoc
+}

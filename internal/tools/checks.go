@@ -1,0 +1,479 @@
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
+)
+
+// maxRecorded bounds the requests kept for export_checks.
+const maxRecorded = 1000
+
+// recorder keeps the tool calls, resource reads and prompt renders made on
+// the live connection, for export_checks, and the connect arguments of that
+// connection, for run_checks. The zero value is ready to use.
+type recorder struct {
+	mu sync.Mutex
+	// The fields below are guarded by mu. connID is the connection that
+	// target and steps belong to; steps are in the order they were made.
+	connID string
+	target *ConnectInput
+	steps  []recordedStep
+}
+
+// recordedStep is one request and what came back, as a step of a spec
+// whose expectations are what was observed.
+type recordedStep struct {
+	step check.Step
+	// text and structured are the observed outputs, turned into
+	// expectations only when export_checks asks for them.
+	text       string
+	structured any
+}
+
+// connected starts a new record for the connection made by a successful
+// connect.
+func (r *recorder) connected(in *ConnectInput, out *ConnectOutput) {
+	if out.Connection == nil {
+		return
+	}
+	cp := *in
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.connID, r.target, r.steps = out.Connection.ID, &cp, nil
+}
+
+func (r *recorder) add(connID string, s recordedStep) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if connID == "" || connID != r.connID || len(r.steps) >= maxRecorded {
+		return
+	}
+	r.steps = append(r.steps, s)
+}
+
+func (r *recorder) snapshot() (connID string, target *ConnectInput, steps []recordedStep) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.connID, r.target, slices.Clone(r.steps)
+}
+
+// exportable are the error types a re-run can be expected to reproduce.
+var exportable = []ErrorType{ErrToolNotFound, ErrResourceNotFound, ErrPromptNotFound, ErrInvalidArguments, ErrCapabilityMissing}
+
+// liveID is the id of the live connection, or "".
+func (h *handlers) liveID() string {
+	if st := h.mgr.Status(); st.Info != nil {
+		return st.Info.ID
+	}
+	return ""
+}
+
+// recordCallTool records a call_tool; call_tool defers it.
+func (h *handlers) recordCallTool(in *CallToolInput, out *CallToolOutput) {
+	st := check.Step{CallTool: in.Name, Expect: &check.Expect{}}
+	if args, err := in.arguments(); err == nil && len(args) > 0 {
+		st.Arguments, _ = redact.Value(args).(map[string]any)
+	}
+	rs := recordedStep{step: st}
+	switch tc := out.ToolCall; {
+	case tc != nil:
+		isErr := tc.IsError
+		st.Expect.IsError = &isErr
+		for _, b := range tc.Content {
+			if t := blockType(b); !slices.Contains(st.Expect.ContentTypes, t) {
+				st.Expect.ContentTypes = append(st.Expect.ContentTypes, t)
+			}
+		}
+		if st.Expect.ContentTypes == nil {
+			st.Expect.ContentTypes = []string{}
+		}
+		if chk := tc.OutputSchemaCheck; chk.Checked && chk.Valid != nil {
+			v := *chk.Valid
+			st.Expect.OutputSchemaValid = &v
+		}
+		rs.text, rs.structured = tc.Text, tc.StructuredContent
+	case out.Error != nil && slices.Contains(exportable, out.Error.Type):
+		st.Expect.ErrorType = string(out.Error.Type)
+	default:
+		return
+	}
+	rs.step = st
+	h.rec.add(h.liveID(), rs)
+}
+
+// recordReadResource records a read_resource; read_resource defers it.
+func (h *handlers) recordReadResource(in *ReadResourceInput, out *ReadResourceOutput) {
+	st := check.Step{ReadResource: in.URI, Expect: &check.Expect{}}
+	rs := recordedStep{}
+	switch {
+	case out.Success:
+		var texts []string
+		for _, it := range out.Contents {
+			t := "text"
+			if it.Blob != nil {
+				t = "blob"
+			} else if it.Text != nil {
+				texts = append(texts, *it.Text)
+			}
+			if !slices.Contains(st.Expect.ContentTypes, t) {
+				st.Expect.ContentTypes = append(st.Expect.ContentTypes, t)
+			}
+		}
+		rs.text = strings.Join(texts, "\n")
+	case out.Error != nil && slices.Contains(exportable, out.Error.Type):
+		st.Expect.ErrorType = string(out.Error.Type)
+	default:
+		return
+	}
+	rs.step = st
+	h.rec.add(h.liveID(), rs)
+}
+
+// recordGetPrompt records a get_prompt; get_prompt defers it.
+func (h *handlers) recordGetPrompt(in *GetPromptInput, out *GetPromptOutput) {
+	st := check.Step{GetPrompt: in.Name, Expect: &check.Expect{}}
+	rs := recordedStep{}
+	switch p := out.Prompt; {
+	case out.Success && p != nil:
+		if len(p.Arguments) > 0 {
+			st.Arguments = map[string]any{}
+			for k, v := range p.Arguments {
+				st.Arguments[k] = v
+			}
+		}
+		for _, m := range p.Messages {
+			if t := blockType(m.Content); !slices.Contains(st.Expect.ContentTypes, t) {
+				st.Expect.ContentTypes = append(st.Expect.ContentTypes, t)
+			}
+		}
+		rs.text = p.Text
+	case out.Error != nil && slices.Contains(exportable, out.Error.Type):
+		st.Expect.ErrorType = string(out.Error.Type)
+	default:
+		return
+	}
+	rs.step = st
+	h.rec.add(h.liveID(), rs)
+}
+
+// RunChecksInput is the arguments of run_checks.
+type RunChecksInput struct {
+	Spec               map[string]any `json:"spec,omitempty" jsonschema:"the spec as an object: {target, client, steps} (docs/spec.md); leave target out to use the current connection's target"`
+	SpecPath           string         `json:"spec_path,omitempty" jsonschema:"path of a spec file (YAML or JSON), instead of spec"`
+	Format             string         `json:"format,omitempty" jsonschema:"json (default): the report as an object; text: also report_text, the report as a person reads it; junit: also report_text as JUnit XML"`
+	CallAll            bool           `json:"call_all,omitempty" jsonschema:"also call every tool with arguments generated from its input schema (tools annotated destructiveHint: true are skipped)"`
+	IncludeDestructive bool           `json:"include_destructive,omitempty" jsonschema:"with call_all, call destructive tools too"`
+}
+
+// RunChecksOutput is the result of run_checks.
+type RunChecksOutput struct {
+	Result
+	Passed     *bool         `json:"passed,omitempty" jsonschema:"true when every check passed"`
+	Report     *check.Report `json:"report,omitempty" jsonschema:"every check with its status, and for a failed one what was expected and what came back"`
+	ReportText string        `json:"report_text,omitempty" jsonschema:"the report as text or JUnit XML, when format asks for it"`
+	Metadata   Metadata      `json:"metadata"`
+}
+
+func (o *RunChecksOutput) metadata() *Metadata { return &o.Metadata }
+
+func runChecksTool() *mcp.Tool {
+	in := schemaFor[RunChecksInput]()
+	in.Properties["format"].Enum = []any{"json", "text", "junit"}
+	return &mcp.Tool{
+		Name:  "run_checks",
+		Title: "Run a check spec against a server",
+		Description: `Run a spec of checks (the format of mcp-test-mcp check --spec, see docs/spec.md) on its own connection, without touching the current one, and return the report: each step with passed/failed and, for a failure, what was expected and what came back.
+
+Example: {"spec": {"steps": [{"call_tool": "echo", "arguments": {"message": "hi"}, "expect": {"text_contains": "hi"}}]}} runs against the current connection's target. Use export_checks to turn what you tried by hand into a spec. success is true when the checks ran; passed says whether they all passed.`,
+		InputSchema: in,
+		Annotations: &mcp.ToolAnnotations{OpenWorldHint: jsonschema.Ptr(true)},
+	}
+}
+
+func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *RunChecksInput) *RunChecksOutput {
+	out := &RunChecksOutput{}
+	if (in.Spec == nil) == (in.SpecPath == "") {
+		out.fail(classify(&argError{
+			msg:        "run_checks needs exactly one of spec and spec_path",
+			suggestion: `Pass spec as an object, e.g. {"steps": [{"call_tool": "echo", "arguments": {"message": "hi"}}]}, or spec_path naming a YAML or JSON file.`,
+		}, opArgs))
+		return out
+	}
+	if in.Format != "" && in.Format != "json" && in.Format != "text" && in.Format != "junit" {
+		out.fail(classify(&argError{msg: fmt.Sprintf("format %q is not json, text or junit", in.Format)}, opArgs))
+		return out
+	}
+	_, live, _ := h.rec.snapshot()
+	getenv := liveEnv(live)
+	var spec *check.Spec
+	var err error
+	if in.SpecPath != "" {
+		spec, err = check.ReadSpec(in.SpecPath, getenv)
+	} else {
+		var b []byte
+		if b, err = json.Marshal(in.Spec); err == nil {
+			spec, err = check.ParseSpec(b, "spec", getenv)
+		}
+	}
+	if err != nil {
+		out.fail(&ErrorInfo{
+			Type:       ErrInvalidArguments,
+			Message:    sentence(h.secrets.Scrub(err.Error())),
+			Suggestion: "Fix the spec: docs/spec.md lists every key. Each step has exactly one action (call_tool, read_resource, get_prompt, list_tools, list_resources, list_resource_templates, list_prompts, ping).",
+		})
+		return out
+	}
+	opts := &check.Options{Spec: spec, CallAll: in.CallAll, IncludeDestructive: in.IncludeDestructive, Logger: h.logger.With("component", "run_checks")}
+	if spec.Target == nil {
+		if live == nil {
+			out.fail(&ErrorInfo{
+				Type:       ErrInvalidArguments,
+				Message:    "The spec has no target and there is no current connection to take it from.",
+				Suggestion: `Add a target to the spec ({"command": "...", "args": [...]} or {"url": "..."}), or call connect first.`,
+			})
+			return out
+		}
+		opts.Target = connectTarget(live)
+		if opts.Client = connectClient(live); opts.Client == nil {
+			opts.Client = &check.Client{}
+		}
+	}
+	h.notify(ctx, req, "info", "Running %d checks", len(spec.Steps))
+	rep, err := check.Run(ctx, opts)
+	if err != nil {
+		out.fail(classify(&argError{msg: err.Error()}, opArgs))
+		return out
+	}
+	if e := rep.ConnectError; e != nil {
+		out.Report = rep
+		out.fail(&ErrorInfo{
+			Type:       ErrConnectionFailed,
+			Message:    sentence("Could not start or reach the target: " + e.Message),
+			Suggestion: "Read report.connect_error.stderr_tail for the target's own error, and check the spec's target.",
+			Details:    map[string]any{"stderr_tail": e.StderrTail, "target": rep.Target},
+		})
+		return out
+	}
+	out.Success, out.Report = true, rep
+	passed := rep.Passed
+	out.Passed = &passed
+	s := rep.Summary
+	out.Message = fmt.Sprintf("Ran %d %s against %s: %d passed, %d failed, %d skipped.", s.Total, plural(s.Total, "check", "checks"), rep.Name, s.Passed, s.Failed, s.Skipped)
+	var buf bytes.Buffer
+	switch in.Format {
+	case "text":
+		err = rep.WriteText(&buf, nil)
+	case "junit":
+		err = rep.WriteJUnit(&buf)
+	}
+	if err == nil {
+		out.ReportText = buf.String()
+	}
+	return out
+}
+
+// liveEnv looks variables up in the environment, then among the values the
+// current connection was made with, under the names export_checks gives
+// them: env names, MCP_HEADER_<NAME> and MCP_TEST_BEARER_TOKEN. So an
+// exported spec runs against the same target without its secrets ever being
+// written down.
+func liveEnv(live *ConnectInput) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		if v, ok := os.LookupEnv(name); ok {
+			return v, true
+		}
+		if live == nil {
+			return "", false
+		}
+		if v, ok := live.Env[name]; ok {
+			return v, true
+		}
+		for k, v := range live.Headers {
+			if headerVar(k) == name {
+				return v, true
+			}
+		}
+		if name == bearerVar && live.BearerToken != "" {
+			return live.BearerToken, true
+		}
+		return "", false
+	}
+}
+
+const bearerVar = "MCP_TEST_BEARER_TOKEN"
+
+var nonWord = regexp.MustCompile(`[^A-Z0-9]+`)
+
+// headerVar names the variable that holds a header's value in an exported
+// spec.
+func headerVar(name string) string {
+	return "MCP_HEADER_" + strings.Trim(nonWord.ReplaceAllString(strings.ToUpper(name), "_"), "_")
+}
+
+// connectTarget is the check target of a connect call, secrets included.
+func connectTarget(in *ConnectInput) *check.Target {
+	t := &check.Target{
+		URL: in.URL, Command: in.Command, Args: slices.Clone(in.Args), Cwd: in.Cwd, Transport: in.Transport,
+		Env: in.Env, Headers: in.Headers, BearerToken: in.BearerToken,
+	}
+	if in.TimeoutSeconds != nil {
+		t.TimeoutSeconds = *in.TimeoutSeconds
+	}
+	if in.CallTimeoutSeconds != nil {
+		t.CallTimeoutSeconds = *in.CallTimeoutSeconds
+	}
+	return t
+}
+
+// connectClient is the client answers of a connect call (the host cannot
+// answer for an unattended run), or nil.
+func connectClient(in *ConnectInput) *check.Client {
+	c := &check.Client{ElicitationAction: in.ElicitationAction, ElicitationContent: in.ElicitationContent}
+	if in.SamplingResponse != nil {
+		text := in.SamplingResponse.Text
+		c.SamplingResponse = &text
+	}
+	if in.Roots != nil {
+		c.Roots = []string{}
+		for _, r := range in.Roots {
+			c.Roots = append(c.Roots, r.URI)
+		}
+	}
+	if c.SamplingResponse == nil && c.ElicitationAction == "" && c.Roots == nil {
+		return nil
+	}
+	return c
+}
+
+// ExportChecksInput is the arguments of export_checks.
+type ExportChecksInput struct {
+	Path           string `json:"path,omitempty" jsonschema:"write the spec to this file (.json for JSON, else YAML); without it the spec is only returned"`
+	IncludeOutputs *bool  `json:"include_outputs,omitempty" jsonschema:"turn what came back into expectations too: text_contains with a stable prefix of the text, and structured values; default true. false keeps only is_error, error_type, content_types and output_schema_valid."`
+}
+
+// ExportChecksOutput is the result of export_checks.
+type ExportChecksOutput struct {
+	Result
+	Spec     *check.Spec `json:"spec,omitempty" jsonschema:"the spec: pass it to run_checks, or save it for mcp-test-mcp check --spec"`
+	SpecText string      `json:"spec_text,omitempty" jsonschema:"the spec as YAML (or JSON when path ends in .json)"`
+	Path     string      `json:"path,omitempty" jsonschema:"the file written, as an absolute path"`
+	Steps    int         `json:"steps" jsonschema:"how many steps the spec has"`
+	Metadata Metadata    `json:"metadata"`
+}
+
+func (o *ExportChecksOutput) metadata() *Metadata { return &o.Metadata }
+
+var exportChecksTool = &mcp.Tool{
+	Name:  "export_checks",
+	Title: "Turn this session's calls into a check spec",
+	Description: `Turn the call_tool, read_resource and get_prompt requests made on the current connection into a spec for run_checks or mcp-test-mcp check --spec (CI), with what came back as the expectations: is_error, a stable prefix of the text, structured values, content types.
+
+Use it after exploring a server by hand, to keep what you saw as a regression test. Example: {"path": "checks.yaml"}. Secrets are not written: env, header and token values become ${VAR} references.`,
+	Annotations: &mcp.ToolAnnotations{OpenWorldHint: jsonschema.Ptr(false)},
+}
+
+func (h *handlers) exportChecks(ctx context.Context, req *mcp.CallToolRequest, in *ExportChecksInput) *ExportChecksOutput {
+	out := &ExportChecksOutput{}
+	connID, live, recorded := h.rec.snapshot()
+	if live == nil || connID == "" || connID != h.liveID() {
+		out.fail(classify(connmgr.ErrNotConnected, opRequest))
+		return out
+	}
+	outputs := in.IncludeOutputs == nil || *in.IncludeOutputs
+	spec := &check.Spec{Target: exportTarget(live, h.mgr.Status().Info), Client: connectClient(live)}
+	for _, rs := range recorded {
+		st := rs.step
+		e := *st.Expect
+		if outputs && e.ErrorType == "" {
+			if p := check.StablePrefix(rs.text); p != "" {
+				e.TextContains = check.StringList{p}
+			}
+			if rs.structured != nil {
+				if m := check.StructuredExpectations(rs.structured, 20); len(m) > 0 {
+					e.Structured = m
+				}
+			}
+		}
+		st.Expect = &e
+		spec.Steps = append(spec.Steps, st)
+	}
+	asJSON := strings.EqualFold(filepath.Ext(in.Path), ".json")
+	b, err := check.Marshal(spec, asJSON)
+	if err != nil {
+		out.fail(classify(err, opRequest))
+		return out
+	}
+	text := h.secrets.Scrub(string(b))
+	if asJSON {
+		text = string(h.secrets.ScrubJSON(b))
+	}
+	if in.Path != "" {
+		abs, err := filepath.Abs(in.Path)
+		if err == nil {
+			err = os.WriteFile(abs, []byte(text), 0o644)
+		}
+		if err != nil {
+			out.fail(&ErrorInfo{Type: ErrInvalidArguments, Message: sentence(fmt.Sprintf("writing %s: %v", in.Path, err)), Suggestion: "Pass a path in a directory that exists and is writable."})
+			return out
+		}
+		out.Path = abs
+	}
+	out.Success = true
+	out.Spec, out.SpecText, out.Steps = spec, text, len(spec.Steps)
+	switch {
+	case len(spec.Steps) == 0:
+		out.Message = "No calls, reads or prompts were made on this connection yet: the spec has a target and no steps."
+	case out.Path != "":
+		out.Message = fmt.Sprintf("Exported %d %s to %s.", len(spec.Steps), plural(len(spec.Steps), "step", "steps"), out.Path)
+	default:
+		out.Message = fmt.Sprintf("Exported %d %s.", len(spec.Steps), plural(len(spec.Steps), "step", "steps"))
+	}
+	h.notify(ctx, req, "info", "%s", out.Message)
+	return out
+}
+
+// exportTarget is the target of an exported spec: secrets become ${VAR}
+// references, and arguments are shown as connmgr redacted them.
+func exportTarget(in *ConnectInput, info *connmgr.Info) *check.Target {
+	t := &check.Target{URL: redact.URL(in.URL), Command: in.Command, Args: slices.Clone(in.Args), Cwd: in.Cwd, Transport: in.Transport}
+	if info != nil && info.Process != nil && len(info.Process.Args) == len(in.Args) {
+		t.Args = slices.Clone(info.Process.Args)
+	}
+	if len(in.Env) > 0 {
+		t.Env = map[string]string{}
+		for k := range in.Env {
+			t.Env[k] = "${" + k + "}"
+		}
+	}
+	if len(in.Headers) > 0 {
+		t.Headers = map[string]string{}
+		for k := range in.Headers {
+			t.Headers[k] = "${" + headerVar(k) + "}"
+		}
+	}
+	if in.BearerToken != "" {
+		t.BearerToken = "${" + bearerVar + "}"
+	}
+	if in.TimeoutSeconds != nil {
+		t.TimeoutSeconds = *in.TimeoutSeconds
+	}
+	if in.CallTimeoutSeconds != nil {
+		t.CallTimeoutSeconds = *in.CallTimeoutSeconds
+	}
+	return t
+}

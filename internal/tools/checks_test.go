@@ -1,0 +1,86 @@
+package tools
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+)
+
+func TestExportChecksThenRunChecksPasses(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, nil)
+	h.connect(testserver.ModeNormal, map[string]any{"env": map[string]any{"EXAMPLE_API_KEY": "key-SECRET-9f21"}})
+
+	h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "hello there"}})
+	h.call("call_tool", map[string]any{"name": "add", "arguments": map[string]any{"a": 2, "b": 3}})
+	h.call("call_tool", map[string]any{"name": "get_weather", "arguments": map[string]any{"city": "Oslo"}})
+	h.call("call_tool", map[string]any{"name": "fail", "arguments": map[string]any{"message": "boom"}})
+	h.call("call_tool", map[string]any{"name": "bad_structured", "arguments": map[string]any{}})
+	h.call("call_tool", map[string]any{"name": "tiny_image"})
+	h.call("call_tool", map[string]any{"name": "ehco", "arguments": map[string]any{"message": "typo"}})
+	h.call("read_resource", map[string]any{"uri": "example://readme"})
+	h.call("read_resource", map[string]any{"uri": "example://nope"})
+	h.call("get_prompt", map[string]any{"name": "greet", "arguments": map[string]any{"name": "Ada"}})
+
+	path := filepath.Join(t.TempDir(), "checks.yaml")
+	env := h.call("export_checks", map[string]any{"path": path})
+	require.Equal(t, true, env["success"], "%v", env)
+	assert.Equal(t, float64(10), env["steps"])
+	text, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.NotContains(t, string(text), "key-SECRET-9f21", "secrets are not written")
+	assert.Contains(t, string(text), "EXAMPLE_API_KEY: ${EXAMPLE_API_KEY}")
+	assert.Contains(t, string(text), "text_contains: hello there")
+	assert.Contains(t, string(text), "error_type: tool_not_found")
+	assert.Contains(t, string(text), "output_schema_valid: false")
+
+	// The file and the returned spec both run green against the same target.
+	env = h.call("run_checks", map[string]any{"spec_path": path, "format": "text"})
+	require.Equal(t, true, env["success"], "%v", env)
+	assert.Equal(t, true, env["passed"], "%s", env["report_text"])
+	assert.Equal(t, float64(10), get(env, "report", "summary", "passed").(float64)-1, "10 steps and connect")
+
+	spec := h.call("export_checks", nil)["spec"]
+	env = h.call("run_checks", map[string]any{"spec": spec})
+	assert.Equal(t, true, env["passed"], "%v", env["report"])
+
+	// An expectation that does not hold fails, naming what came back.
+	env = h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{
+		map[string]any{"call_tool": "echo", "arguments": map[string]any{"message": "hi"}, "expect": map[string]any{"text_contains": "bye"}},
+	}}})
+	require.Equal(t, true, env["success"], "%v", env)
+	assert.Equal(t, false, env["passed"])
+	failure := get(env, "report", "checks", 1, "failures", 0).(map[string]any)
+	assert.Equal(t, "text_contains", failure["expectation"])
+	assert.Equal(t, `text "hi"`, failure["actual"])
+
+	for _, out := range h.rawOutputs() {
+		assert.NotContains(t, out, "key-SECRET-9f21")
+	}
+}
+
+func TestRunChecksRefusesBadSpecs(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, nil)
+	env := h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{map[string]any{"call_tool": "x", "expekt": 1}}}})
+	assert.Equal(t, "invalid_arguments", errType(env))
+	assert.Contains(t, get(env, "error", "message"), `unknown key "expekt" in a step`)
+
+	env = h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{map[string]any{"ping": true}}}})
+	assert.Equal(t, "invalid_arguments", errType(env), "no target and no connection")
+
+	env = h.call("run_checks", map[string]any{"spec": map[string]any{
+		"target": map[string]any{"command": os.Args[0], "args": []any{"--mode", "exit-before-init"}, "env": map[string]any{runAsTarget: "1"}},
+		"steps":  []any{map[string]any{"ping": true}},
+	}})
+	assert.Equal(t, "connection_failed", errType(env))
+	assert.Contains(t, get(env, "error", "details", "stderr_tail"), "missing configuration file")
+
+	env = h.call("export_checks", nil)
+	assert.Equal(t, "not_connected", errType(env))
+}
