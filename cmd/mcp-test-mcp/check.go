@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/audit"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
 )
 
@@ -36,7 +37,8 @@ Checks an MCP server unattended, for CI: connects, lists its tools, resources,
 templates and prompts, pings it, and reports. With --call-all it also calls
 every tool with arguments generated from its input schema; with --spec it runs
 the steps of a spec file and checks their expectations (docs/spec.md); with
---snapshot it fails on breaking changes to the server's surface.
+--snapshot it fails on breaking changes to the server's surface; with --audit
+it also audits the server and fails on findings at --fail-on or worse.
 
 Progress goes to stderr, one line per check; the report goes to stdout.
 
@@ -45,6 +47,7 @@ Examples:
   mcp-test-mcp check --call-all --sampling-response "hi" -- uvx my-server
   mcp-test-mcp check --spec checks.yaml --junit report.xml
   mcp-test-mcp check --snapshot surface.json http://localhost:3000/mcp
+  mcp-test-mcp check --audit --fail-on warning -- ./my-server
 
 Exit codes:
   0  every check passed
@@ -65,6 +68,8 @@ type checkFlags struct {
 	elicitationAction                   string
 	timeout, callTimeout                durationFlag
 	bearerToken, transport, cwd         string
+	audit, noProbe                      bool
+	failOn                              string
 }
 
 // runCheck is `mcp-test-mcp check`.
@@ -95,6 +100,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.format, "format", "text", "report format on stdout: text or json")
 	fs.StringVar(&f.junit, "junit", "", "also write a JUnit XML report to this `file`")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
+	fs.BoolVar(&f.audit, "audit", false, "also audit the server (schemas, names, capabilities, pagination, probes); each finding is a check")
+	fs.StringVar(&f.failOn, "fail-on", "error", "with --audit, the least `severity` that fails: error, warning or info")
+	fs.BoolVar(&f.noProbe, "no-probe", false, "with --audit, skip the active probes (unknown method and tool, invalid arguments, read-only calls)")
 	// Flags may come before or after a URL; everything after -- is the
 	// command.
 	var pos []string
@@ -166,7 +174,14 @@ func (f *checkFlags) options(pos []string, dash bool, lookup func(string) (strin
 	if f.update && f.snapshot == "" {
 		return nil, &usageError{"--update-snapshot needs --snapshot FILE"}
 	}
+	failOn, err := audit.ParseSeverity(f.failOn)
+	if err != nil {
+		return nil, &usageError{"--fail-on: " + err.Error()}
+	}
 	opts := &check.Options{
+		Audit:              f.audit,
+		AuditProbe:         !f.noProbe,
+		FailOn:             failOn,
 		CallAll:            f.callAll,
 		IncludeDestructive: f.includeDestructive,
 		Snapshot:           f.snapshot,

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/audit"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testtargets"
 )
 
@@ -546,4 +547,33 @@ func indexOf(ss []string, s string) int {
 		}
 	}
 	return -1
+}
+
+func TestAuditFindingsFailAtTheChosenSeverity(t *testing.T) {
+	// The variant server's tools have no descriptions: warnings, no errors.
+	target := &Target{Command: self(t), Args: []string{"variant-server"}, Env: map[string]string{variantEnv: "v1"}}
+	tests := []struct {
+		failOn     audit.Severity
+		wantPassed bool
+	}{
+		{audit.SeverityError, true},
+		{audit.SeverityWarning, false},
+	}
+	for _, tt := range tests {
+		t.Run("fail-on "+string(tt.failOn), func(t *testing.T) {
+			rep, err := Run(t.Context(), &Options{Target: target, Audit: true, AuditProbe: true, FailOn: tt.failOn})
+			require.NoError(t, err)
+			require.NotNil(t, rep.Audit)
+			assert.Equal(t, tt.wantPassed, rep.Passed, "%+v", rep.Checks)
+			var rules []string
+			for _, c := range rep.Checks {
+				if c.Group == GroupAudit {
+					rules = append(rules, strings.Fields(c.Name)[0])
+					assert.Equal(t, !tt.wantPassed, c.Status == StatusFailed, c.Name)
+				}
+			}
+			assert.Contains(t, rules, "tool.description.missing")
+			renderAll(t, rep)
+		})
+	}
 }

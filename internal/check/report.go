@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/audit"
 )
 
 // Check statuses.
@@ -21,9 +23,10 @@ const (
 	GroupCallAll    = "call_all"
 	GroupSteps      = "steps"
 	GroupSnapshot   = "snapshot"
+	GroupAudit      = "audit"
 )
 
-var groups = []string{GroupConnection, GroupSurface, GroupCallAll, GroupSteps, GroupSnapshot}
+var groups = []string{GroupConnection, GroupSurface, GroupCallAll, GroupSteps, GroupSnapshot, GroupAudit}
 
 // Report is the outcome of a run.
 type Report struct {
@@ -42,6 +45,8 @@ type Report struct {
 	// ConnectError says why the target could not be started or reached.
 	ConnectError *ConnectError `json:"connect_error,omitempty"`
 	Snapshot     *SnapshotDiff `json:"snapshot,omitempty"`
+	// Audit is the audit's full report, when --audit ran.
+	Audit *audit.Report `json:"audit,omitempty"`
 }
 
 // ServerInfo is the target's self-description.

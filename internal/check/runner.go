@@ -25,6 +25,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/audit"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
@@ -57,6 +58,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Secrets are extra values to scrub from the report.
 	Secrets []string
+	// Audit runs the audit (internal/audit) after the other checks; each
+	// finding becomes a check, failed at FailOn or worse.
+	Audit bool
+	// AuditProbe runs the audit's active probes.
+	AuditProbe bool
+	// FailOn is the least severity that fails a finding; empty means error.
+	FailOn audit.Severity
 }
 
 // ErrNoTarget is returned by Run when neither the spec nor the options
@@ -143,6 +151,9 @@ func (r *runner) run(ctx context.Context) {
 	if r.opts.Snapshot != "" {
 		total++
 	}
+	if r.opts.Audit {
+		total++ // at least one check; findings add more
+	}
 	r.setTotal(total)
 	for _, c := range first {
 		r.add(c)
@@ -163,6 +174,46 @@ func (r *runner) run(ctx context.Context) {
 	}
 	if r.opts.Snapshot != "" {
 		r.snapshot(surf)
+	}
+	if r.opts.Audit {
+		r.audit(ctx)
+	}
+}
+
+// audit runs the audit and records each finding as a check.
+func (r *runner) audit(ctx context.Context) {
+	if !r.alive(ctx) {
+		r.skip(GroupAudit, "audit", "skipped: the target could not be restarted after it was lost")
+		return
+	}
+	start := time.Now()
+	rep, err := audit.Run(ctx, r.mgr, audit.Options{Probe: r.opts.AuditProbe})
+	if err != nil {
+		r.add(Check{Name: "audit", Group: GroupAudit, Status: StatusFailed, DurationMS: ms(time.Since(start)), Message: "the audit could not run: " + err.Error()})
+		return
+	}
+	r.report.Audit = rep
+	failOn := r.opts.FailOn
+	if failOn == "" {
+		failOn = audit.SeverityError
+	}
+	if len(rep.Findings) == 0 {
+		r.add(Check{Name: "audit", Group: GroupAudit, Status: StatusPassed, DurationMS: rep.DurationMS, Message: "no findings"})
+		return
+	}
+	r.total += len(rep.Findings) - 1
+	for _, f := range rep.Findings {
+		c := Check{
+			Name:    fmt.Sprintf("%s %s", f.Rule, f.Where),
+			Group:   GroupAudit,
+			Status:  StatusPassed,
+			Message: fmt.Sprintf("%s: %s Fix: %s (%s)", f.Severity, f.Message, f.Fix, f.Spec),
+		}
+		if (&audit.Report{Findings: []audit.Finding{f}}).Failed(failOn) {
+			c.Status = StatusFailed
+			c.Failures = []Failure{{Expectation: "audit", Expected: "no finding at " + string(failOn) + " or worse", Actual: string(f.Severity) + ": " + f.Message}}
+		}
+		r.add(c)
 	}
 }
 
