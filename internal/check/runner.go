@@ -289,6 +289,8 @@ func (r *runner) connSpec() connmgr.Spec {
 		Transport: t.Transport, Headers: t.Headers, BearerToken: t.BearerToken,
 		ConnectTimeout: seconds2(t.TimeoutSeconds), CallTimeout: seconds2(t.CallTimeoutSeconds),
 		Client: r.client.side(),
+		// No expectation reads the target's logs.
+		QuietLogs: true,
 	}
 	if r.opts.ConnectTimeout > 0 {
 		s.ConnectTimeout = r.opts.ConnectTimeout

@@ -355,7 +355,7 @@ func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
 
 	// Targets built on the SDKs drop log notifications until the client sets
 	// a level; ask for everything so that call_tool can show it.
-	if caps := c.static.Capabilities; caps != nil && caps.Logging != nil {
+	if caps := c.static.Capabilities; caps != nil && caps.Logging != nil && !spec.QuietLogs {
 		lctx, lcancel := context.WithTimeout(ctx, 2*time.Second)
 		if err := c.cs.SetLoggingLevel(lctx, &mcp.SetLoggingLevelParams{Level: "debug"}); err != nil {
 			c.log.Debug("logging/setLevel failed", "error", c.scrub(err.Error()))

@@ -72,6 +72,11 @@ type Spec struct {
 	// ProtocolVersion is offered in initialize; empty means
 	// DefaultProtocolVersion.
 	ProtocolVersion string
+	// QuietLogs leaves the target's log level alone. By default a target
+	// that declares logging is asked for every level (logging/setLevel
+	// debug) so that its logs can be shown; a run that shows none saves
+	// the round trip.
+	QuietLogs bool
 	// Client answers the target's requests (sampling, elicitation, roots)
 	// and decides which client capabilities are declared. The zero value
 	// declares none.
