@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 )
 
@@ -106,6 +107,9 @@ func TestClassify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := classify(tt.err, tt.during)
 			assert.Equal(t, tt.wantType, e.Type)
+			if tt.during != opArgs {
+				assert.Equal(t, string(tt.wantType), check.ErrorType(tt.err, tt.during == opConnect), "check's reports name errors as the tools do")
+			}
 			assert.NotEmpty(t, e.Message)
 			assert.NotEmpty(t, e.Suggestion)
 			if tt.check != nil {
