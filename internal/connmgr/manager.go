@@ -303,7 +303,7 @@ func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
 		if tgt.transport == TransportSSE {
 			transport = &mcp.SSEClientTransport{Endpoint: tgt.url, HTTPClient: hc, MaxEventSize: int(m.opts.MaxMessageBytes)}
 		} else {
-			transport = &mcp.StreamableClientTransport{Endpoint: tgt.url, HTTPClient: hc, MaxRetries: 2, MaxEventSize: int(m.opts.MaxMessageBytes)}
+			transport = &mcp.StreamableClientTransport{Endpoint: tgt.url, HTTPClient: hc, MaxRetries: 2, MaxEventSize: int(m.opts.MaxMessageBytes), OAuthHandler: spec.OAuth}
 		}
 	}
 	c.log.Info("connecting", "target", tgt.display)
@@ -351,6 +351,10 @@ func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
 	c.cs = r.cs
 	c.connectedAt = time.Now().UTC()
 	c.static = m.describe(c, tgt, version)
+	if spec.OAuth != nil {
+		oauth := "oauth"
+		c.static.AuthType = &oauth
+	}
 	c.log.Info("connected", "server", c.static.ServerInfo.Name, "elapsed", time.Since(start).Round(time.Millisecond))
 
 	// Targets built on the SDKs drop log notifications until the client sets

@@ -80,6 +80,9 @@ func resolve(spec Spec) (*target, error) {
 	if tr != TransportAuto && tr != TransportStdio {
 		return nil, invalid("transport %s needs an http(s) url", tr)
 	}
+	if spec.OAuth != nil {
+		return nil, invalid("OAuth applies only to streamable HTTP targets")
+	}
 	if len(spec.Headers) > 0 || spec.BearerToken != "" {
 		return nil, invalid("headers and bearer_token apply only to HTTP targets; pass secrets to a stdio target through env")
 	}
@@ -100,6 +103,9 @@ func (t *target) resolveHTTP(spec Spec, tr string) (*target, error) {
 		if strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/sse") {
 			t.transport = TransportSSE
 		}
+	}
+	if spec.OAuth != nil && (t.transport != TransportStreamableHTTP || spec.BearerToken != "") {
+		return nil, fmt.Errorf("%w: OAuth needs the streamable-http transport and no bearer_token", ErrInvalidSpec)
 	}
 	t.url = spec.URL
 	t.secrets.Add(redact.URLSecrets(spec.URL)...)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
@@ -72,6 +73,10 @@ type Spec struct {
 	// ProtocolVersion is offered in initialize; empty means
 	// DefaultProtocolVersion.
 	ProtocolVersion string
+	// OAuth, if set, authorizes requests to a streamable HTTP target with
+	// go-sdk's OAuth flow (on a 401 or 403 it runs the flow and retries).
+	// It excludes BearerToken.
+	OAuth auth.OAuthHandler
 	// QuietLogs leaves the target's log level alone. By default a target
 	// that declares logging is asked for every level (logging/setLevel
 	// debug) so that its logs can be shown; a run that shows none saves
