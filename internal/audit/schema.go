@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 )
 
 // compiled is a tool schema that compiles.
@@ -24,22 +26,9 @@ var jsonTypes = []string{"null", "boolean", "object", "array", "number", "string
 // when $schema says so), and checks what the resolver leaves alone: type
 // names.
 func compileSchema(raw json.RawMessage) (*compiled, error) {
-	var s *jsonschema.Schema
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("it does not decode as a JSON Schema: %v", err)
-	}
-	if s == nil {
-		return nil, errors.New("it is null")
-	}
-	// The validator knows these spellings of the two drafts it supports.
-	switch strings.TrimSuffix(s.Schema, "#") {
-	case "":
-	case "http://json-schema.org/draft-07/schema", "https://json-schema.org/draft-07/schema":
-		s.Schema = strings.TrimSuffix(s.Schema, "#") + "#"
-	case "https://json-schema.org/draft/2020-12/schema":
-		s.Schema = "https://json-schema.org/draft/2020-12/schema"
-	default:
-		return nil, fmt.Errorf("its $schema %q is neither 2020-12 nor draft-07", s.Schema)
+	s, err := schemacheck.Decode(raw)
+	if err != nil {
+		return nil, err
 	}
 	var bad []string
 	walkSchema(s, "", func(path string, sub *jsonschema.Schema) {

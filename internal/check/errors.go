@@ -1,16 +1,15 @@
 package check
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 )
 
 // ErrorType maps an error from the connmgr to SPEC's error type, as the
@@ -88,54 +87,10 @@ type schemaVerdict struct {
 }
 
 // checkOutput validates res's structured content against tool's
-// outputSchema (JSON Schema 2020-12, or draft-07 when the schema says so).
+// outputSchema, as call_tool does.
 func checkOutput(tool *mcp.Tool, res *mcp.CallToolResult) schemaVerdict {
-	if tool == nil || tool.OutputSchema == nil || (res.StructuredContent == nil && res.IsError) {
-		return schemaVerdict{}
-	}
-	v := schemaVerdict{checked: true}
-	if res.StructuredContent == nil {
-		v.errors = []string{"the tool declares an outputSchema but returned no structuredContent"}
-		return v
-	}
-	var schema *jsonschema.Schema
-	b, err := json.Marshal(tool.OutputSchema)
-	if err == nil {
-		err = json.Unmarshal(b, &schema)
-	}
-	if err != nil || schema == nil {
-		return schemaVerdict{}
-	}
-	switch strings.TrimSuffix(schema.Schema, "#") {
-	case "":
-	case "http://json-schema.org/draft-07/schema", "https://json-schema.org/draft-07/schema":
-		schema.Schema = strings.TrimSuffix(schema.Schema, "#") + "#"
-	case "https://json-schema.org/draft/2020-12/schema":
-		schema.Schema = "https://json-schema.org/draft/2020-12/schema"
-	default:
-		return schemaVerdict{}
-	}
-	resolved, err := schema.Resolve(nil)
-	if err != nil {
-		return schemaVerdict{}
-	}
-	if err := resolved.Validate(plain(res.StructuredContent)); err != nil {
-		v.errors = splitErrors(err)
-		return v
-	}
-	v.valid = true
-	return v
-}
-
-func splitErrors(err error) []string {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []string
-		for _, e := range j.Unwrap() {
-			out = append(out, splitErrors(e)...)
-		}
-		return out
-	}
-	return []string{err.Error()}
+	r := schemacheck.Output(tool, res)
+	return schemaVerdict{checked: r.Checked, valid: r.Valid != nil && *r.Valid, errors: r.Errors}
 }
 
 // contentTypes names the distinct types of content blocks, in order.
