@@ -31,9 +31,13 @@ NODE_STAMP := $(NODE_DIR)/.installed
 CONFORMANCE_DIR   := $(CACHE)/conformance
 CONFORMANCE_STAMP := $(CONFORMANCE_DIR)/.installed
 # The client under test, as the suite runs it: `COMMAND <server-url>`, the
-# scenario's name in MCP_CONFORMANCE_SCENARIO. One command serves every
-# scenario; the suite splits it on spaces.
-CONFORMANCE_CLIENT := $(BIN)/mcp-test-mcp check --call-all --include-destructive --elicitation-action accept
+# scenario's name in MCP_CONFORMANCE_SCENARIO and its data (client
+# credentials) in MCP_CONFORMANCE_CONTEXT. One command serves every scenario;
+# the suite splits it on spaces. conformance-client (hidden) runs check with
+# these flags plus the ones the scenario needs: --oauth --oauth-auto-approve
+# for auth/*, the context's pre-registered client, and the client metadata
+# document URL for auth/basic-cimd.
+CONFORMANCE_CLIENT := $(BIN)/mcp-test-mcp conformance-client --call-all --include-destructive --elicitation-action accept
 
 # A stamp is remade when its version changes or when what it stands for has
 # gone missing (someone removed one file by hand).

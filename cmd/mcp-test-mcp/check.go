@@ -48,6 +48,7 @@ Examples:
   mcp-test-mcp check --spec checks.yaml --junit report.xml
   mcp-test-mcp check --snapshot surface.json http://localhost:3000/mcp
   mcp-test-mcp check --audit --fail-on warning -- ./my-server
+  mcp-test-mcp check --oauth --timeout 5m https://mcp.example.com/mcp
 
 Exit codes:
   0  every check passed
@@ -70,6 +71,11 @@ type checkFlags struct {
 	bearerToken, transport, cwd         string
 	audit, noProbe                      bool
 	failOn                              string
+
+	oauth, oauthAutoApprove                  bool
+	oauthRedirectURL, oauthClientMetadataURL string
+	oauthClientID, oauthClientSecret         string
+	oauthScopes                              listFlag
 }
 
 // runCheck is `mcp-test-mcp check`.
@@ -103,6 +109,13 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&f.audit, "audit", false, "also audit the server (schemas, names, capabilities, pagination, probes); each finding is a check")
 	fs.StringVar(&f.failOn, "fail-on", "error", "with --audit, the least `severity` that fails: error, warning or info")
 	fs.BoolVar(&f.noProbe, "no-probe", false, "with --audit, skip the active probes (unknown method and tool, invalid arguments, read-only calls)")
+	fs.BoolVar(&f.oauth, "oauth", false, "on a 401 or 403 from a streamable HTTP target, run the OAuth authorization-code flow with PKCE (dynamic client registration unless a client is given)")
+	fs.StringVar(&f.oauthRedirectURL, "oauth-redirect-url", "", "with --oauth, the redirect `URL` (also registered by dynamic client registration); port 0 means a free port\n(default "+check.DefaultOAuthRedirectURL+")")
+	fs.BoolVar(&f.oauthAutoApprove, "oauth-auto-approve", false, "with --oauth, take the code from the authorization endpoint's redirect without a browser: for CI against test authorization servers that approve at once")
+	fs.StringVar(&f.oauthClientMetadataURL, "oauth-client-metadata-url", "", "with --oauth, use this https `URL` of a client ID metadata document as client_id where the authorization server supports it")
+	fs.StringVar(&f.oauthClientID, "oauth-client-id", "", "with --oauth, the `ID` of a pre-registered client")
+	fs.StringVar(&f.oauthClientSecret, "oauth-client-secret", "", "with --oauth-client-id, the client's `secret`; default $MCP_TEST_OAUTH_CLIENT_SECRET")
+	fs.Var(&f.oauthScopes, "oauth-scope", "with --oauth, also request these `scopes` (comma- or space-separated, repeatable)")
 	// Flags may come before or after a URL; everything after -- is the
 	// command.
 	var pos []string
@@ -133,6 +146,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if !f.quiet {
 		opts.Progress = stderr
+	}
+	if opts.OAuth != nil {
+		opts.OAuth.Prompt = stderr
 	}
 	opts.Logger = slog.New(slog.DiscardHandler)
 	rep, err := check.Run(ctx, opts)
@@ -263,10 +279,13 @@ func (f *checkFlags) options(pos []string, dash bool, lookup func(string) (strin
 	}
 	if f.bearerToken != "" {
 		t.BearerToken = f.bearerToken
-	} else if tok, ok := lookup("MCP_TEST_BEARER_TOKEN"); ok && tok != "" && t.BearerToken == "" {
+	} else if tok, ok := lookup("MCP_TEST_BEARER_TOKEN"); ok && tok != "" && t.BearerToken == "" && !f.oauth {
 		t.BearerToken = tok
 	}
 	opts.Target = t
+	if opts.OAuth, err = f.oauthOptions(lookup); err != nil {
+		return nil, err
+	}
 
 	client := &check.Client{ElicitationAction: f.elicitationAction}
 	if f.samplingResponse.set {
@@ -277,6 +296,45 @@ func (f *checkFlags) options(pos []string, dash bool, lookup func(string) (strin
 	}
 	opts.Client = client
 	return opts, nil
+}
+
+// oauthOptions turns the --oauth flags into check.OAuthOptions; nil without
+// --oauth. The other --oauth-* flags need --oauth; the secret's environment
+// variable alone does not.
+func (f *checkFlags) oauthOptions(lookup func(string) (string, bool)) (*check.OAuthOptions, error) {
+	if !f.oauth {
+		for _, v := range []struct {
+			name string
+			set  bool
+		}{
+			{"--oauth-redirect-url", f.oauthRedirectURL != ""},
+			{"--oauth-auto-approve", f.oauthAutoApprove},
+			{"--oauth-client-metadata-url", f.oauthClientMetadataURL != ""},
+			{"--oauth-client-id", f.oauthClientID != ""},
+			{"--oauth-client-secret", f.oauthClientSecret != ""},
+			{"--oauth-scope", len(f.oauthScopes) > 0},
+		} {
+			if v.set {
+				return nil, &usageError{v.name + " needs --oauth"}
+			}
+		}
+		return nil, nil
+	}
+	o := &check.OAuthOptions{
+		RedirectURL:       f.oauthRedirectURL,
+		AutoApprove:       f.oauthAutoApprove,
+		ClientMetadataURL: f.oauthClientMetadataURL,
+		ClientID:          f.oauthClientID,
+		ClientSecret:      f.oauthClientSecret,
+		Scopes:            f.oauthScopes,
+	}
+	if o.ClientSecret == "" && o.ClientID != "" {
+		o.ClientSecret, _ = lookup("MCP_TEST_OAUTH_CLIENT_SECRET")
+	}
+	if o.ClientSecret != "" && o.ClientID == "" {
+		return nil, &usageError{"--oauth-client-secret needs --oauth-client-id"}
+	}
+	return o, nil
 }
 
 // writeFile writes a file through fn.

@@ -90,6 +90,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return testserver.Main(ctx, args[1:], stdin, stdout, stderr)
 		case "check":
 			return runCheck(ctx, args[1:], stdout, stderr)
+		case "conformance-client": // hidden: make conformance's client (conformance.go)
+			return runConformanceClient(ctx, args[1:], stdout, stderr)
 		default:
 			if strings.HasPrefix(args[0], "-") {
 				return &usageError{fmt.Sprintf("unknown flag %q", args[0])}

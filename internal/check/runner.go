@@ -65,6 +65,10 @@ type Options struct {
 	AuditProbe bool
 	// FailOn is the least severity that fails a finding; empty means error.
 	FailOn audit.Severity
+	// OAuth runs the OAuth authorization-code flow when the target answers
+	// 401 or 403; nil means none. It needs a streamable HTTP target without
+	// a bearer token.
+	OAuth *OAuthOptions
 }
 
 // ErrNoTarget is returned by Run when neither the spec nor the options
@@ -72,8 +76,8 @@ type Options struct {
 var ErrNoTarget = errors.New("no target: give a URL, a command after --, or a spec with a target")
 
 // Run connects to the target and runs the checks. The error is non-nil only
-// for a problem with the options (ErrNoTarget); a target that cannot be
-// reached is reported in Report.ConnectError.
+// for a problem with the options (ErrNoTarget, ErrInvalidOAuth); a target
+// that cannot be reached is reported in Report.ConnectError.
 func Run(ctx context.Context, opts *Options) (*Report, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -89,6 +93,11 @@ func Run(ctx context.Context, opts *Options) (*Report, error) {
 	if target == nil || (target.URL == "" && target.Command == "") {
 		return nil, ErrNoTarget
 	}
+	if opts.OAuth != nil {
+		if err := opts.OAuth.validate(target); err != nil {
+			return nil, err
+		}
+	}
 	client := mergeClient(spec.Client, opts.Client)
 	r := &runner{
 		opts:   opts,
@@ -101,6 +110,14 @@ func Run(ctx context.Context, opts *Options) (*Report, error) {
 	r.secrets.Add(spec.secrets...)
 	r.secrets.Add(opts.Secrets...)
 	r.secrets.Add(targetSecrets(target)...)
+	if opts.OAuth != nil {
+		flow, err := newOAuthFlow(opts.OAuth, &r.secrets)
+		if err != nil {
+			return nil, err
+		}
+		defer flow.close()
+		r.oauth = flow
+	}
 	defer r.mgr.Close()
 	r.run(ctx)
 	return r.finish()
@@ -115,6 +132,9 @@ type runner struct {
 	report  *Report
 	secrets redact.Secrets
 	start   time.Time
+	// oauth authorizes requests to the target; nil without Options.OAuth.
+	// It lives as long as the run, so a reconnect reuses its token.
+	oauth *oauthFlow
 
 	info  *connmgr.Info
 	tools []*mcp.Tool
@@ -250,10 +270,16 @@ func (r *runner) connect(ctx context.Context, name string) bool {
 	c := Check{Name: name, Group: GroupConnection, Action: "connect", DurationMS: ms(time.Since(start))}
 	if err != nil {
 		c.Status, c.ErrorType = StatusFailed, ErrorType(err, true)
-		c.Message = fmt.Sprintf("could not connect: %s", r.secrets.Scrub(err.Error()))
-		c.Failures = []Failure{{Expectation: "connect", Expected: "the target to start and answer initialize", Actual: c.ErrorType + ": " + err.Error()}}
+		msg := err.Error()
+		if r.oauth != nil {
+			if ferr := r.oauth.failure(); ferr != nil {
+				msg += "; the OAuth flow failed: " + ferr.Error()
+			}
+		}
+		c.Message = fmt.Sprintf("could not connect: %s", r.secrets.Scrub(msg))
+		c.Failures = []Failure{{Expectation: "connect", Expected: "the target to start and answer initialize", Actual: c.ErrorType + ": " + msg}}
 		if r.report.ConnectError == nil {
-			r.report.ConnectError = &ConnectError{Type: c.ErrorType, Message: err.Error(), StderrTail: stderrTail(err)}
+			r.report.ConnectError = &ConnectError{Type: c.ErrorType, Message: msg, StderrTail: stderrTail(err)}
 		}
 		r.add(c)
 		return false
@@ -291,6 +317,9 @@ func (r *runner) connSpec() connmgr.Spec {
 		Client: r.client.side(),
 		// No expectation reads the target's logs.
 		QuietLogs: true,
+	}
+	if r.oauth != nil {
+		s.OAuth = r.oauth
 	}
 	if r.opts.ConnectTimeout > 0 {
 		s.ConnectTimeout = r.opts.ConnectTimeout
