@@ -108,6 +108,18 @@ conformance: build $(CONFORMANCE_STAMP) ## run the official MCP conformance suit
 	if [ $$rc -ne 0 ]; then echo "each scenario's checks and client output: $(CONFORMANCE_DIR)/results" >&2; fi; \
 	exit $$rc
 
+.PHONY: conformance-server
+# The suite's server scenario dns-rebinding-protection against serve --http:
+# a foreign Host/Origin must get 4xx, localhost 2xx. (The Go test
+# TestConformanceDNSRebinding runs it too, when the suite is installed.)
+conformance-server: build $(CONFORMANCE_STAMP) ## run the conformance suite's dns-rebinding-protection scenario against serve --http
+	@export PATH="$(CONFORMANCE_DIR)/node_modules/.bin:$$PATH"; \
+	log=$$(mktemp); $(BIN)/mcp-test-mcp serve --http 127.0.0.1:0 2>$$log & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -f $$log' EXIT; \
+	for i in $$(seq 100); do url=$$(sed -n 's/^listening on //p' $$log); [ -n "$$url" ] && break; sleep 0.05; done; \
+	[ -n "$$url" ] || { cat $$log; echo "serve did not start" >&2; exit 1; }; \
+	conformance server --url "$$url" --scenario dns-rebinding-protection
+
 .PHONY: test
 test: deps ## run all tests with the race detector
 	$(GO) test $(GO_TEST_FLAGS) ./...

@@ -62,6 +62,7 @@ Usage:
   mcp-test-mcp                      serve MCP over stdio (what a host runs)
   mcp-test-mcp example-server ...   run the example target server over stdio
   mcp-test-mcp check ...            check a server unattended, for CI (check --help)
+  mcp-test-mcp serve --http ADDR    serve MCP over streamable HTTP at /mcp (serve --help)
   mcp-test-mcp --version            print the version
   mcp-test-mcp --help               print this help
 
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return testserver.Main(ctx, args[1:], stdin, stdout, stderr)
 		case "check":
 			return runCheck(ctx, args[1:], stdout, stderr)
+		case "serve":
+			return runServe(ctx, args[1:], stderr)
 		case "conformance-client": // hidden: make conformance's client (conformance.go)
 			return runConformanceClient(ctx, args[1:], stdout, stderr)
 		default:
@@ -187,42 +190,17 @@ const memoryLimit = 128 << 20
 // serve serves MCP over stdin and stdout until the host closes stdin or ctx
 // is cancelled, then closes the connection to the target.
 func serve(ctx context.Context, cfg config, stdin io.Reader, stdout, stderr io.Writer) (err error) {
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	logger := newLogger(cfg, stderr)
 	version := mainVersion()
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(memoryLimit)
-	}
+	setMemoryLimit()
 
-	mgr := connmgr.New(&connmgr.Options{
-		Logger:          logger.With("component", "connmgr"),
-		ConnectTimeout:  cfg.connectTimeout,
-		CallTimeout:     cfg.callTimeout,
-		MaxMessageBytes: cfg.maxMessageBytes,
-		ClientInfo:      &mcp.Implementation{Name: name, Version: version},
-	})
+	mgr := newManager(cfg, logger)
 	defer func() {
 		if cerr := mgr.Close(); cerr != nil {
 			logger.Warn("closing the target connection", "err", cerr)
 		}
 	}()
-
-	server := mcp.NewServer(&mcp.Implementation{
-		Name:    name,
-		Title:   "MCP Test MCP: test MCP servers from your agent",
-		Version: version,
-	}, &mcp.ServerOptions{
-		Instructions:              tools.Instructions,
-		Logger:                    logger.With("component", "mcp"),
-		SupportedProtocolVersions: legacyProtocolVersions,
-		// Capabilities stays nil: the default declares logging, which the
-		// tools use to tell the host what they are doing.
-	})
-	server.AddReceivingMiddleware(tools.RecoverPanics(logger))
-	tools.Register(server, &tools.Deps{
-		Manager:      mgr,
-		Logger:       logger.With("component", "tools"),
-		MaxTextBytes: cfg.maxTextBytes,
-	})
+	server := newTester(cfg, logger, mgr, nil)
 
 	logger.Info("serving MCP over stdio", "version", version)
 	err = server.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopCloser{stdout}})
@@ -234,6 +212,53 @@ func serve(ctx context.Context, cfg config, stdin io.Reader, stdout, stderr io.W
 		return fmt.Errorf("serving MCP: %w", err)
 	}
 	return nil
+}
+
+func newLogger(cfg config, stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+}
+
+func setMemoryLimit() {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(memoryLimit)
+	}
+}
+
+// newManager returns the connection manager of one host: the stdio host,
+// or one HTTP session.
+func newManager(cfg config, logger *slog.Logger) *connmgr.Manager {
+	return connmgr.New(&connmgr.Options{
+		Logger:          logger.With("component", "connmgr"),
+		ConnectTimeout:  cfg.connectTimeout,
+		CallTimeout:     cfg.callTimeout,
+		MaxMessageBytes: cfg.maxMessageBytes,
+		ClientInfo:      &mcp.Implementation{Name: name, Version: mainVersion()},
+	})
+}
+
+// newTester builds the tester's MCP server around mgr, the same for stdio
+// and for each HTTP session. policy is tools.Deps.CommandPolicy (nil allows
+// every command).
+func newTester(cfg config, logger *slog.Logger, mgr *connmgr.Manager, policy func(command, cwd string) error) *mcp.Server {
+	server := mcp.NewServer(&mcp.Implementation{
+		Name:    name,
+		Title:   "MCP Test MCP: test MCP servers from your agent",
+		Version: mainVersion(),
+	}, &mcp.ServerOptions{
+		Instructions:              tools.Instructions,
+		Logger:                    logger.With("component", "mcp"),
+		SupportedProtocolVersions: legacyProtocolVersions,
+		// Capabilities stays nil: the default declares logging, which the
+		// tools use to tell the host what they are doing.
+	})
+	server.AddReceivingMiddleware(tools.RecoverPanics(logger))
+	tools.Register(server, &tools.Deps{
+		Manager:       mgr,
+		Logger:        logger.With("component", "tools"),
+		MaxTextBytes:  cfg.maxTextBytes,
+		CommandPolicy: policy,
+	})
+	return server
 }
 
 // nopCloser keeps the SDK from closing our stdout when the session ends.

@@ -67,6 +67,14 @@ type conn struct {
 	maxBytes     int64 // the cap on one message from the target
 	connectedAt  time.Time
 	static       Info // the parts of Info fixed at connect
+	// spec is how this connection was made, kept to reconnect with it. It
+	// holds secrets: it is never shown.
+	spec Spec
+	// reconnects is how many times this connection's lineage was
+	// re-established before this generation; stats is shared along it.
+	reconnects int
+	health     *monitor       // nil when the health monitor is disabled
+	bg         sync.WaitGroup // the health monitor; finish waits for it
 
 	closing atomic.Bool // set when we close it on purpose
 
@@ -89,6 +97,7 @@ type conn struct {
 	junk       []string              // last junkKept non-JSON-RPC stdout lines
 	junkCount  int
 	roots      []*mcp.Root // offered to the target
+	surface    *Surface    // the last surface fetched (reconnect diffs), or nil
 }
 
 // collector gathers what arrives while one call runs.
@@ -224,6 +233,7 @@ func (c *conn) finish(endedBy string) (*Previous, string) {
 				warnings = append(warnings, "the session did not close within "+sessionCloseTimeout.String())
 			}
 		}
+		c.bg.Wait() // the monitor's ping ends with the transport
 		if c.httpBase != nil {
 			c.httpBase.CloseIdleConnections()
 		}
@@ -255,6 +265,12 @@ func (c *conn) info() Info {
 	in := c.static
 	in.Statistics = c.stats.Snapshot()
 	in.Status = StatusConnected
+	in.Reconnects = c.reconnects
+	in.AutoReconnect = c.spec.AutoReconnect
+	if c.health != nil {
+		h := c.health.snapshot()
+		in.Health = &h
+	}
 	return in
 }
 
@@ -421,7 +437,9 @@ func (c *conn) do(ctx context.Context, method string, kind stats.Kind, timeout t
 	}
 	start := time.Now()
 	err := fn(rctx)
-	c.stats.Record(method, kind, start, time.Since(start), err != nil)
+	if !unrecorded(ctx) {
+		c.stats.Record(method, kind, start, time.Since(start), err != nil)
+	}
 	if err == nil {
 		return nil
 	}

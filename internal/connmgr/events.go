@@ -25,7 +25,7 @@ const (
 var EventKinds = []string{
 	EventLog, EventProgress, EventToolsListChanged, EventResourcesListChanged,
 	EventPromptsListChanged, EventResourceUpdated, EventStdout, EventStderr,
-	EventRequest, EventOther,
+	EventRequest, EventOther, EventReconnect,
 }
 
 // DefaultMaxEvents is how many events are kept when Options.MaxEvents is zero.

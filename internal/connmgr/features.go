@@ -101,19 +101,20 @@ func (c *conn) require(capability, method string) error {
 	return nil
 }
 
-// withConn runs fn on the live connection.
-func withConn[T any](m *Manager, fn func(c *conn) (T, error)) (T, error) {
-	c := m.current()
-	if c == nil {
+// withConn runs fn on the live connection, waiting for one being
+// reconnected (see Manager.acquire).
+func withConn[T any](ctx context.Context, m *Manager, fn func(c *conn) (T, error)) (T, error) {
+	c, err := m.acquire(ctx, 0)
+	if err != nil {
 		var zero T
-		return zero, ErrNotConnected
+		return zero, err
 	}
 	return fn(c)
 }
 
 // ListResources fetches every page of the target's resources.
 func (m *Manager) ListResources(ctx context.Context) ([]*mcp.Resource, error) {
-	return withConn(m, func(c *conn) ([]*mcp.Resource, error) {
+	return withConn(ctx, m, func(c *conn) ([]*mcp.Resource, error) {
 		if err := c.require("resources", "resources/list"); err != nil {
 			return nil, err
 		}
@@ -130,7 +131,7 @@ func (m *Manager) ListResources(ctx context.Context) ([]*mcp.Resource, error) {
 // ListResourceTemplates fetches every page of the target's resource
 // templates.
 func (m *Manager) ListResourceTemplates(ctx context.Context) ([]*mcp.ResourceTemplate, error) {
-	return withConn(m, func(c *conn) ([]*mcp.ResourceTemplate, error) {
+	return withConn(ctx, m, func(c *conn) ([]*mcp.ResourceTemplate, error) {
 		if err := c.require("resources", "resources/templates/list"); err != nil {
 			return nil, err
 		}
@@ -147,7 +148,7 @@ func (m *Manager) ListResourceTemplates(ctx context.Context) ([]*mcp.ResourceTem
 // ReadResource reads one resource. timeout zero means the connection's call
 // timeout.
 func (m *Manager) ReadResource(ctx context.Context, uri string, timeout time.Duration) (*mcp.ReadResourceResult, error) {
-	return withConn(m, func(c *conn) (*mcp.ReadResourceResult, error) {
+	return withConn(ctx, m, func(c *conn) (*mcp.ReadResourceResult, error) {
 		if err := c.require("resources", "resources/read"); err != nil {
 			return nil, err
 		}
@@ -170,7 +171,7 @@ func (m *Manager) ReadResource(ctx context.Context, uri string, timeout time.Dur
 // Subscribe asks the target for notifications/resources/updated about uri.
 // They arrive as EventResourceUpdated events.
 func (m *Manager) Subscribe(ctx context.Context, uri string) error {
-	_, err := withConn(m, func(c *conn) (struct{}, error) {
+	_, err := withConn(ctx, m, func(c *conn) (struct{}, error) {
 		if err := c.require("resources.subscribe", "resources/subscribe"); err != nil {
 			return struct{}{}, err
 		}
@@ -183,7 +184,7 @@ func (m *Manager) Subscribe(ctx context.Context, uri string) error {
 
 // Unsubscribe ends a subscription made with Subscribe.
 func (m *Manager) Unsubscribe(ctx context.Context, uri string) error {
-	_, err := withConn(m, func(c *conn) (struct{}, error) {
+	_, err := withConn(ctx, m, func(c *conn) (struct{}, error) {
 		if err := c.require("resources.subscribe", "resources/unsubscribe"); err != nil {
 			return struct{}{}, err
 		}
@@ -196,7 +197,7 @@ func (m *Manager) Unsubscribe(ctx context.Context, uri string) error {
 
 // ListPrompts fetches every page of the target's prompts.
 func (m *Manager) ListPrompts(ctx context.Context) ([]*mcp.Prompt, error) {
-	return withConn(m, func(c *conn) ([]*mcp.Prompt, error) {
+	return withConn(ctx, m, func(c *conn) ([]*mcp.Prompt, error) {
 		if err := c.require("prompts", "prompts/list"); err != nil {
 			return nil, err
 		}
@@ -226,7 +227,7 @@ type PromptResult struct {
 // its required arguments must be given: both are checked before anything
 // is sent. timeout zero means the connection's call timeout.
 func (m *Manager) GetPrompt(ctx context.Context, name string, args map[string]string, timeout time.Duration) (*PromptResult, error) {
-	return withConn(m, func(c *conn) (*PromptResult, error) {
+	return withConn(ctx, m, func(c *conn) (*PromptResult, error) {
 		if err := c.require("prompts", "prompts/get"); err != nil {
 			return nil, err
 		}
@@ -273,7 +274,7 @@ func (m *Manager) GetPrompt(ctx context.Context, name string, args map[string]st
 // Complete asks the target to complete an argument of a prompt or resource
 // template.
 func (m *Manager) Complete(ctx context.Context, params *mcp.CompleteParams) (*mcp.CompleteResult, error) {
-	return withConn(m, func(c *conn) (*mcp.CompleteResult, error) {
+	return withConn(ctx, m, func(c *conn) (*mcp.CompleteResult, error) {
 		if err := c.require("completions", "completion/complete"); err != nil {
 			return nil, err
 		}
@@ -288,7 +289,7 @@ func (m *Manager) Complete(ctx context.Context, params *mcp.CompleteParams) (*mc
 
 // Ping sends a ping and returns its round-trip time.
 func (m *Manager) Ping(ctx context.Context, timeout time.Duration) (time.Duration, error) {
-	return withConn(m, func(c *conn) (time.Duration, error) {
+	return withConn(ctx, m, func(c *conn) (time.Duration, error) {
 		var rtt time.Duration
 		err := c.do(ctx, "ping", stats.KindOther, timeout, func(ctx context.Context) error {
 			start := time.Now()
@@ -303,7 +304,7 @@ func (m *Manager) Ping(ctx context.Context, timeout time.Duration) (time.Duratio
 // SetLogLevel sets the minimum level of the log notifications the target
 // sends.
 func (m *Manager) SetLogLevel(ctx context.Context, level string) error {
-	_, err := withConn(m, func(c *conn) (struct{}, error) {
+	_, err := withConn(ctx, m, func(c *conn) (struct{}, error) {
 		if err := c.require("logging", "logging/setLevel"); err != nil {
 			return struct{}{}, err
 		}
@@ -321,7 +322,7 @@ var ErrRootsNotDeclared = errors.New("the connection was made without roots, so 
 // SetRoots replaces the roots offered to the target and sends it
 // notifications/roots/list_changed.
 func (m *Manager) SetRoots(roots []*mcp.Root) error {
-	_, err := withConn(m, func(c *conn) (struct{}, error) {
+	_, err := withConn(context.Background(), m, func(c *conn) (struct{}, error) {
 		if !c.rootsDeclared {
 			return struct{}{}, ErrRootsNotDeclared
 		}

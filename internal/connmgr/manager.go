@@ -82,6 +82,14 @@ type Manager struct {
 	lastStderr []string
 	lastJunk   []string
 	lastJunkN  int
+	// pending is the automatic recovery of a lost connection, reconnecting
+	// or given up (state error); it is nil whenever cur is set. lastLin is
+	// the lineage of the last connection that ended while current, for
+	// Reconnect.
+	pending *recovery
+	lastLin *lineage
+
+	bg sync.WaitGroup // recovery goroutines
 }
 
 // New returns a Manager with no connection.
@@ -147,17 +155,30 @@ func (m *Manager) current() *conn {
 
 // retire finishes c and, if it is still the current connection, moves it to
 // last. It returns c's description and any cleanup warning.
+//
+// A current connection that was lost, made with Spec.AutoReconnect, starts
+// its recovery (see Manager.recover).
 func (m *Manager) retire(c *conn, endedBy string) (*Previous, string) {
 	prev, warning := c.finish(endedBy)
 	junk, junkN := c.junkReport()
 	stderr := c.stderrLines()
+	lin := c.lineage()
+	var r *recovery
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.cur == c {
 		m.cur = nil
+		m.lastLin = lin
+		if prev.EndedBy == EndedByLost && c.spec.AutoReconnect {
+			r = newRecovery(lin, prev.Reason)
+			m.pending = r
+		}
 	}
 	if m.last == nil || !prev.DisconnectedAt.Before(m.last.DisconnectedAt) {
 		m.last, m.lastStderr, m.lastJunk, m.lastJunkN = prev, stderr, junk, junkN
+	}
+	m.mu.Unlock()
+	if r != nil {
+		m.startRecovery(r)
 	}
 	return prev, warning
 }
@@ -169,14 +190,21 @@ func (m *Manager) retire(c *conn, endedBy string) (*Previous, string) {
 func (m *Manager) Connect(ctx context.Context, spec Spec) (info *Info, replaced *Previous, err error) {
 	m.connectMu.Lock()
 	defer m.connectMu.Unlock()
-	c, err := m.dial(ctx, spec)
+	c, err := m.dial(ctx, spec, nil)
 	if err != nil {
 		return nil, nil, err
+	}
+	if spec.AutoReconnect {
+		// The baseline of what an automatic reconnect reports as changed.
+		c.fetchSurface(ctx)
 	}
 	m.mu.Lock()
 	old := m.cur
 	m.cur = c
+	r := m.pending
+	m.pending = nil
 	m.mu.Unlock()
+	r.stop()
 	go c.watch()
 	if old != nil {
 		replaced, _ = m.retire(old, EndedByReplaced)
@@ -185,8 +213,10 @@ func (m *Manager) Connect(ctx context.Context, spec Spec) (info *Info, replaced 
 	return &in, replaced, nil
 }
 
-// dial starts or reaches the target and initializes a session with it.
-func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
+// dial starts or reaches the target and initializes a session with it. from,
+// when set, is the lineage this connection continues (a reconnect): it keeps
+// its id and statistics.
+func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, error) {
 	tgt, err := resolve(spec)
 	if err != nil {
 		return nil, err
@@ -222,6 +252,13 @@ func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
 		byToken:      map[string]*collector{},
 		onDead:       func(c *conn) { m.retire(c, EndedByLost) },
 		events:       m.events,
+		spec:         spec,
+	}
+	if from != nil {
+		c.id, c.stats, c.reconnects = from.id, from.stats, from.reconnects+1
+	}
+	if spec.HealthCheckInterval > 0 {
+		c.health = newMonitor(spec.HealthCheckInterval)
 	}
 	c.log = m.log.With("connection", c.id, "transport", tgt.transport)
 	caps := &mcp.ClientCapabilities{}
@@ -366,6 +403,7 @@ func (m *Manager) dial(ctx context.Context, spec Spec) (*conn, error) {
 		}
 		lcancel()
 	}
+	c.startMonitor()
 	return c, nil
 }
 
@@ -453,14 +491,20 @@ func (m *Manager) Disconnect(ctx context.Context) (prev *Previous, wasConnected 
 	m.connectMu.Lock()
 	defer m.connectMu.Unlock()
 	c := m.current()
+	if c != nil {
+		var warning string
+		prev, warning = m.retire(c, EndedByDisconnect)
+		if warning != "" {
+			cleanupErr = errors.New(warning)
+		}
+	}
+	// After retire: a connection lost meanwhile may have started one.
+	r := m.takePending()
+	r.stop()
 	if c == nil {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		return m.last, false, nil
-	}
-	prev, warning := m.retire(c, EndedByDisconnect)
-	if warning != "" {
-		cleanupErr = errors.New(warning)
+		return m.last, r != nil, nil
 	}
 	return prev, true, cleanupErr
 }
@@ -469,12 +513,22 @@ func (m *Manager) Disconnect(ctx context.Context) (prev *Previous, wasConnected 
 func (m *Manager) Status() StatusReport {
 	c := m.current()
 	var r StatusReport
+	var lin *lineage
 	m.mu.Lock()
 	r.Last = m.last
 	if c == nil {
 		r.StderrTail, r.Junk, r.JunkCount = m.lastStderr, m.lastJunk, m.lastJunkN
+		if p := m.pending; p != nil {
+			r.Reconnect, lin = p.stateLocked(), p.lin
+		}
 	}
 	m.mu.Unlock()
+	if lin != nil {
+		in := lin.static
+		in.Status, in.Statistics = r.Reconnect.State, lin.stats.Snapshot()
+		in.Reconnects, in.AutoReconnect = lin.reconnects, lin.spec.AutoReconnect
+		r.Info = &in
+	}
 	if c != nil {
 		in := c.info()
 		r.Connected, r.Info = true, &in
@@ -498,9 +552,9 @@ type ToolList struct {
 
 // ListTools fetches every page of the target's tools.
 func (m *Manager) ListTools(ctx context.Context) (*ToolList, error) {
-	c := m.current()
-	if c == nil {
-		return nil, ErrNotConnected
+	c, err := m.acquire(ctx, 0)
+	if err != nil {
+		return nil, err
 	}
 	tools, err := c.listTools(ctx, 0)
 	if err != nil {
@@ -512,16 +566,18 @@ func (m *Manager) ListTools(ctx context.Context) (*ToolList, error) {
 // CallTool calls a tool on the target. timeout zero means the connection's
 // call timeout. args may be nil.
 func (m *Manager) CallTool(ctx context.Context, name string, args map[string]any, timeout time.Duration) (*CallResult, error) {
-	c := m.current()
-	if c == nil {
-		return nil, ErrNotConnected
+	c, err := m.acquire(ctx, timeout)
+	if err != nil {
+		return nil, err
 	}
 	return c.callTool(ctx, name, args, timeout)
 }
 
-// Close ends the current connection, for shutdown. It is idempotent.
+// Close ends the current connection, and any recovery of a lost one, for
+// shutdown. It is idempotent.
 func (m *Manager) Close() error {
 	_, _, err := m.Disconnect(context.Background())
+	m.bg.Wait()
 	return err
 }
 

@@ -25,9 +25,9 @@ import (
 // not define is sent as a custom method. timeout zero means the
 // connection's call timeout.
 func (m *Manager) RawRequest(ctx context.Context, method string, params any, timeout time.Duration) (json.RawMessage, error) {
-	c := m.current()
-	if c == nil {
-		return nil, ErrNotConnected
+	c, err := m.acquire(ctx, timeout)
+	if err != nil {
+		return nil, err
 	}
 	p, err := json.Marshal(params)
 	if err != nil {

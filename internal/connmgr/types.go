@@ -86,6 +86,21 @@ type Spec struct {
 	// and decides which client capabilities are declared. The zero value
 	// declares none.
 	Client ClientSide
+
+	// HealthCheckInterval is how often the target is pinged to watch its
+	// health (see Health); zero disables the monitor.
+	HealthCheckInterval time.Duration
+	// AutoReconnect makes the manager reconnect with this same Spec when the
+	// target is lost (it exits, its session ends, or it misses
+	// UnhealthyAfter pings in a row).
+	AutoReconnect bool
+	// MaxReconnectAttempts bounds one automatic recovery; zero means
+	// DefaultMaxReconnectAttempts.
+	MaxReconnectAttempts int
+	// ReconnectDelay is the wait before the first attempt, doubled (with
+	// jitter) before each next one and capped at MaxReconnectDelay; zero
+	// means DefaultReconnectDelay.
+	ReconnectDelay time.Duration
 }
 
 // ServerInfo is the target's self-description from initialize.
@@ -123,6 +138,13 @@ type Info struct {
 	HeaderNames       []string       `json:"header_names"`
 	AuthType          *string        `json:"auth_type"`
 	Statistics        stats.Snapshot `json:"statistics"`
+	// Reconnects counts the times this connection was re-established with
+	// the same Spec (automatically or by Reconnect); Statistics carry over.
+	Reconnects int `json:"reconnects"`
+	// AutoReconnect is Spec.AutoReconnect.
+	AutoReconnect bool `json:"auto_reconnect"`
+	// Health is what the monitor's pings found; nil when it is disabled.
+	Health *Health `json:"health,omitempty"`
 	// CallTimeout is the default deadline of requests on this connection.
 	CallTimeout time.Duration `json:"-"`
 }
@@ -175,6 +197,10 @@ type StatusReport struct {
 	// EventCounts is the number of events received per kind since the
 	// events were last cleared (see Manager.Events).
 	EventCounts map[string]int
+	// Reconnect describes an automatic recovery in progress (Info.Status
+	// reconnecting) or one that gave up (Info.Status error); nil otherwise.
+	// Info is then the lost connection, and Connected is false.
+	Reconnect *ReconnectState
 }
 
 // Progress is one progress notification received during a call.

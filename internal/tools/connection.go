@@ -36,6 +36,11 @@ type ConnectInput struct {
 	ElicitationAction  string                   `json:"elicitation_action,omitempty" jsonschema:"answer to the target's elicitation/create requests when the host does not support elicitation: accept, decline or cancel"`
 	ElicitationContent map[string]any           `json:"elicitation_content,omitempty" jsonschema:"the form content sent with elicitation_action accept; without it, the requested schema's defaults are sent"`
 	Roots              []RootInput              `json:"roots,omitempty" jsonschema:"roots offered to the target (declares the roots capability), e.g. [{\"uri\": \"file:///home/me/project\", \"name\": \"project\"}]"`
+
+	HealthCheckIntervalSeconds *float64 `json:"health_check_interval_seconds,omitempty" jsonschema:"seconds between health pings of the target (status shows connection.health); default 30, 0 disables them"`
+	AutoReconnect              bool     `json:"auto_reconnect,omitempty" jsonschema:"reconnect with the same arguments when the target exits, its session ends or it misses 3 health pings in a row; default false"`
+	MaxReconnectAttempts       *int     `json:"max_reconnect_attempts,omitempty" jsonschema:"attempts of one automatic reconnect before giving up (status then shows state error); default 5"`
+	ReconnectDelaySeconds      *float64 `json:"reconnect_delay_seconds,omitempty" jsonschema:"wait before the first reconnect attempt, doubled (with jitter) before each next one, at most 60; default 1"`
 }
 
 // ConnectOutput is the result of connect.
@@ -63,6 +68,10 @@ func connectTool() *mcp.Tool {
 	for _, name := range []string{"timeout_seconds", "call_timeout_seconds"} {
 		in.Properties[name].ExclusiveMinimum = jsonschema.Ptr(0.0)
 	}
+	in.Properties["health_check_interval_seconds"].Minimum = jsonschema.Ptr(0.0)
+	in.Properties["reconnect_delay_seconds"].ExclusiveMinimum = jsonschema.Ptr(0.0)
+	in.Properties["max_reconnect_attempts"].Minimum = jsonschema.Ptr(1.0)
+	in.Properties["max_reconnect_attempts"].Maximum = jsonschema.Ptr(float64(maxReconnectAttempts))
 	return &mcp.Tool{
 		Name:  "connect",
 		Title: "Connect to an MCP server",
@@ -71,6 +80,8 @@ func connectTool() *mcp.Tool {
 Give exactly one of:
 - command (+ args): start a local server over stdio, e.g. {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"]} or {"command": "go", "args": ["run", "./cmd/server"], "cwd": "/path/to/project"}
 - url: a running server, e.g. {"url": "http://localhost:3000/mcp"} (streamable HTTP) or {"url": "http://localhost:3000/sse"} (legacy SSE), or a script path such as {"url": "./server.py"}
+
+The target is pinged every health_check_interval_seconds (status shows connection.health); with auto_reconnect, a lost target is reconnected with the same arguments, and reconnect does it on demand.
 
 Requests from the server (sampling, elicitation) are forwarded to your host when it supports them, else answered from sampling_response / elicitation_action, else declined with an error; roots are offered from roots.
 
@@ -85,6 +96,9 @@ func (h *handlers) connect(ctx context.Context, req *mcp.CallToolRequest, in *Co
 	defer h.rec.connected(in, out)
 	h.secrets.addConnect(in)
 	spec, err := in.spec()
+	if err == nil {
+		err = h.checkCommand(in)
+	}
 	if err != nil {
 		out.fail(classify(err, opArgs))
 		return out
@@ -162,7 +176,11 @@ func (in *ConnectInput) spec() (connmgr.Spec, error) {
 	if err := in.checkClient(); err != nil {
 		return connmgr.Spec{}, err
 	}
-	return connmgr.Spec{
+	health, err := in.healthSpec()
+	if err != nil {
+		return connmgr.Spec{}, err
+	}
+	spec := connmgr.Spec{
 		URL:             in.URL,
 		Command:         in.Command,
 		Args:            in.Args,
@@ -174,7 +192,10 @@ func (in *ConnectInput) spec() (connmgr.Spec, error) {
 		ConnectTimeout:  connectTimeout,
 		CallTimeout:     callTimeout,
 		ProtocolVersion: in.ProtocolVersion,
-	}, nil
+	}
+	spec.HealthCheckInterval, spec.AutoReconnect = health.HealthCheckInterval, health.AutoReconnect
+	spec.MaxReconnectAttempts, spec.ReconnectDelay = health.MaxReconnectAttempts, health.ReconnectDelay
+	return spec, nil
 }
 
 // seconds converts an optional number of seconds to a duration; nil means
@@ -256,9 +277,10 @@ type StatusOutput struct {
 	StderrTail     []string          `json:"stderr_tail" jsonschema:"last lines of a stdio target's stderr (at most 20, each cut at 512 characters)"`
 	StdoutJunk     StdoutJunk        `json:"stdout_junk" jsonschema:"lines a stdio target wrote to stdout that are not JSON-RPC (a common bug: logging to stdout)"`
 	// NotificationCounts counts events per kind (connmgr.EventKinds).
-	NotificationCounts map[string]int      `json:"notification_counts" jsonschema:"how many notifications and requests the target sent, per kind (log, progress, request, stderr…), since the events were last cleared"`
-	ClientCapabilities *ClientCapabilities `json:"client_capabilities" jsonschema:"the client capabilities declared to the live target and who answers its requests, or null"`
-	Metadata           StatusMetadata      `json:"metadata"`
+	NotificationCounts map[string]int          `json:"notification_counts" jsonschema:"how many notifications and requests the target sent, per kind (log, progress, request, stderr…), since the events were last cleared"`
+	Reconnect          *connmgr.ReconnectState `json:"reconnect" jsonschema:"the automatic reconnect of a lost connection (state reconnecting), or why it gave up (state error); null otherwise"`
+	ClientCapabilities *ClientCapabilities     `json:"client_capabilities" jsonschema:"the client capabilities declared to the live target and who answers its requests, or null"`
+	Metadata           StatusMetadata          `json:"metadata"`
 }
 
 // StdoutJunk counts the lines a stdio target wrote to stdout that were not
@@ -296,6 +318,7 @@ func (h *handlers) status(ctx context.Context, req *mcp.CallToolRequest, _ *stru
 		StdoutJunk:     StdoutJunk{Count: st.JunkCount, LastLines: nonNil(st.Junk)},
 
 		NotificationCounts: st.EventCounts,
+		Reconnect:          utcReconnect(st.Reconnect),
 	}
 	if out.NotificationCounts == nil {
 		out.NotificationCounts = map[string]int{}
@@ -309,6 +332,8 @@ func (h *handlers) status(ctx context.Context, req *mcp.CallToolRequest, _ *stru
 		out.Metadata.ConnectionDurationSeconds = &d
 		out.Message = fmt.Sprintf("Connected to %s at %s over %s for %s.",
 			serverName(st.Info.ServerInfo), st.Info.ServerURL, st.Info.Transport, st.ConnectionDuration.Round(time.Millisecond))
+	case st.Info != nil && st.Reconnect != nil:
+		out.Message = reconnectMessage(st.Info.ServerURL, st.Reconnect)
 	case st.Info != nil:
 		out.Message = fmt.Sprintf("Not connected: the connection to %s is %s.", st.Info.ServerURL, st.Info.Status)
 	case st.Last != nil && st.Last.EndedBy == connmgr.EndedByLost:
@@ -321,6 +346,9 @@ func (h *handlers) status(ctx context.Context, req *mcp.CallToolRequest, _ *stru
 		out.Message = fmt.Sprintf("Not connected; the last connection was to %s (ended by %s).", st.Last.ServerURL, st.Last.EndedBy)
 	default:
 		out.Message = "Not connected to any MCP server. Call connect to start."
+	}
+	if hl := healthNote(st.Info); st.Connected && hl != "" {
+		out.Message += " " + hl
 	}
 	if st.JunkCount > 0 {
 		out.Message += fmt.Sprintf(" The target wrote %d non-JSON-RPC line(s) to stdout (see stdout_junk); a stdio server must log to stderr.", st.JunkCount)

@@ -47,6 +47,12 @@ type Deps struct {
 	// MaxTextBytes is the size past which a text block of a tool result is
 	// cut; zero means DefaultMaxTextBytes.
 	MaxTextBytes int
+	// CommandPolicy, if set, is asked before connect starts a stdio target:
+	// command is the program (or the script path given as url) as the user
+	// gave it, cwd the child's working directory. A non-nil error refuses
+	// the connection with invalid_arguments, before anything is started.
+	// Nil allows every command.
+	CommandPolicy func(command, cwd string) error
 }
 
 // handlers implements the tools. Its methods are the tool handlers.
@@ -54,6 +60,7 @@ type handlers struct {
 	mgr     *connmgr.Manager
 	logger  *slog.Logger
 	maxText int
+	policy  func(command, cwd string) error
 	secrets secretSet
 	// clientCaps are the client capabilities of the live connection.
 	clientCaps clientCapsStore
@@ -63,7 +70,7 @@ type handlers struct {
 
 // Register adds every tool to server.
 func Register(server *mcp.Server, deps *Deps) {
-	h := &handlers{mgr: deps.Manager, logger: deps.Logger, maxText: deps.MaxTextBytes}
+	h := &handlers{mgr: deps.Manager, logger: deps.Logger, maxText: deps.MaxTextBytes, policy: deps.CommandPolicy}
 	if h.logger == nil {
 		h.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -73,6 +80,7 @@ func Register(server *mcp.Server, deps *Deps) {
 	addTool(server, h, connectTool(), h.connect)
 	addTool(server, h, disconnectTool, h.disconnect)
 	addTool(server, h, statusTool, h.status)
+	addTool(server, h, reconnectTool, h.reconnect)
 	addTool(server, h, listToolsTool, h.listTools)
 	addTool(server, h, callToolTool(), h.callTool)
 	addTool(server, h, h.executePromptTool(), h.executePrompt)

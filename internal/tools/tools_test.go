@@ -33,7 +33,7 @@ func TestRegisterDeclaresEveryTool(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"connect", "disconnect", "status", "list_tools", "call_tool",
 		"list_resources", "list_resource_templates", "read_resource", "subscribe_resource", "unsubscribe_resource",
-		"list_prompts", "get_prompt", "complete", "ping", "set_log_level", "get_notifications", "set_roots", "execute_prompt", "audit_server", "run_checks", "export_checks"}, names)
+		"list_prompts", "get_prompt", "complete", "ping", "set_log_level", "get_notifications", "set_roots", "execute_prompt", "audit_server", "run_checks", "export_checks", "reconnect"}, names)
 }
 
 func TestWithoutAConnection(t *testing.T) {

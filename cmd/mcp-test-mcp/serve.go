@@ -1,0 +1,398 @@
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+)
+
+// Serving over HTTP.
+const (
+	// defaultSessionTimeout closes a session (and its target) that sent no
+	// request for this long.
+	defaultSessionTimeout = 30 * time.Minute
+	// shutdownTimeout bounds the graceful shutdown on SIGTERM.
+	shutdownTimeout = 5 * time.Second
+)
+
+const serveUsage = `Usage: mcp-test-mcp serve --http ADDR [flags]
+
+Serves the tester over streamable HTTP at /mcp (and legacy SSE at /sse with
+--sse). Each MCP session gets its own connection to its own target; ending the
+session (DELETE, or --session-timeout without requests) closes its target.
+
+It can start programs, so it is not an open door: it binds loopback unless
+told otherwise, a non-loopback address needs --auth-token, Host and Origin
+are checked against DNS rebinding, and --allow-command / --no-stdio restrict
+what stdio targets may run.
+
+Flags:
+`
+
+// serveOptions is the command line of serve.
+type serveOptions struct {
+	addr           string
+	sse            bool
+	token          string
+	allowHosts     []string
+	allowCommands  []string
+	noStdio        bool
+	sessionTimeout time.Duration
+}
+
+// repeated is a flag that may be given several times.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, ",") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveOptions, error) {
+	o := &serveOptions{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.addr, "http", "", "listen on `ADDR`, e.g. 127.0.0.1:8080 (required)")
+	fs.BoolVar(&o.sse, "sse", false, "also serve legacy SSE at /sse")
+	fs.StringVar(&o.token, "auth-token", getenv("MCP_TEST_AUTH_TOKEN"), "require `TOKEN` as Authorization: Bearer (default $MCP_TEST_AUTH_TOKEN); needed off loopback")
+	fs.Var((*repeated)(&o.allowHosts), "allow-host", "also accept this `HOST` (or host:port) in Host and Origin headers (repeatable)")
+	fs.Var((*repeated)(&o.allowCommands), "allow-command", "let stdio targets run only this `COMMAND`: a bare name found on PATH, or a path (repeatable)")
+	fs.BoolVar(&o.noStdio, "no-stdio", false, "refuse every stdio target: connect only to http(s) URLs")
+	fs.DurationVar(&o.sessionTimeout, "session-timeout", defaultSessionTimeout, "close a session, and its target, after this long without requests")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, &usageError{err.Error()}
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, &usageError{fmt.Sprintf("serve: unexpected arguments %q", fs.Args())}
+	case o.addr == "":
+		return nil, &usageError{"serve needs --http ADDR, e.g. --http 127.0.0.1:8080"}
+	case o.sessionTimeout <= 0:
+		return nil, &usageError{"serve: --session-timeout must be positive"}
+	}
+	return o, nil
+}
+
+// runServe is `mcp-test-mcp serve`.
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	o, err := parseServe(args, os.Getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	setMemoryLimit()
+	logger := newLogger(cfg, stderr)
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", o.addr, err)
+	}
+	bound := ln.Addr().(*net.TCPAddr)
+	if !bound.IP.IsLoopback() && o.token == "" {
+		ln.Close()
+		return &usageError{fmt.Sprintf("serve: %s is not a loopback address, and anyone who reaches it could start programs: give --auth-token (or MCP_TEST_AUTH_TOKEN)", o.addr)}
+	}
+	hs := newHTTPServer(cfg, logger, o, bound)
+	fmt.Fprintf(stderr, "listening on http://%s/mcp\n", ln.Addr())
+	return hs.serve(ctx, ln)
+}
+
+// httpServer serves the tester to many hosts, one connmgr.Manager per MCP
+// session.
+type httpServer struct {
+	cfg     config
+	log     *slog.Logger
+	opts    *serveOptions
+	policy  func(command, cwd string) error
+	hosts   map[string]bool // accepted Host/Origin host names (and host:port)
+	handler http.Handler
+	// proto answers go-sdk's per-request questions (protocol versions) for
+	// requests that do not start a session; it is never connected.
+	proto *mcp.Server
+
+	mu sync.Mutex
+	// sessions are the live sessions, guarded by mu; each has a watcher
+	// goroutine in wg that closes its manager when the session ends.
+	sessions map[*mcp.ServerSession]bool
+	closed   bool
+	n        int
+	wg       sync.WaitGroup
+}
+
+// sessionServerKey carries the *mcp.Server built for a request that starts
+// a session.
+type sessionServerKey struct{}
+
+func newHTTPServer(cfg config, logger *slog.Logger, o *serveOptions, bound *net.TCPAddr) *httpServer {
+	s := &httpServer{cfg: cfg, log: logger, opts: o, sessions: map[*mcp.ServerSession]bool{}}
+	s.policy = commandPolicy(o.allowCommands, o.noStdio)
+	s.hosts = map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}
+	if !bound.IP.IsUnspecified() {
+		s.hosts[bound.IP.String()] = true
+	}
+	for _, h := range o.allowHosts {
+		s.hosts[strings.ToLower(strings.Trim(h, "[]"))] = true
+	}
+	s.proto = newTester(cfg, logger, connmgr.New(nil), s.policy)
+	getServer := func(r *http.Request) *mcp.Server {
+		if srv, ok := r.Context().Value(sessionServerKey{}).(*mcp.Server); ok {
+			return srv
+		}
+		return s.proto
+	}
+	// checkHost does go-sdk's localhost protection and more (the bound
+	// address, --allow-host, Origin); go-sdk's own would refuse an
+	// --allow-host name.
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", s.perSession(mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{
+		Logger:                     logger.With("component", "http"),
+		SessionTimeout:             o.sessionTimeout,
+		DisableLocalhostProtection: true,
+	})))
+	if o.sse {
+		mux.Handle("/sse", s.perSession(mcp.NewSSEHandler(getServer, &mcp.SSEOptions{DisableLocalhostProtection: true})))
+	}
+	s.handler = s.checkHost(s.checkToken(mux))
+	return s
+}
+
+// perSession gives a request that starts a session (a POST without
+// Mcp-Session-Id, or the SSE GET) a server of its own.
+func (s *httpServer) perSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		starts := r.Header.Get("Mcp-Session-Id") == "" &&
+			(r.Method == http.MethodPost && r.URL.Path == "/mcp" || r.Method == http.MethodGet && r.URL.Path == "/sse")
+		if starts {
+			r = r.WithContext(context.WithValue(r.Context(), sessionServerKey{}, s.newSessionServer()))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// newSessionServer builds the tester for one session, with its own
+// manager. The manager is closed when the session ends; until the session's
+// first request nothing is running, so one that never starts leaks nothing.
+func (s *httpServer) newSessionServer() *mcp.Server {
+	s.mu.Lock()
+	s.n++
+	logger := s.log.With("session", s.n)
+	s.mu.Unlock()
+	mgr := newManager(s.cfg, logger)
+	srv := newTester(s.cfg, logger, mgr, s.policy)
+	var once sync.Once
+	srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
+				once.Do(func() { s.track(ss, mgr, logger) })
+			}
+			return next(ctx, method, req)
+		}
+	})
+	return srv
+}
+
+// track closes mgr (and so the session's target) when ss ends.
+func (s *httpServer) track(ss *mcp.ServerSession, mgr *connmgr.Manager, logger *slog.Logger) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		go ss.Close()
+		_ = mgr.Close()
+		return
+	}
+	s.sessions[ss] = true
+	logger.Info("session started")
+	s.wg.Go(func() {
+		_ = ss.Wait()
+		if err := mgr.Close(); err != nil {
+			logger.Warn("closing the session's target", "err", err)
+		}
+		s.mu.Lock()
+		delete(s.sessions, ss)
+		s.mu.Unlock()
+		logger.Info("session ended; its target is closed")
+	})
+}
+
+// checkHost refuses requests whose Host or Origin is not this server's:
+// a DNS rebinding page in a browser would send its own.
+func (s *httpServer) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hostAllowed(r.Host) {
+			http.Error(w, fmt.Sprintf("Forbidden: Host %q is not this server's (add it with --allow-host)", r.Host), http.StatusForbidden)
+			return
+		}
+		if origin := r.Header.Get("Origin"); origin != "" {
+			u, err := url.Parse(origin)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !s.hostAllowed(u.Host) {
+				http.Error(w, fmt.Sprintf("Forbidden: Origin %q is not this server's", origin), http.StatusForbidden)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *httpServer) hostAllowed(hostport string) bool {
+	hostport = strings.ToLower(hostport)
+	if hostport == "" {
+		return false
+	}
+	if s.hosts[hostport] {
+		return true
+	}
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	return s.hosts[strings.Trim(host, "[]")]
+}
+
+// checkToken requires the bearer token, when one is configured, compared in
+// constant time.
+func (s *httpServer) checkToken(next http.Handler) http.Handler {
+	if s.opts.token == "" {
+		return next
+	}
+	want := []byte("Bearer " + s.opts.token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mcp-test-mcp"`)
+			http.Error(w, "Unauthorized: a valid Authorization: Bearer token is required", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serve serves on ln until ctx ends, then stops accepting, closes every
+// session and its target, and returns within shutdownTimeout.
+func (s *httpServer) serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	s.log.Info("serving MCP over HTTP", "addr", ln.Addr().String(), "version", mainVersion(), "sse", s.opts.sse)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		s.shutdown()
+		return fmt.Errorf("serving HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("stopping", "cause", context.Cause(ctx))
+	// Stop accepting; streams never go idle, so close what is left soon.
+	sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close()
+	}
+	cancel()
+	<-errc
+	s.shutdown()
+	return nil
+}
+
+// shutdown ends every session, which closes its target, and waits for them
+// up to what is left of shutdownTimeout.
+func (s *httpServer) shutdown() {
+	s.mu.Lock()
+	s.closed = true
+	sessions := make([]*mcp.ServerSession, 0, len(s.sessions))
+	for ss := range s.sessions {
+		sessions = append(sessions, ss)
+	}
+	s.mu.Unlock()
+	for _, ss := range sessions {
+		_ = ss.Close()
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(shutdownTimeout - time.Second):
+		s.log.Warn("some targets did not close in time")
+	}
+}
+
+// commandPolicy is tools.Deps.CommandPolicy for --allow-command and
+// --no-stdio. A bare name in allowed matches a command given as that bare
+// name and found on PATH; a path matches a command that resolves to the same
+// file (symlinks followed). Nil allows everything.
+func commandPolicy(allowed []string, noStdio bool) func(command, cwd string) error {
+	switch {
+	case noStdio:
+		return func(string, string) error {
+			return errors.New("stdio targets are disabled on this server (--no-stdio); connect to an http(s) URL")
+		}
+	case len(allowed) == 0:
+		return nil
+	}
+	return func(command, cwd string) error {
+		resolved, err := resolveCommand(command, cwd)
+		if err != nil {
+			return fmt.Errorf("it cannot be resolved (%v), and only %s may run", err, strings.Join(allowed, ", "))
+		}
+		for _, a := range allowed {
+			if !strings.Contains(a, "/") {
+				if command == a {
+					return nil
+				}
+				continue
+			}
+			if p, err := filepath.EvalSymlinks(a); err == nil && p == resolved {
+				return nil
+			}
+		}
+		return fmt.Errorf("it resolves to %s, which is not allowed: only %s may run (--allow-command)", resolved, strings.Join(allowed, ", "))
+	}
+}
+
+// resolveCommand finds the file command names, as connmgr will: a path with
+// a slash relative to cwd, a bare name on PATH.
+func resolveCommand(command, cwd string) (string, error) {
+	path := command
+	if strings.Contains(command, "/") {
+		if !filepath.IsAbs(path) && cwd != "" {
+			path = filepath.Join(cwd, path)
+		}
+	} else {
+		p, err := exec.LookPath(command)
+		if err != nil {
+			return "", err
+		}
+		path = p
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
+}

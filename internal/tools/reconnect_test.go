@@ -1,0 +1,145 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+)
+
+func TestReconnectTool(t *testing.T) {
+	h := newHost(t, nil)
+
+	env := h.call("reconnect", nil)
+	assert.Equal(t, false, env["success"])
+	assert.Equal(t, string(ErrNotConnected), errType(env))
+	assert.Contains(t, get(env, "error", "message"), "no connection to repeat")
+
+	first := h.connect(testserver.ModeNormal, map[string]any{"health_check_interval_seconds": 0.02})
+	env = h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "hi"}})
+	require.Equal(t, true, env["success"], "%v", env)
+
+	require.Eventually(t, func() bool {
+		pings, _ := get(h.call("status", nil), "connection", "health", "pings").(float64)
+		return pings >= 2
+	}, 5*time.Second, 10*time.Millisecond)
+	env = h.call("status", nil)
+	health := get(env, "connection", "health").(map[string]any)
+	assert.Greater(t, health["score"], 0.0)
+	assert.NotNil(t, health["last_ping_ms"])
+	assert.Equal(t, 0.0, health["consecutive_failures"])
+	assert.Nil(t, env["reconnect"])
+	assert.NotContains(t, get(env, "connection", "statistics", "by_method"), "ping", "health pings are not the user's requests")
+
+	env = h.call("reconnect", nil)
+	require.Equal(t, true, env["success"], "%v", env)
+	assert.Equal(t, get(first, "connection", "id"), get(env, "connection", "id"))
+	assert.Equal(t, 1.0, get(env, "connection", "reconnects"))
+	assert.Equal(t, 1.0, get(env, "connection", "statistics", "tools_called"), "statistics carry over")
+	assert.NotEqual(t, get(first, "connection", "process", "pid"), get(env, "connection", "process", "pid"))
+	assert.Equal(t, false, get(env, "changes", "changed"))
+	assert.Equal(t, true, get(env, "changes", "tools", "compared"))
+	assert.Equal(t, true, get(env, "changes", "prompts", "compared"))
+	assert.Equal(t, "replaced", get(env, "metadata", "previous_connection", "ended_by"))
+	assert.Contains(t, env["message"], "Nothing changed")
+	for _, out := range h.rawOutputs() {
+		assert.NotContains(t, out, runAsTarget+"\":\"1", "the spec's env values are never shown")
+	}
+}
+
+func TestConnectChecksHealthArguments(t *testing.T) {
+	h := newHost(t, nil)
+	for _, args := range []map[string]any{
+		{"health_check_interval_seconds": -1},
+		{"max_reconnect_attempts": 0},
+		{"reconnect_delay_seconds": 0},
+	} {
+		env := h.call("connect", targetArgs(testserver.ModeNormal, args))
+		assert.Equal(t, string(ErrInvalidArguments), errType(env), "%v", args)
+	}
+	env := h.call("connect", targetArgs(testserver.ModeNormal, map[string]any{"health_check_interval_seconds": 0}))
+	require.Equal(t, true, env["success"], "%v", env)
+	assert.Nil(t, get(env, "connection", "health"), "0 turns health pings off")
+}
+
+func TestAutoReconnectShowsInStatus(t *testing.T) {
+	h := newHost(t, nil)
+	h.connect(testserver.ModeNormal, map[string]any{"auto_reconnect": true, "reconnect_delay_seconds": 0.3})
+	env := h.call("call_tool", map[string]any{"name": "crash", "arguments": map[string]any{}})
+	require.Equal(t, string(ErrConnectionLost), errType(env), "%v", env)
+
+	var reconnecting map[string]any
+	require.Eventually(t, func() bool {
+		env := h.call("status", nil)
+		if env["reconnect"] != nil {
+			reconnecting = env
+		}
+		return env["connected"] == true
+	}, 10*time.Second, 5*time.Millisecond)
+	require.NotNil(t, reconnecting, "status said it was reconnecting while it did")
+	assert.Equal(t, "reconnecting", get(reconnecting, "connection", "status"))
+	assert.Equal(t, "reconnecting", get(reconnecting, "reconnect", "state"))
+	assert.Contains(t, reconnecting["message"], "Reconnecting")
+	assert.Equal(t, false, reconnecting["connected"])
+
+	env = h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "back"}})
+	require.Equal(t, true, env["success"], "%v", env)
+	assert.Equal(t, 1.0, get(env, "metadata", "connection_statistics", "errors"), "the crashed call still counts")
+
+	env = h.call("get_notifications", map[string]any{"kinds": []any{"reconnect"}})
+	require.Equal(t, true, env["success"], "%v", env)
+	b, err := json.Marshal(env)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "reconnected")
+}
+
+func TestCommandPolicyRefusesBeforeStarting(t *testing.T) {
+	logger := discardLogger()
+	mgr := connmgr.New(&connmgr.Options{Logger: logger})
+	t.Cleanup(func() { assert.NoError(t, mgr.Close()) })
+	var asked []string
+	server := mcp.NewServer(&mcp.Implementation{Name: "mcp-test-mcp", Version: "test"}, nil)
+	Register(server, &Deps{Manager: mgr, Logger: logger, CommandPolicy: func(command, cwd string) error {
+		asked = append(asked, command)
+		return errors.New("only node may run")
+	}})
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := server.Connect(t.Context(), st, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ss.Close() })
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test-host", Version: "0"}, nil).Connect(t.Context(), ct, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cs.Close() })
+
+	marker := filepath.Join(t.TempDir(), "ran")
+	call := func(args map[string]any) map[string]any {
+		res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "connect", Arguments: args})
+		require.NoError(t, err)
+		var env map[string]any
+		require.NoError(t, json.Unmarshal([]byte(res.Content[0].(*mcp.TextContent).Text), &env))
+		return env
+	}
+	env := call(map[string]any{"command": "sh", "args": []any{"-c", "touch " + marker}})
+	assert.Equal(t, string(ErrInvalidArguments), errType(env))
+	assert.Contains(t, get(env, "error", "message"), "only node may run")
+	assert.Contains(t, get(env, "error", "message"), "nothing was started")
+	script := filepath.Join(t.TempDir(), "server.py")
+	env = call(map[string]any{"url": script})
+	assert.Equal(t, string(ErrInvalidArguments), errType(env), "a script path is a stdio target too")
+	env = call(map[string]any{"url": "http://127.0.0.1:1/mcp"})
+	assert.Equal(t, string(ErrConnectionFailed), errType(env), "HTTP targets are not the policy's business")
+
+	assert.Equal(t, []string{"sh", script}, asked)
+	_, err = os.Stat(marker)
+	assert.ErrorIs(t, err, os.ErrNotExist, "the refused command never ran")
+}
