@@ -46,7 +46,7 @@ func TestComplete(t *testing.T) {
 		wantErr string
 	}{
 		{"a string reply", 200, "application/json", `{"model":"m1","choices":[{"message":{"content":"hello"},"finish_reason":"stop"}],"usage":{"total_tokens":3}}`, "hello", ""},
-		{"a reply in parts", 200, "application/json", `{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}}]}`, "ab", ""},
+		{"a reply in parts", 200, "application/json", `{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}}]}`, "a\nb", ""},
 		{"an error status names the status", 500, "text/plain", "upstream exploded", "", "answered 500"},
 		{"a body that is not JSON says so", 200, "text/html", "<html>", "", "not a JSON chat completion"},
 		{"no choices says so", 200, "application/json", `{"choices":[]}`, "", "no choices"},
