@@ -47,7 +47,7 @@ GO_TEST_FLAGS ?= -race -shuffle=on -count=1 -timeout 15m
 
 .PHONY: help
 help: ## list the targets
-	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-zA-Z_-]*:.*## / { printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-zA-Z_-]*:.*## / { printf "  %-18s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 .PHONY: build
 # The binary reports its version from debug.BuildInfo; -buildvcs=auto
@@ -138,7 +138,7 @@ $(STATICCHECK_STAMP): $(call missing,$(BIN)/staticcheck)
 	touch $@
 
 .PHONY: check
-check: lint test ## lint, then test (what CI runs)
+check: lint test ## lint, then test
 
 .PHONY: bench
 bench: deps ## run the benchmarks once
