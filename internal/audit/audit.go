@@ -285,3 +285,15 @@ func (a *auditor) add(rule, where, format string, args ...any) {
 func (a *auditor) skip(check, reason string) {
 	a.report.Skipped = append(a.report.Skipped, Skipped{Check: check, Reason: reason})
 }
+
+// guard runs fn and returns its panic as an error, so that a schema that
+// trips a bug in the audit costs one check, not the whole audit.
+func guard(fn func()) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("the audit failed on it: %v", v)
+		}
+	}()
+	fn()
+	return nil
+}

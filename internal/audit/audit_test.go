@@ -92,6 +92,18 @@ func TestCleanTargetsHaveNothingAtWarningOrAbove(t *testing.T) {
 	})
 }
 
+func TestCleanSchemaShapesHaveNoFinding(t *testing.T) {
+	t.Parallel()
+	for _, c := range cleanShapes {
+		t.Run(c.name+" has no finding", func(t *testing.T) {
+			t.Parallel()
+			r := auditRaw(t, c.name)
+			assert.Empty(t, r.Findings)
+			assert.Len(t, r.Skipped, c.skipped, "skipped: %+v", r.Skipped)
+		})
+	}
+}
+
 func TestRunNeedsAConnection(t *testing.T) {
 	t.Parallel()
 	_, err := Run(t.Context(), connmgr.New(nil), Options{})

@@ -160,9 +160,14 @@ func (a *auditor) checkTools() {
 			a.add("tool.description.unhelpful", t.where+".description", "The description %q only repeats the tool's name.", desc)
 		}
 
-		t.in = a.checkSchema(t, t.input, "inputSchema", "tool.input_schema")
-		if t.output != nil {
-			t.out = a.checkSchema(t, t.output, "outputSchema", "tool.output_schema")
+		if err := guard(func() {
+			t.in = a.checkSchema(t, t.input, "inputSchema", "tool.input_schema")
+			if t.output != nil {
+				t.out = a.checkSchema(t, t.output, "outputSchema", "tool.output_schema")
+			}
+		}); err != nil {
+			t.in, t.out = nil, nil
+			a.skip("schemas: "+t.where, trimPeriod(err.Error()))
 		}
 		t.readOnly = a.checkAnnotations(t)
 	}

@@ -178,7 +178,20 @@ func (a *auditor) call(ctx context.Context, t *tool, args map[string]any) (res *
 func (a *auditor) probeInvalidArguments(ctx context.Context) bool {
 	a.callsLeft = a.opts.MaxProbeCalls
 	for _, t := range a.readOnlyTools() {
-		args, what, ok := invalidArguments(t.in)
+		check := "probe: " + t.where + " with invalid arguments"
+		if t.in.opaque != "" {
+			a.skip(check, "the audit cannot follow its inputSchema: "+t.in.opaque)
+			continue
+		}
+		var (
+			args map[string]any
+			what string
+			ok   bool
+		)
+		if err := guard(func() { args, what, ok = invalidArguments(t.in) }); err != nil {
+			a.skip(check, err.Error())
+			continue
+		}
 		if !ok {
 			continue
 		}
@@ -201,7 +214,7 @@ func (a *auditor) probeInvalidArguments(ctx context.Context) bool {
 				}
 				continue
 			}
-			a.skip("probe: "+t.where+" with invalid arguments", err.Error())
+			a.skip(check, err.Error())
 		}
 	}
 	return false
@@ -216,9 +229,25 @@ func (a *auditor) probeReadOnly(ctx context.Context) bool {
 		if t.out == nil {
 			continue
 		}
-		args, ok := validArguments(t.in)
+		check := "probe: " + t.where + " with valid arguments"
+		switch {
+		case t.in.opaque != "":
+			a.skip(check, "the audit cannot follow its inputSchema: "+t.in.opaque)
+			continue
+		case t.out.opaque != "":
+			a.skip(check, "the audit cannot follow its outputSchema: "+t.out.opaque)
+			continue
+		}
+		var (
+			args map[string]any
+			ok   bool
+		)
+		if err := guard(func() { args, ok = validArguments(t.in) }); err != nil {
+			a.skip(check, err.Error())
+			continue
+		}
 		if !ok {
-			a.skip("probe: "+t.where+" with valid arguments", "no arguments that satisfy its inputSchema could be generated")
+			a.skip(check, "no arguments that satisfy its inputSchema could be generated")
 			continue
 		}
 		res, sent, err := a.call(ctx, t, args)
@@ -236,7 +265,7 @@ func (a *auditor) probeReadOnly(ctx context.Context) bool {
 				}
 				continue
 			}
-			a.skip("probe: "+t.where+" with valid arguments", err.Error())
+			a.skip(check, err.Error())
 			continue
 		}
 		if res.Result.IsError {
@@ -253,8 +282,13 @@ func (a *auditor) probeReadOnly(ctx context.Context) bool {
 			a.add("probe.read_only.output_invalid", t.where+".outputSchema", "%s called with %s returned structuredContent that is not JSON: %v.", t.name, b, err)
 			continue
 		}
-		if err := t.out.resolved.Validate(v); err != nil {
-			a.add("probe.read_only.output_invalid", t.where+".outputSchema", "%s called with %s returned structuredContent that does not match its outputSchema: %v.", t.name, b, trimPeriod(err.Error()))
+		var verr error
+		if err := guard(func() { verr = t.out.resolved.Validate(v) }); err != nil {
+			a.skip(check, err.Error())
+			continue
+		}
+		if verr != nil {
+			a.add("probe.read_only.output_invalid", t.where+".outputSchema", "%s called with %s returned structuredContent that does not match its outputSchema: %v.", t.name, b, trimPeriod(verr.Error()))
 		}
 	}
 	return false

@@ -113,6 +113,33 @@ var defects = []struct {
 	{"a required argument that is not a property", "tool.input_schema.required_unknown", func(s *surface) {
 		s.tools[1]["inputSchema"] = obj("type", "object", "properties", obj("id", obj("type", "string")), "required", []any{"id", "reason"})
 	}},
+	{"a required argument that no allOf branch declares", "tool.input_schema.required_unknown", func(s *surface) {
+		s.tools[1]["inputSchema"] = obj("type", "object",
+			"allOf", []any{obj("$ref", "#/$defs/Doc"), obj("properties", obj("reason", obj("type", "string")))},
+			"required", []any{"id", "reason", "force"},
+			"$defs", obj("Doc", obj("type", "object", "properties", obj("id", obj("type", "string")))))
+	}},
+	// Hostile schemas on the read-only search tool, which the probes call
+	// with generated arguments.
+	{"an array argument with a negative minItems", "tool.input_schema.invalid", func(s *surface) {
+		searchArgument(s, "tags", obj("type", "array", "minItems", -1, "items", obj("type", "string")))
+	}},
+	{"a string argument with a negative maxLength", "tool.input_schema.invalid", func(s *surface) {
+		searchArgument(s, "lang", obj("type", "string", "maxLength", -1))
+	}},
+	{"an array argument with minItems above maxItems", "tool.input_schema.invalid", func(s *surface) {
+		searchArgument(s, "tags", obj("type", "array", "minItems", 3, "maxItems", 2))
+	}},
+	{"an input schema whose $ref loops through allOf", "tool.input_schema.invalid", func(s *surface) {
+		in := s.tools[0]["inputSchema"].(map[string]any)
+		in["$defs"] = obj("A", obj("allOf", []any{obj("$ref", "#/$defs/A")}))
+		in["allOf"] = []any{obj("$ref", "#/$defs/A")}
+	}},
+	{"an output schema whose $ref loops through allOf", "tool.output_schema.invalid", func(s *surface) {
+		out := s.tools[0]["outputSchema"].(map[string]any)
+		out["$defs"] = obj("A", obj("allOf", []any{obj("$ref", "#/$defs/A")}))
+		out["properties"] = obj("titles", obj("$ref", "#/$defs/A"))
+	}},
 	{"an output schema with a bad pattern", "tool.output_schema.invalid", func(s *surface) {
 		s.tools[0]["outputSchema"] = obj("type", "object", "properties", obj("titles", obj("type", "string", "pattern", "(")))
 	}},
@@ -150,6 +177,77 @@ var defects = []struct {
 	{"ping unanswered after a call", "probe.target.unresponsive", func(s *surface) { s.pingStopsAfterCall = true }},
 }
 
+// searchArgument adds a required argument to the search tool.
+func searchArgument(s *surface, name string, schema map[string]any) {
+	in := s.tools[0]["inputSchema"].(map[string]any)
+	in["properties"].(map[string]any)[name] = schema
+	in["required"] = append(in["required"].([]any), name)
+}
+
+// cleanShapes are schemas of real servers that break no rule; each entry
+// changes the clean surface. skipped is how many checks the audit lists as
+// not run.
+var cleanShapes = []struct {
+	name    string
+	skipped int
+	mutate  func(s *surface)
+}{
+	{"a pydantic model behind a top-level $ref", 0, func(s *surface) {
+		s.tools[1]["inputSchema"] = obj("type", "object", "$ref", "#/$defs/DeleteArgs", "required", []any{"id"},
+			"$defs", obj("DeleteArgs", obj("title", "DeleteArgs", "type", "object",
+				"properties", obj("id", obj("title", "Id", "type", "string")), "required", []any{"id"})))
+	}},
+	{"a pydantic model whose fields are models", 0, func(s *surface) {
+		s.tools[1]["inputSchema"] = obj("type", "object",
+			"properties", obj("doc", obj("$ref", "#/$defs/DocRef"), "reason", obj("type", "string")),
+			"required", []any{"doc"},
+			"$defs", obj("DocRef", obj("type", "object", "allOf", []any{obj("$ref", "#/$defs/Base")},
+				"required", []any{"id"}),
+				"Base", obj("type", "object", "properties", obj("id", obj("type", "string")))))
+	}},
+	{"properties composed with allOf and $ref", 0, func(s *surface) {
+		s.tools[1]["inputSchema"] = obj("type", "object",
+			"allOf", []any{obj("$ref", "#/$defs/Doc"), obj("properties", obj("reason", obj("type", "string")))},
+			"required", []any{"id", "reason"},
+			"$defs", obj("Doc", obj("type", "object", "properties", obj("id", obj("type", "string")))))
+	}},
+	{"a draft-07 schema that composes definitions", 0, func(s *surface) {
+		s.tools[1]["inputSchema"] = obj("$schema", "http://json-schema.org/draft-07/schema#", "type", "object",
+			"allOf", []any{obj("$ref", "#/definitions/Doc")}, "required", []any{"id"},
+			"definitions", obj("Doc", obj("properties", obj("id", obj("type", "string")))))
+	}},
+	{"a required list without properties", 0, func(s *surface) {
+		s.tools[1]["inputSchema"] = obj("type", "object", "required", []any{"id"},
+			"$defs", obj("HasID", obj("required", []any{"id"})))
+	}},
+	{"required names that an additionalProperties schema admits", 0, func(s *surface) {
+		s.tools[1]["inputSchema"] = obj("type", "object", "properties", obj(),
+			"additionalProperties", obj("type", "string"), "required", []any{"id"})
+	}},
+	{"a required name that one anyOf branch declares", 0, func(s *surface) {
+		s.tools[1]["inputSchema"] = obj("type", "object", "required", []any{"id"},
+			"anyOf", []any{obj("properties", obj("id", obj("type", "string"))), obj("properties", obj("path", obj("type", "string")))})
+	}},
+	{"the email-or-phone anyOf idiom", 0, func(s *surface) {
+		s.tools[1]["inputSchema"] = obj("type", "object",
+			"properties", obj("email", obj("type", "string"), "phone", obj("type", "string")),
+			"anyOf", []any{obj("required", []any{"email"}), obj("required", []any{"phone"})})
+	}},
+	// The probes skip what they cannot generate within their bounds.
+	{"a required array of at least 100 items", 1, func(s *surface) {
+		searchArgument(s, "tags", obj("type", "array", "minItems", 100, "items", obj("type", "string")))
+	}},
+	{"a required string of at least 1 MB", 1, func(s *surface) {
+		searchArgument(s, "text", obj("type", "string", "minLength", 1<<20))
+	}},
+	{"a required tree with at least 16 children per node", 1, func(s *surface) {
+		s.tools[0]["inputSchema"].(map[string]any)["$defs"] = obj("Node", obj("type", "object",
+			"properties", obj("children", obj("type", "array", "minItems", 16, "items", obj("$ref", "#/$defs/Node"))),
+			"required", []any{"children"}))
+		searchArgument(s, "tree", obj("$ref", "#/$defs/Node"))
+	}},
+}
+
 // manyTools is a clean surface with n read-only search tools.
 func manyTools(n int) *surface {
 	s := clean()
@@ -161,7 +259,7 @@ func manyTools(n int) *surface {
 }
 
 // surfaceNamed returns the surface a raw-target argument names: "clean",
-// "many-N", or the name of a defect.
+// "many-N", or the name of a defect or of a clean shape.
 func surfaceNamed(name string) *surface {
 	var n int
 	if _, err := fmt.Sscanf(name, "many-%d", &n); err == nil {
@@ -171,6 +269,11 @@ func surfaceNamed(name string) *surface {
 	for _, d := range defects {
 		if d.name == name {
 			d.mutate(s)
+		}
+	}
+	for _, c := range cleanShapes {
+		if c.name == name {
+			c.mutate(s)
 		}
 	}
 	return s

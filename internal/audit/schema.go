@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -14,17 +16,39 @@ import (
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 )
 
+// Bounds on the work a schema can make the audit do. Tool schemas come from
+// the target, which may be careless or hostile.
+const (
+	// maxSchemaDepth bounds the $ref, allOf and nesting levels followed
+	// when generating arguments or collecting properties.
+	maxSchemaDepth = 16
+	// maxGenString and maxGenItems cap generated strings (bytes) and
+	// arrays; a schema that asks for more gets no generated arguments.
+	maxGenString = 1 << 10
+	maxGenItems  = 16
+	// maxGenValues caps the values generated for one tool's arguments, so
+	// that required objects nested in arrays cannot multiply out.
+	maxGenValues = 4096
+)
+
 // compiled is a tool schema that compiles.
 type compiled struct {
 	schema   *jsonschema.Schema
 	resolved *jsonschema.Resolved
+	// opaque says why the audit cannot follow every reference of the
+	// schema, or is empty. Validating against a schema whose references
+	// loop without descending into the value never returns, and the audit
+	// checks for such loops only where it can follow the references; so
+	// the probes do not use an opaque schema.
+	opaque string
 }
 
 var jsonTypes = []string{"null", "boolean", "object", "array", "number", "string", "integer"}
 
 // compileSchema decodes and resolves a JSON Schema (2020-12, or draft-07
 // when $schema says so), and checks what the resolver leaves alone: type
-// names.
+// names, negative or contradictory bounds, and $ref loops that would never
+// end validation.
 func compileSchema(raw json.RawMessage) (*compiled, error) {
 	s, err := schemacheck.Decode(raw)
 	if err != nil {
@@ -37,6 +61,9 @@ func compileSchema(raw json.RawMessage) (*compiled, error) {
 				bad = append(bad, fmt.Sprintf("%stype %q is not a JSON Schema type", dot(path), t))
 			}
 		}
+		for _, why := range contradictions(sub) {
+			bad = append(bad, dot(path)+why)
+		}
 	})
 	if len(bad) > 0 {
 		return nil, errors.New(strings.Join(bad, "; "))
@@ -45,7 +72,45 @@ func compileSchema(raw json.RawMessage) (*compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("it does not compile: %v", err)
 	}
-	return &compiled{schema: s, resolved: r}, nil
+	c := &compiled{schema: s, resolved: r}
+	loop, opaque := refLoop(s)
+	if loop != "" {
+		return nil, errors.New(loop)
+	}
+	c.opaque = opaque
+	return c, nil
+}
+
+// contradictions lists the bounds of s that are negative, or that no value
+// can meet (a minimum above its maximum).
+func contradictions(s *jsonschema.Schema) []string {
+	var out []string
+	pairs := []struct {
+		min, max string
+		lo, hi   *int
+	}{
+		{"minLength", "maxLength", s.MinLength, s.MaxLength},
+		{"minItems", "maxItems", s.MinItems, s.MaxItems},
+		{"minProperties", "maxProperties", s.MinProperties, s.MaxProperties},
+		{"minContains", "maxContains", s.MinContains, s.MaxContains},
+	}
+	for _, p := range pairs {
+		for _, b := range []struct {
+			name string
+			v    *int
+		}{{p.min, p.lo}, {p.max, p.hi}} {
+			if b.v != nil && *b.v < 0 {
+				out = append(out, fmt.Sprintf("%s is %d, but it must not be negative", b.name, *b.v))
+			}
+		}
+		if p.lo != nil && p.hi != nil && *p.lo >= 0 && *p.lo > *p.hi {
+			out = append(out, fmt.Sprintf("%s %d is above %s %d, so no value is valid", p.min, *p.lo, p.max, *p.hi))
+		}
+	}
+	if s.Minimum != nil && s.Maximum != nil && *s.Minimum > *s.Maximum {
+		out = append(out, fmt.Sprintf("minimum %v is above maximum %v, so no value is valid", *s.Minimum, *s.Maximum))
+	}
+	return out
 }
 
 func dot(path string) string {
@@ -66,95 +131,354 @@ func walkSchema(s *jsonschema.Schema, path string, fn func(path string, s *jsons
 		return
 	}
 	fn(path, s)
-	for _, k := range slices.Sorted(maps.Keys(s.Properties)) {
-		walkSchema(s.Properties[k], path+".properties."+k, fn)
+	for _, f := range schemaMaps(s) {
+		for _, k := range slices.Sorted(maps.Keys(f.m)) {
+			walkSchema(f.m[k], path+"."+f.name+"."+k, fn)
+		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(s.PatternProperties)) {
-		walkSchema(s.PatternProperties[k], path+".patternProperties."+k, fn)
+	for _, f := range schemaFields(s) {
+		walkSchema(f.sub, path+"."+f.name, fn)
 	}
-	for _, k := range slices.Sorted(maps.Keys(s.Defs)) {
-		walkSchema(s.Defs[k], path+".$defs."+k, fn)
-	}
-	for _, k := range slices.Sorted(maps.Keys(s.Definitions)) {
-		walkSchema(s.Definitions[k], path+".definitions."+k, fn)
-	}
-	walkSchema(s.Items, path+".items", fn)
-	walkSchema(s.AdditionalProperties, path+".additionalProperties", fn)
-	for i, sub := range s.PrefixItems {
-		walkSchema(sub, fmt.Sprintf("%s.prefixItems[%d]", path, i), fn)
-	}
-	for i, sub := range s.AllOf {
-		walkSchema(sub, fmt.Sprintf("%s.allOf[%d]", path, i), fn)
-	}
-	for i, sub := range s.AnyOf {
-		walkSchema(sub, fmt.Sprintf("%s.anyOf[%d]", path, i), fn)
-	}
-	for i, sub := range s.OneOf {
-		walkSchema(sub, fmt.Sprintf("%s.oneOf[%d]", path, i), fn)
+	for _, f := range schemaLists(s) {
+		for i, sub := range f.subs {
+			walkSchema(sub, fmt.Sprintf("%s.%s[%d]", path, f.name, i), fn)
+		}
 	}
 }
 
+type namedMap struct {
+	name string
+	m    map[string]*jsonschema.Schema
+}
+
+type namedField struct {
+	name string
+	sub  *jsonschema.Schema
+}
+
+type namedList struct {
+	name string
+	subs []*jsonschema.Schema
+}
+
+// schemaMaps, schemaFields and schemaLists name every subschema keyword of
+// s, by the kind of value it holds.
+func schemaMaps(s *jsonschema.Schema) []namedMap {
+	return []namedMap{
+		{"properties", s.Properties}, {"patternProperties", s.PatternProperties},
+		{"$defs", s.Defs}, {"definitions", s.Definitions},
+		{"dependentSchemas", s.DependentSchemas}, {"dependencies", s.DependencySchemas},
+	}
+}
+
+func schemaFields(s *jsonschema.Schema) []namedField {
+	return []namedField{
+		{"items", s.Items}, {"additionalItems", s.AdditionalItems}, {"contains", s.Contains},
+		{"unevaluatedItems", s.UnevaluatedItems}, {"additionalProperties", s.AdditionalProperties},
+		{"propertyNames", s.PropertyNames}, {"unevaluatedProperties", s.UnevaluatedProperties},
+		{"not", s.Not}, {"if", s.If}, {"then", s.Then}, {"else", s.Else}, {"contentSchema", s.ContentSchema},
+	}
+}
+
+func schemaLists(s *jsonschema.Schema) []namedList {
+	return []namedList{
+		{"items", s.ItemsArray}, {"prefixItems", s.PrefixItems},
+		{"allOf", s.AllOf}, {"anyOf", s.AnyOf}, {"oneOf", s.OneOf},
+	}
+}
+
+// refTarget returns the schema ref points at within root, or nil when the
+// audit does not follow ref (a remote reference, or a pointer it cannot
+// walk). It follows "#", JSON Pointers such as "#/$defs/A" and anchors
+// such as "#a", also after root's own $id.
+func refTarget(root *jsonschema.Schema, ref string) *jsonschema.Schema {
+	if root.ID != "" {
+		if rest, ok := strings.CutPrefix(ref, root.ID); ok && (rest == "" || rest[0] == '#') {
+			ref = rest
+		}
+	}
+	if ref == "" {
+		return root
+	}
+	frag, ok := strings.CutPrefix(ref, "#")
+	if !ok {
+		return nil
+	}
+	if f, err := url.PathUnescape(frag); err == nil {
+		frag = f
+	}
+	if frag == "" {
+		return root
+	}
+	if !strings.HasPrefix(frag, "/") {
+		var found *jsonschema.Schema
+		walkSchema(root, "", func(_ string, s *jsonschema.Schema) {
+			if found == nil && (s.Anchor == frag || s.DynamicAnchor == frag) {
+				found = s
+			}
+		})
+		return found
+	}
+	unescape := strings.NewReplacer("~1", "/", "~0", "~")
+	segs := strings.Split(frag[1:], "/")
+	next := func() (string, bool) {
+		if len(segs) == 0 {
+			return "", false
+		}
+		seg := unescape.Replace(segs[0])
+		segs = segs[1:]
+		return seg, true
+	}
+	s := root
+	for key, ok := next(); ok && s != nil; key, ok = next() {
+		var found *jsonschema.Schema
+		for _, f := range schemaMaps(s) {
+			if f.name == key {
+				name, ok := next()
+				if !ok {
+					return nil
+				}
+				found = f.m[name]
+			}
+		}
+		for _, f := range schemaLists(s) {
+			if f.name == key && (f.subs != nil || key != "items") {
+				seg, _ := next()
+				i, err := strconv.Atoi(seg)
+				if err != nil || i < 0 || i >= len(f.subs) {
+					return nil
+				}
+				found = f.subs[i]
+			}
+		}
+		for _, f := range schemaFields(s) {
+			if f.name == key && found == nil && (key != "items" || s.ItemsArray == nil) {
+				found = f.sub
+			}
+		}
+		s = found
+	}
+	return s
+}
+
+// refLoop looks for $ref loops that validation would follow forever: from a
+// schema back to itself through keywords that apply to the same value
+// ($ref, allOf, anyOf, oneOf, not, if, then, else, dependentSchemas), never
+// descending into a property or an item. It returns the loop, or else why
+// it cannot tell (opaque).
+func refLoop(root *jsonschema.Schema) (loop, opaque string) {
+	var nodes []*jsonschema.Schema
+	paths := map[*jsonschema.Schema]string{}
+	walkSchema(root, "", func(path string, s *jsonschema.Schema) {
+		nodes = append(nodes, s)
+		paths[s] = path
+		switch {
+		case opaque != "":
+		case s != root && s.ID != "":
+			opaque = dot(path) + "the schema declares its own $id, so its references are not followed"
+		case s.DynamicRef != "":
+			opaque = dot(path) + "$dynamicRef is not followed"
+		case s.Ref != "" && refTarget(root, s.Ref) == nil:
+			opaque = fmt.Sprintf("%s$ref %q is not followed", dot(path), s.Ref)
+		}
+	})
+	if opaque != "" {
+		return "", opaque
+	}
+	draft7 := strings.Contains(root.Schema, "draft-07")
+	inPlace := func(s *jsonschema.Schema) []*jsonschema.Schema {
+		var out []*jsonschema.Schema
+		if s.Ref != "" {
+			out = append(out, refTarget(root, s.Ref))
+			if draft7 {
+				return out // draft-07 ignores the keywords beside $ref
+			}
+		}
+		out = append(out, s.AllOf...)
+		out = append(out, s.AnyOf...)
+		out = append(out, s.OneOf...)
+		out = append(out, s.Not, s.If, s.Then, s.Else)
+		for _, m := range []map[string]*jsonschema.Schema{s.DependentSchemas, s.DependencySchemas} {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
+				out = append(out, m[k])
+			}
+		}
+		return slices.DeleteFunc(out, func(s *jsonschema.Schema) bool { return s == nil })
+	}
+	const (
+		unvisited = iota
+		onPath
+		done
+	)
+	state := map[*jsonschema.Schema]int{}
+	var path []*jsonschema.Schema
+	var visit func(s *jsonschema.Schema)
+	visit = func(s *jsonschema.Schema) {
+		switch {
+		case loop != "" || state[s] == done:
+			return
+		case state[s] == onPath:
+			for _, n := range path[slices.Index(path, s):] {
+				if n.Ref != "" {
+					loop = fmt.Sprintf("%s$ref %q leads back to itself without descending into the value, so validating against it never ends", dot(paths[n]), n.Ref)
+					return
+				}
+			}
+			loop = dot(paths[s]) + "the schema applies itself to its own value, so validating against it never ends"
+			return
+		}
+		state[s] = onPath
+		path = append(path, s)
+		for _, sub := range inPlace(s) {
+			visit(sub)
+		}
+		path = path[:len(path)-1]
+		state[s] = done
+	}
+	for _, s := range nodes {
+		visit(s)
+	}
+	return loop, ""
+}
+
+// props is what an object schema's required list may name.
+type props struct {
+	names map[string]bool
+	// open is true when the schema admits names the audit cannot list:
+	// through patternProperties, an additionalProperties or
+	// unevaluatedProperties schema, or a reference it does not follow.
+	open bool
+}
+
+// maxCollect bounds the subschemas visited to collect one schema's
+// properties.
+const maxCollect = 1000
+
+// collect adds the properties s declares itself and through $ref, allOf,
+// anyOf, oneOf, if, then, else and dependentSchemas. Alternatives count as
+// their union: a name any branch declares is known.
+func (p *props) collect(root, s *jsonschema.Schema, depth int, seen map[*jsonschema.Schema]bool) {
+	if s == nil || seen[s] {
+		return
+	}
+	if depth > maxSchemaDepth || len(seen) > maxCollect {
+		p.open = true
+		return
+	}
+	seen[s] = true
+	for name := range s.Properties {
+		p.names[name] = true
+	}
+	if len(s.PatternProperties) > 0 || s.DynamicRef != "" || admitsExtra(s.AdditionalProperties) || admitsExtra(s.UnevaluatedProperties) {
+		p.open = true
+	}
+	if s.Ref != "" {
+		if target := refTarget(root, s.Ref); target != nil {
+			p.collect(root, target, depth+1, seen)
+		} else {
+			p.open = true
+		}
+	}
+	for _, sub := range slices.Concat(s.AllOf, s.AnyOf, s.OneOf, []*jsonschema.Schema{s.If, s.Then, s.Else}) {
+		p.collect(root, sub, depth+1, seen)
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.DependentSchemas)) {
+		p.collect(root, s.DependentSchemas[k], depth+1, seen)
+	}
+}
+
+// admitsExtra reports whether s, an additionalProperties or
+// unevaluatedProperties, is a schema rather than absent, true or false:
+// then an object may have properties it does not list.
+func admitsExtra(s *jsonschema.Schema) bool {
+	if s == nil {
+		return false
+	}
+	b, err := json.Marshal(s)
+	return err != nil || string(b) != "true" && string(b) != "false"
+}
+
+// hasComposition reports whether s takes its properties from elsewhere.
+func hasComposition(s *jsonschema.Schema) bool {
+	return s.Ref != "" || s.DynamicRef != "" || len(s.AllOf)+len(s.AnyOf)+len(s.OneOf) > 0 || s.If != nil || s.Then != nil || s.Else != nil || len(s.DependentSchemas) > 0
+}
+
 // unknownRequired returns, for every object schema in s, the required names
-// that are not among its properties, keyed by the schema's path. A schema
-// under allOf, anyOf or oneOf may require the properties its parent
-// declares: {"properties": {"email": …, "phone": …}, "anyOf": [{"required":
-// ["email"]}, {"required": ["phone"]}]} is a common idiom, not a defect.
-func unknownRequired(s *jsonschema.Schema) map[string][]string {
+// that none of its properties declares, keyed by the schema's path. The
+// properties are those of the schema, of what it references and composes
+// (allOf, anyOf, oneOf), and of its parent when it sits under allOf,
+// anyOf, oneOf, not, if, then or else: {"properties": {"email": …,
+// "phone": …}, "anyOf": [{"required": ["email"]}, {"required":
+// ["phone"]}]} is a common idiom, not a defect. A schema is not reported
+// when it admits properties the audit cannot list (patternProperties, an
+// additionalProperties schema, a remote $ref), nor when it has a required
+// list and nothing else to take properties from: that is a plain
+// constraint, as in {"$defs": {"HasID": {"required": ["id"]}}}.
+func unknownRequired(root *jsonschema.Schema) map[string][]string {
 	out := map[string][]string{}
-	var walk func(s *jsonschema.Schema, path string, inherited map[string]bool)
-	walk = func(s *jsonschema.Schema, path string, inherited map[string]bool) {
+	var walk func(s *jsonschema.Schema, path string, inherited *props)
+	walk = func(s *jsonschema.Schema, path string, inherited *props) {
 		if s == nil {
 			return
 		}
-		known := maps.Clone(inherited)
-		if known == nil {
-			known = map[string]bool{}
+		var avail *props
+		if len(s.Required) > 0 || hasComposition(s) || s.Not != nil || len(s.DependencySchemas) > 0 {
+			avail = &props{names: map[string]bool{}}
+			if inherited != nil {
+				maps.Copy(avail.names, inherited.names)
+				avail.open = inherited.open
+			}
+			avail.collect(root, s, 0, map[*jsonschema.Schema]bool{})
 		}
-		for name := range s.Properties {
-			known[name] = true
-		}
-		if len(s.PatternProperties) == 0 {
+		declares := s.Properties != nil || hasComposition(s) || inherited != nil && len(inherited.names) > 0
+		if len(s.Required) > 0 && declares && !avail.open {
 			for _, name := range s.Required {
-				if !known[name] {
+				if !avail.names[name] {
 					out[path] = append(out[path], name)
 				}
 			}
 		}
-		for _, k := range slices.Sorted(maps.Keys(s.Properties)) {
-			walk(s.Properties[k], path+".properties."+k, nil)
-		}
-		for _, k := range slices.Sorted(maps.Keys(s.Defs)) {
-			walk(s.Defs[k], path+".$defs."+k, nil)
-		}
-		for _, k := range slices.Sorted(maps.Keys(s.Definitions)) {
-			walk(s.Definitions[k], path+".definitions."+k, nil)
-		}
-		walk(s.Items, path+".items", nil)
-		walk(s.AdditionalProperties, path+".additionalProperties", nil)
-		for i, sub := range s.PrefixItems {
-			walk(sub, fmt.Sprintf("%s.prefixItems[%d]", path, i), nil)
-		}
-		for name, subs := range map[string][]*jsonschema.Schema{"allOf": s.AllOf, "anyOf": s.AnyOf, "oneOf": s.OneOf} {
-			for i, sub := range subs {
-				walk(sub, fmt.Sprintf("%s.%s[%d]", path, name, i), known)
+		for _, f := range schemaMaps(s) {
+			var in *props
+			if f.name == "dependentSchemas" || f.name == "dependencies" {
+				in = avail
+			}
+			for _, k := range slices.Sorted(maps.Keys(f.m)) {
+				walk(f.m[k], path+"."+f.name+"."+k, in)
 			}
 		}
-		for name, sub := range map[string]*jsonschema.Schema{"not": s.Not, "if": s.If, "then": s.Then, "else": s.Else} {
-			walk(sub, path+"."+name, known)
+		for _, f := range schemaFields(s) {
+			switch f.name {
+			case "not", "if", "then", "else":
+				walk(f.sub, path+"."+f.name, avail)
+			default:
+				walk(f.sub, path+"."+f.name, nil)
+			}
+		}
+		for _, f := range schemaLists(s) {
+			var in *props
+			if f.name == "allOf" || f.name == "anyOf" || f.name == "oneOf" {
+				in = avail
+			}
+			for i, sub := range f.subs {
+				walk(sub, fmt.Sprintf("%s.%s[%d]", path, f.name, i), in)
+			}
 		}
 	}
-	walk(s, "", nil)
+	walk(root, "", nil)
 	return out
 }
 
-// maxGenDepth bounds argument generation in recursive schemas.
-const maxGenDepth = 8
-
 // validArguments makes arguments that should satisfy the input schema: the
 // required properties only, each with the simplest value its schema allows.
-// The caller validates the result; ok is false when no value was found.
+// The caller validates the result; ok is false when no value was found
+// within the bounds above.
 func validArguments(c *compiled) (map[string]any, bool) {
-	v, ok := gen(c.schema, c.schema, 0)
+	if c.opaque != "" {
+		return nil, false
+	}
+	g := &generator{root: c.schema, left: maxGenValues}
+	v, ok := g.gen(c.schema, 0)
 	if !ok {
 		return nil, false
 	}
@@ -165,16 +489,24 @@ func validArguments(c *compiled) (map[string]any, bool) {
 	return m, true
 }
 
-func gen(root, s *jsonschema.Schema, depth int) (any, bool) {
+// generator makes values for one schema.
+type generator struct {
+	root *jsonschema.Schema
+	// left is how many more values may be made (maxGenValues).
+	left int
+}
+
+func (g *generator) gen(s *jsonschema.Schema, depth int) (any, bool) {
 	if s == nil {
 		return "test", true
 	}
-	if depth > maxGenDepth {
+	g.left--
+	if depth > maxSchemaDepth || g.left < 0 {
 		return nil, false
 	}
 	if s.Ref != "" {
-		if target := localRef(root, s.Ref); target != nil {
-			return gen(root, target, depth+1)
+		if target := refTarget(g.root, s.Ref); target != nil {
+			return g.gen(target, depth+1)
 		}
 		return nil, false
 	}
@@ -193,7 +525,7 @@ func gen(root, s *jsonschema.Schema, depth int) (any, bool) {
 	}
 	for _, alts := range [][]*jsonschema.Schema{s.AnyOf, s.OneOf, s.AllOf} {
 		if len(alts) > 0 && s.Type == "" && len(s.Types) == 0 {
-			return gen(root, alts[0], depth+1)
+			return g.gen(alts[0], depth+1)
 		}
 	}
 	typ := s.Type
@@ -205,7 +537,7 @@ func gen(root, s *jsonschema.Schema, depth int) (any, bool) {
 	}
 	switch typ {
 	case "string":
-		return genString(s), true
+		return genString(s)
 	case "integer":
 		return math.Round(genNumber(s, true)), true
 	case "number":
@@ -217,11 +549,14 @@ func gen(root, s *jsonschema.Schema, depth int) (any, bool) {
 	case "array":
 		n := 0
 		if s.MinItems != nil {
-			n = *s.MinItems
+			n = max(*s.MinItems, 0)
+		}
+		if n > maxGenItems {
+			return nil, false
 		}
 		items := make([]any, 0, n)
 		for range n {
-			v, ok := gen(root, s.Items, depth+1)
+			v, ok := g.gen(s.Items, depth+1)
 			if !ok {
 				return nil, false
 			}
@@ -231,7 +566,7 @@ func gen(root, s *jsonschema.Schema, depth int) (any, bool) {
 	case "object", "":
 		obj := map[string]any{}
 		for _, name := range s.Required {
-			v, ok := gen(root, s.Properties[name], depth+1)
+			v, ok := g.gen(s.Properties[name], depth+1)
 			if !ok {
 				return nil, false
 			}
@@ -242,19 +577,9 @@ func gen(root, s *jsonschema.Schema, depth int) (any, bool) {
 	return nil, false
 }
 
-func localRef(root *jsonschema.Schema, ref string) *jsonschema.Schema {
-	switch {
-	case ref == "#":
-		return root
-	case strings.HasPrefix(ref, "#/$defs/"):
-		return root.Defs[strings.TrimPrefix(ref, "#/$defs/")]
-	case strings.HasPrefix(ref, "#/definitions/"):
-		return root.Definitions[strings.TrimPrefix(ref, "#/definitions/")]
-	}
-	return nil
-}
-
-func genString(s *jsonschema.Schema) string {
+// genString makes a string that meets s's format and lengths, or reports
+// that it would be longer than maxGenString.
+func genString(s *jsonschema.Schema) (string, bool) {
 	v := "test"
 	switch s.Format {
 	case "uri", "url", "iri", "uri-reference":
@@ -275,12 +600,15 @@ func genString(s *jsonschema.Schema) string {
 		v = "example.com"
 	}
 	if s.MinLength != nil && len(v) < *s.MinLength {
+		if *s.MinLength > maxGenString {
+			return "", false
+		}
 		v += strings.Repeat("x", *s.MinLength-len(v))
 	}
 	if s.MaxLength != nil && len(v) > *s.MaxLength {
-		v = v[:*s.MaxLength]
+		v = v[:max(*s.MaxLength, 0)]
 	}
-	return v
+	return v, true
 }
 
 func genNumber(s *jsonschema.Schema, integer bool) float64 {
@@ -314,6 +642,9 @@ func genNumber(s *jsonschema.Schema, integer bool) float64 {
 // property when additional ones are forbidden. ok is false when the schema
 // forbids nothing we can produce.
 func invalidArguments(c *compiled) (map[string]any, string, bool) {
+	if c.opaque != "" {
+		return nil, "", false
+	}
 	s := c.schema
 	try := func(args map[string]any, what string) (map[string]any, string, bool) {
 		if c.resolved.Validate(args) == nil {

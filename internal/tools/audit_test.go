@@ -33,6 +33,7 @@ func TestAuditServer(t *testing.T) {
 		assert.Equal(t, true, env["passed"])
 		assert.Equal(t, "warning", env["fail_on"])
 		assert.Equal(t, true, get(env, "report", "probed"))
+		assert.Positive(t, get(env, "report", "summary", "probe_calls"), "the example server's read-only tools are called")
 		assert.Equal(t, "mcp-test-mcp-example", get(env, "report", "server", "name"))
 		assert.EqualValues(t, 16, get(env, "report", "summary", "tools"))
 		assert.NotNil(t, get(env, "report", "findings"))
