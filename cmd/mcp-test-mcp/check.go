@@ -19,6 +19,7 @@ import (
 // Exit codes of `check`, beside 0 (every check passed) and exitUsage.
 const (
 	exitCheckFailed   = 1
+	exitReport        = 2 // the report could not be written
 	exitCannotConnect = 3
 )
 
@@ -42,6 +43,11 @@ it also audits the server and fails on findings at --fail-on or worse.
 
 Progress goes to stderr, one line per check; the report goes to stdout.
 
+${NAME} in a spec is read from the whole environment: that is how CI passes
+secrets to a target. (run_checks, the MCP tool, refuses LLM_API_KEY and the
+MCP_TEST_* credentials there, since the spec an agent passes may come from
+anywhere.)
+
 Examples:
   mcp-test-mcp check -- node build/index.js
   mcp-test-mcp check --call-all --sampling-response "hi" -- uvx my-server
@@ -51,10 +57,13 @@ Examples:
   mcp-test-mcp check --oauth --timeout 5m https://mcp.example.com/mcp
 
 Exit codes:
-  0  every check passed
-  1  a check failed
-  2  bad usage, or a spec that cannot be read (the error names the line)
-  3  the target could not be started or reached (the report has its stderr tail)
+  0    every check passed
+  1    a check failed (also when SIGINT or SIGTERM then stopped the run)
+  2    bad usage, a spec that cannot be read (the error names the line), or a
+       report that could not be written (the report on stdout comes first)
+  3    the target could not be started or reached (the report has its stderr tail)
+  130  SIGINT or SIGTERM stopped the run before any check failed; the checks
+       not run are reported as skipped ("interrupted")
 
 Flags:
 `
@@ -155,11 +164,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return &usageError{err.Error()}
 	}
-	if f.junit != "" {
-		if err := writeFile(f.junit, rep.WriteJUnit); err != nil {
-			return fmt.Errorf("writing the JUnit report: %w", err)
-		}
-	}
+	// The report on stdout comes first: a JUnit file that cannot be written
+	// must not cost the run its report.
 	switch f.format {
 	case "json":
 		err = rep.WriteJSON(stdout)
@@ -167,15 +173,26 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		err = rep.WriteText(stdout, &check.TextOptions{Color: colorOK(stdout)})
 	}
 	if err != nil {
-		return err
+		return &checkExit{code: exitReport, msg: fmt.Sprintf("writing the report to stdout: %v", err)}
+	}
+	if f.junit != "" {
+		if err := writeFile(f.junit, rep.WriteJUnit); err != nil {
+			return &checkExit{code: exitReport, msg: fmt.Sprintf("could not write the JUnit report to %s: %v", f.junit, err)}
+		}
 	}
 	switch code := rep.ExitCode(); code {
 	case 0:
 		return nil
 	case exitCannotConnect:
 		return &checkExit{code: code, msg: "could not start or reach the target: " + rep.ConnectError.Message}
+	case check.ExitInterrupted:
+		return &checkExit{code: code, msg: fmt.Sprintf("interrupted: %d of %d checks skipped", rep.Summary.Skipped, rep.Summary.Total)}
 	default:
-		return &checkExit{code: code, msg: fmt.Sprintf("%d of %d checks failed", rep.Summary.Failed, rep.Summary.Total)}
+		msg := fmt.Sprintf("%d of %d checks failed", rep.Summary.Failed, rep.Summary.Total)
+		if rep.Interrupted {
+			msg += " before the run was interrupted"
+		}
+		return &checkExit{code: code, msg: msg}
 	}
 }
 

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -56,12 +59,12 @@ func TestCheckCommand(t *testing.T) {
 			name:       "a plain check passes and reports the surface",
 			args:       example,
 			wantStdout: []string{"✓ list_tools", "✓ ping", "surface: 16 tools", "PASSED"},
-			wantStderr: []string{"[1/5] list_tools … ok", "[5/5] ping … ok"},
+			wantStderr: []string{"[connect] connect … ok", "[2/6] list_tools … ok", "[6/6] ping … ok"}, // the connect check counts, as in the summary
 		},
 		{
 			name:       "help documents the exit codes",
 			args:       []string{"--help"},
-			wantStdout: []string{"Exit codes:", "3  the target could not be started"},
+			wantStdout: []string{"Exit codes:", "3    the target could not be started", "130  SIGINT or SIGTERM", "${NAME} in a spec is read from the whole environment"},
 		},
 		{
 			name: "a failing expectation exits 1 naming the step, the expectation and the answer",
@@ -163,4 +166,67 @@ func TestCheckCommandSecretsStayOut(t *testing.T) {
 	code, stdout, stderr = runCheckCommand(t, nil, "--bearer-token", "wrong-"+secret, base+"/mcp")
 	assert.Equal(t, 3, code)
 	assert.NotContains(t, stdout+stderr, secret)
+}
+
+func TestCheckCommandReportComesFirst(t *testing.T) {
+	t.Parallel()
+	junit := filepath.Join(t.TempDir(), "missing", "report.xml")
+	code, stdout, stderr := runCheckCommand(t, nil, "--junit", junit, "--", binary, "example-server")
+	assert.Equal(t, 2, code, "an unwritable report is exit 2, even on a green run")
+	assert.Contains(t, stdout, "PASSED", "the report on stdout is printed all the same")
+	assert.Contains(t, stderr, "could not write the JUnit report to "+junit)
+}
+
+func TestCheckCommandInterrupted(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		first    string
+		sig      os.Signal
+		wantCode int
+		wantMsg  string
+	}{
+		{"nothing failed: 130", `expect: {text_contains: hi}`, os.Interrupt, 130, "interrupted: 2 of 4 checks skipped"},
+		{"a check failed before: 1", `expect: {text_contains: bye}`, syscall.SIGTERM, 1, "1 of 4 checks failed before the run was interrupted"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			spec := writeSpec(t, `
+steps:
+  - call_tool: echo
+    arguments: {message: hi}
+    `+tc.first+`
+  - call_tool: hang
+  - call_tool: echo
+    arguments: {message: after}
+`)
+			cmd := exec.Command(binary, "check", "--spec", spec, "--", binary, "example-server")
+			var stdout bytes.Buffer
+			cmd.Stdout = &stdout
+			stderrPipe, err := cmd.StderrPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+			// The hang step is running once the echo step has reported.
+			var stderr strings.Builder
+			sc := bufio.NewScanner(stderrPipe)
+			for sc.Scan() {
+				stderr.WriteString(sc.Text() + "\n")
+				if strings.Contains(sc.Text(), "call_tool echo …") {
+					break
+				}
+			}
+			require.NoError(t, cmd.Process.Signal(tc.sig))
+			rest, _ := io.ReadAll(stderrPipe)
+			stderr.Write(rest)
+			err = cmd.Wait()
+			var exitErr *exec.ExitError
+			require.True(t, errors.As(err, &exitErr), "%v\n%s", err, stderr.String())
+			assert.Equal(t, tc.wantCode, exitErr.ExitCode(), "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			assert.Contains(t, stderr.String(), tc.wantMsg)
+			assert.Contains(t, stdout.String(), "- call_tool hang")
+			assert.Contains(t, stdout.String(), "skipped: interrupted")
+			assert.NotContains(t, stdout.String(), "internal_error")
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"regexp"
@@ -15,6 +16,11 @@ import (
 // that honours minimum/maximum, minLength/maxLength, minItems, format and
 // (when one of a few candidates fits) pattern. Requirements in allOf, the
 // first branch of anyOf/oneOf and if/then/else count too.
+//
+// The schema comes from the server under test, so nothing in it is trusted:
+// negative bounds count as 0, strings are at most maxStringLen bytes,
+// arrays at most maxItems items, and recursion through nesting, $ref,
+// allOf/anyOf/oneOf and if/then/else stops at maxDepth.
 func GenerateArguments(schema any) map[string]any {
 	s, _ := plain(schema).(map[string]any)
 	g := &generator{root: s}
@@ -25,13 +31,30 @@ func GenerateArguments(schema any) map[string]any {
 	return out
 }
 
+// generateArguments is GenerateArguments that turns a panic (a schema the
+// generator still mishandles) into an error, so that one tool's schema
+// cannot end a run.
+func generateArguments(schema any) (args map[string]any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			args, err = nil, fmt.Errorf("generating arguments from the input schema: %v", p)
+		}
+	}()
+	return GenerateArguments(schema), nil
+}
+
 // fillForm builds an elicitation answer from its requested schema: every
 // property's default, and a generated value for each required property
-// without one.
-func fillForm(schema any) map[string]any {
+// without one. A schema the generator cannot handle gives an empty form.
+func fillForm(schema any) (out map[string]any) {
+	defer func() {
+		if recover() != nil {
+			out = map[string]any{}
+		}
+	}()
 	s, _ := plain(schema).(map[string]any)
 	g := &generator{root: s}
-	out := map[string]any{}
+	out = map[string]any{}
 	props, _ := s["properties"].(map[string]any)
 	for _, name := range slices.Sorted(maps.Keys(props)) {
 		p, _ := props[name].(map[string]any)
@@ -48,11 +71,31 @@ func fillForm(schema any) map[string]any {
 	return out
 }
 
-// maxDepth bounds recursion through nested and self-referencing schemas.
-const maxDepth = 8
+// Limits on what a (possibly hostile) schema can make the generator do.
+const (
+	// maxDepth bounds recursion through nested and self-referencing
+	// schemas: nesting, $ref chains and allOf/anyOf/oneOf.
+	maxDepth = 16
+	// maxStringLen caps minLength.
+	maxStringLen = 1024
+	// maxItems caps minItems.
+	maxItems = 16
+	// maxWork bounds the schemas visited in one generation, which depth
+	// alone does not: allOf: [{$ref: A}, {$ref: A}] branches at every level.
+	maxWork = 10_000
+)
 
 type generator struct {
 	root map[string]any
+	// work counts the schemas visited, up to maxWork.
+	work int
+}
+
+// tired reports whether the generator has visited maxWork schemas, and
+// counts one more.
+func (g *generator) tired() bool {
+	g.work++
+	return g.work > maxWork
 }
 
 // deref follows a local $ref ("#/$defs/x", "#/definitions/x").
@@ -86,14 +129,19 @@ func (g *generator) deref(s map[string]any) map[string]any {
 	return s
 }
 
-// merge folds allOf, and the first branch of anyOf/oneOf, into s.
-func (g *generator) merge(s map[string]any) map[string]any {
+// merge folds allOf, and the first branch of anyOf/oneOf, into s. depth
+// counts the merges above this one: a schema that refers back to itself
+// through allOf (`A: {allOf: [{$ref: A}]}`) stops at maxDepth.
+func (g *generator) merge(s map[string]any, depth int) map[string]any {
 	s = g.deref(s)
+	if depth >= maxDepth || g.tired() {
+		return s
+	}
 	parts := []map[string]any{}
 	if all, ok := s["allOf"].([]any); ok {
 		for _, p := range all {
 			if m, ok := p.(map[string]any); ok {
-				parts = append(parts, g.merge(m))
+				parts = append(parts, g.merge(m, depth+1))
 			}
 		}
 	}
@@ -104,7 +152,7 @@ func (g *generator) merge(s map[string]any) map[string]any {
 				if !ok || typeOf(g.deref(m)) == "null" {
 					continue
 				}
-				parts = append(parts, g.merge(m))
+				parts = append(parts, g.merge(m, depth+1))
 				break
 			}
 		}
@@ -199,10 +247,10 @@ func typeOf(s map[string]any) string {
 }
 
 func (g *generator) value(s map[string]any, depth int) any {
-	if s == nil {
+	if s == nil || g.tired() {
 		return "mcp-test-mcp"
 	}
-	s = g.merge(s)
+	s = g.merge(s, depth)
 	if v, ok := s["default"]; ok {
 		return v
 	}
@@ -226,7 +274,7 @@ func (g *generator) value(s map[string]any, depth int) any {
 	case "array":
 		n := 0
 		if f, ok := number(s["minItems"]); ok {
-			n = int(f)
+			n = clampInt(f, maxItems)
 		}
 		items, _ := s["items"].(map[string]any)
 		out := make([]any, 0, n)
@@ -256,7 +304,7 @@ func (g *generator) object(s map[string]any, depth int) any {
 	if s == nil || depth >= maxDepth {
 		return out
 	}
-	s = g.merge(s)
+	s = g.merge(s, depth)
 	props, _ := s["properties"].(map[string]any)
 	fill := func(names []string) {
 		for _, name := range names {
@@ -274,7 +322,7 @@ func (g *generator) object(s map[string]any, depth int) any {
 			branch = "then"
 		}
 		if b, ok := s[branch].(map[string]any); ok {
-			b = g.merge(b)
+			b = g.merge(b, depth+1)
 			if bp, ok := b["properties"].(map[string]any); ok {
 				if props == nil {
 					props = map[string]any{}
@@ -353,7 +401,21 @@ func numberFor(s map[string]any, integer bool) float64 {
 			v = math.Floor(hi/m) * m
 		}
 	}
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return 1 // JSON has no such number; the bounds were absurd
+	}
 	return v
+}
+
+// clampInt returns f as an int in [0, limit].
+func clampInt(f float64, limit int) int {
+	switch {
+	case math.IsNaN(f) || f <= 0:
+		return 0
+	case f >= float64(limit):
+		return limit
+	}
+	return int(f)
 }
 
 var formatSamples = map[string]string{
@@ -400,11 +462,15 @@ func stringFor(s map[string]any) string {
 			}
 		}
 	}
-	if n, ok := number(s["minLength"]); ok && len(str) < int(n) {
-		str += strings.Repeat("x", int(n)-len(str))
+	if f, ok := number(s["minLength"]); ok {
+		if n := clampInt(f, maxStringLen); len(str) < n {
+			str += strings.Repeat("x", n-len(str))
+		}
 	}
-	if n, ok := number(s["maxLength"]); ok && len(str) > int(n) {
-		str = str[:int(n)]
+	if f, ok := number(s["maxLength"]); ok {
+		if n := clampInt(f, maxStringLen); len(str) > n {
+			str = str[:n]
+		}
 	}
 	return str
 }

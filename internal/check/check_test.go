@@ -3,6 +3,7 @@ package check
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -87,6 +88,14 @@ steps:
 		{name: "a bad regexp is refused", spec: "steps:\n  - ping:\n    expect: {text_matches: \"(\"}\n", wantErr: "not a valid regular expression", wantLine: 2},
 		{name: "a bad comparison is refused", spec: "steps:\n  - ping:\n    expect: {structured: {x: {gt: abc}}}\n", wantErr: "gt needs a number", wantLine: 2},
 		{name: "target needs one of url and command", spec: "target: {url: http://x, command: y}\n", wantErr: "both url and command"},
+		{name: "an unknown content type is refused", spec: "steps:\n  - call_tool: echo\n    expect: {content_types: [txt]}\n", wantErr: `content type "txt" is not one of text, image, audio, resource, resource_link`, wantLine: 2},
+		{name: "a resource has text and blob contents", spec: "steps:\n  - read_resource: x://y\n    expect: {content_types: [image]}\n", wantErr: `content type "image" is not one of text, blob`, wantLine: 2},
+		{name: "a list has no content types", spec: "steps:\n  - list_tools:\n    expect: {content_types: [text]}\n", wantErr: "list_tools answers have no content types", wantLine: 2},
+		{name: "ping: false is refused", spec: "steps:\n  - ping: false\n", wantErr: "ping takes no parameters", wantLine: 2},
+		{name: "a list takes no parameters", spec: "steps:\n  - list_tools: {cursor: abc}\n", wantErr: "list_tools takes no parameters", wantLine: 2},
+		{name: "ping: true, {} and nothing are fine", spec: "steps:\n  - ping: true\n  - ping: {}\n  - ping:\n", check: func(t *testing.T, s *Spec) { assert.Len(t, s.Steps, 3) }},
+		{name: "an absurd step timeout is refused", spec: "steps:\n  - ping:\n    timeout_seconds: 1e9\n", wantErr: "at most 86400", wantLine: 2},
+		{name: "an absurd target timeout is refused", spec: "target: {url: http://x/mcp, call_timeout_seconds: 1e9}\n", wantErr: "at most 86400 seconds"},
 		{name: "$$ is a literal dollar", spec: "target: {command: 'a$$b'}\n", check: func(t *testing.T, s *Spec) { assert.Equal(t, "a$b", s.Target.Command) }},
 	}
 	for _, tc := range tests {
@@ -187,7 +196,10 @@ func TestGenerateArguments(t *testing.T) {
 }
 
 func TestCompareValue(t *testing.T) {
-	doc := plain(map[string]any{"a": map[string]any{"b": []any{1, map[string]any{"c": "hello"}}}, "n": 4.5, "f": false})
+	sum := 0.1
+	sum += 0.2
+	doc := plain(map[string]any{"a": map[string]any{"b": []any{1, map[string]any{"c": "hello"}}}, "n": 4.5, "f": false,
+		"t": int64(1700000000000), "o": map[string]any{"t": int64(1700000000000)}, "x": sum})
 	tests := []struct {
 		path string
 		want any
@@ -206,6 +218,14 @@ func TestCompareValue(t *testing.T) {
 		{"missing", map[string]any{"exists": true}, false},
 		{"a.b", []any{1, map[string]any{"c": "hello"}}, true},
 		{"missing", "x", false},
+		{"t", 1700000001000, false},
+		{"t", 1700000000000, true},
+		{"t", 1.7e12, true},
+		{"t", map[string]any{"ne": 1700000001000}, true},
+		{"o", map[string]any{"t": 1700000001000}, false},
+		{"o", map[string]any{"t": 1700000000000}, true},
+		{"x", 0.3, true},
+		{"x", 0.3000001, false},
 	}
 	for _, tc := range tests {
 		got, found := lookup(doc, tc.path)
@@ -236,8 +256,9 @@ func TestRunReportsSurface(t *testing.T) {
 		"a plain check lists what is declared and pings, nothing else")
 	assert.Contains(t, rep.Surface.Tools, "echo")
 	assert.Equal(t, 2, rep.Surface.Resources)
-	assert.Regexp(t, regexp.MustCompile(`(?m)^\[1/5\] list_tools … ok `), progress.String())
-	assert.Regexp(t, regexp.MustCompile(`(?m)^\[5/5\] ping … ok `), progress.String())
+	assert.Regexp(t, regexp.MustCompile(`(?m)^\[2/6\] list_tools … ok `), progress.String())
+	assert.Regexp(t, regexp.MustCompile(`(?m)^\[6/6\] ping … ok `), progress.String())
+	assert.Equal(t, 6, rep.Summary.Total, "the progress counts what the summary counts")
 	renderAll(t, rep)
 }
 
@@ -528,8 +549,12 @@ func TestCallAllSkipsDestructiveTools(t *testing.T) {
 
 func TestCallAllReconnectsAfterACrash(t *testing.T) {
 	t.Parallel()
-	rep, err := Run(t.Context(), &Options{Target: exampleTarget(t, "normal"), CallAll: true, Skip: []string{"hang", "stop_reading", "huge", "sample"}})
+	var progress strings.Builder
+	rep, err := Run(t.Context(), &Options{Target: exampleTarget(t, "normal"), CallAll: true, Skip: []string{"hang", "stop_reading", "huge", "sample"}, Progress: &progress})
 	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(progress.String()), "\n")
+	last := fmt.Sprintf("[%d/%d] ", rep.Summary.Total, rep.Summary.Total)
+	assert.True(t, strings.HasPrefix(lines[len(lines)-1], last), "the progress ends at the summary's total, the reconnect included: %q", lines[len(lines)-1])
 	var names []string
 	for _, c := range rep.Checks {
 		names = append(names, c.Name+" "+c.Status)
@@ -576,4 +601,146 @@ func TestAuditFindingsFailAtTheChosenSeverity(t *testing.T) {
 			renderAll(t, rep)
 		})
 	}
+}
+
+func TestGenerateArgumentsBoundsHostileSchemas(t *testing.T) {
+	gen := func(name string) map[string]any {
+		t.Helper()
+		var schema any
+		require.NoError(t, json.Unmarshal([]byte(hostileSchemas[name]), &schema))
+		args, err := generateArguments(schema)
+		require.NoError(t, err)
+		b, err := json.Marshal(args)
+		require.NoError(t, err, "the arguments can be sent")
+		assert.Less(t, len(b), 1<<20, "%s: at most a few hundred KiB of arguments", name)
+		return args
+	}
+	assert.Equal(t, "", gen("negative_max_length")["s"], "a negative maxLength is 0")
+	assert.Equal(t, []any{}, gen("negative_min_items")["a"], "a negative minItems is 0")
+	assert.Len(t, gen("huge_min_length")["s"], maxStringLen, "minLength is capped")
+	items := gen("huge_min_items")["a"].([]any)
+	assert.Len(t, items, maxItems, "minItems is capped")
+	assert.Len(t, items[0], maxStringLen)
+	for _, name := range []string{"self_all_of", "self_any_of", "branching_all_of", "self_nested", "tiny_multiple_of"} {
+		assert.Contains(t, gen(name), mapKey(name), "%s: recursion stops and the required property is there", name)
+	}
+}
+
+func mapKey(hostile string) string {
+	if hostile == "tiny_multiple_of" {
+		return "n"
+	}
+	return "x"
+}
+
+func TestCallAllSurvivesHostileSchemas(t *testing.T) {
+	t.Parallel()
+	rep, err := Run(t.Context(), &Options{
+		Target:  &Target{Command: self(t), Args: []string{"variant-server"}, Env: map[string]string{variantEnv: "hostile"}},
+		CallAll: true,
+	})
+	require.NoError(t, err)
+	require.Nil(t, rep.ConnectError)
+	called := map[string]Check{}
+	for _, c := range rep.Checks {
+		if c.Group == GroupCallAll {
+			called[strings.TrimPrefix(c.Name, "call_tool ")] = c
+		}
+	}
+	assert.ElementsMatch(t, append(keys(hostileSchemas), "odd_keys"), keys(called), "every tool got a check and the run went on")
+	for name, c := range called {
+		assert.Equal(t, StatusPassed, c.Status, "%s: %s", name, c.Message)
+	}
+	renderAll(t, rep)
+}
+
+func TestSpecScalarsAreSentAsWritten(t *testing.T) {
+	spec, err := ParseSpec([]byte(`
+steps:
+  - get_prompt: greet
+    arguments: {name: 2024-01-02}
+    expect: {text_contains: "Say hi to 2024-01-02."}
+  - call_tool: echo
+    arguments: {message: 2024-01-02 10:00:00}
+    expect: {text_contains: "2024-01-02 10:00:00"}
+  - call_tool: echo
+    arguments: {message: .inf}
+    expect: {text_contains: ".inf"}
+`), "spec.yaml", noEnv)
+	require.NoError(t, err, "an unquoted date is a prompt argument like any other string")
+	assert.Equal(t, "2024-01-02", spec.Steps[0].Arguments["name"])
+	rep, err := Run(t.Context(), &Options{Spec: spec, Target: exampleTarget(t, "normal")})
+	require.NoError(t, err)
+	assert.True(t, rep.Passed, "%+v", rep.Checks)
+}
+
+func TestAbsenceHoldsWithoutStructuredContent(t *testing.T) {
+	// echo answers with text only.
+	spec, err := ParseSpec([]byte(`
+steps:
+  - call_tool: echo
+    arguments: {message: hi}
+    expect: {structured: {x: {exists: false}, y: {ne: 3}}}
+  - call_tool: echo
+    arguments: {message: hi}
+    expect: {structured: {x: {exists: true}}}
+`), "spec.yaml", noEnv)
+	require.NoError(t, err)
+	rep, err := Run(t.Context(), &Options{Spec: spec, Target: exampleTarget(t, "normal")})
+	require.NoError(t, err)
+	var steps []Check
+	for _, c := range rep.Checks {
+		if c.Group == GroupSteps {
+			steps = append(steps, c)
+		}
+	}
+	require.Len(t, steps, 2)
+	assert.Equal(t, StatusPassed, steps[0].Status, "exists: false and ne pass when there is nothing: %+v", steps[0].Failures)
+	assert.Equal(t, StatusFailed, steps[1].Status)
+	require.Len(t, steps[1].Failures, 1)
+	assert.Equal(t, "no structured content", steps[1].Failures[0].Actual)
+}
+
+func TestExportedPathsFindTheirValues(t *testing.T) {
+	exp := StructuredExpectations(oddKeys, 100)
+	assert.Len(t, exp, 7, "every scalar leaf, whatever its key: %v", exp)
+	assert.Equal(t, oddKeys["$schema"], exp[`["$schema"]`])
+	assert.Equal(t, true, exp[`plain["x.y"]`])
+	for path, want := range exp {
+		got, found := lookup(oddKeys, path)
+		assert.True(t, found, "%s is found", path)
+		assert.Equal(t, want, got, path)
+	}
+
+	// The same paths hold against the server's answer.
+	spec := &Spec{Steps: []Step{{CallTool: "odd_keys", action: ActionCallTool, Expect: &Expect{Structured: exp}}}}
+	b, err := Marshal(spec, false)
+	require.NoError(t, err)
+	spec, err = ParseSpec(b, "exported.yaml", noEnv)
+	require.NoError(t, err, "%s", b)
+	rep, err := Run(t.Context(), &Options{Spec: spec, Target: &Target{Command: self(t), Args: []string{"variant-server"}, Env: map[string]string{variantEnv: "hostile"}}})
+	require.NoError(t, err)
+	assert.True(t, rep.Passed, "%s\n%+v", b, rep.Checks)
+
+	_, err = ParseSpec([]byte("steps:\n  - ping:\n    expect: {structured: {'[\"a': 1}}\n"), "spec.yaml", noEnv)
+	assert.ErrorContains(t, err, "no closing")
+}
+
+func TestJUnitNamesRepeatedStepsApart(t *testing.T) {
+	rep := &Report{Name: "r", StartedAt: "2026-01-02T03:04:05.000Z", Checks: []Check{
+		{Name: "call_tool echo", Group: GroupSteps, Status: StatusPassed},
+		{Name: "call_tool echo", Group: GroupSteps, Status: StatusFailed, Message: "not as expected"},
+		{Name: "call_tool echo", Group: GroupSteps, Status: StatusPassed},
+		{Name: "call_tool echo", Group: GroupCallAll, Status: StatusPassed},
+	}}
+	rep.tally()
+	_, doc := renderAll(t, rep)
+	var names []string
+	for _, s := range doc.Suites {
+		for _, tc := range s.Cases {
+			names = append(names, tc.Name)
+		}
+	}
+	assert.Equal(t, []string{"call_tool echo", "call_tool echo", "call_tool echo #2", "call_tool echo #3"}, names,
+		"unique within a suite (call_all comes first)")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/big"
 	"reflect"
 	"regexp"
 	"slices"
@@ -118,13 +119,93 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
-// equal compares two JSON-like values, numbers by value.
+// equal compares two JSON-like values: objects and arrays deeply, numbers
+// by value (numbersEqual).
 func equal(a, b any) bool {
-	if x, ok := number(a); ok {
-		y, ok := number(b)
-		return ok && (x == y || math.Abs(x-y) < 1e-9*math.Max(math.Abs(x), math.Abs(y)))
+	if _, ok := number(a); ok {
+		return numbersEqual(a, b)
 	}
-	return reflect.DeepEqual(plain(a), plain(b))
+	return equalPlain(plain(a), plain(b))
+}
+
+func equalPlain(a, b any) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			if w, ok := y[k]; !ok || !equalPlain(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !equalPlain(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case float64:
+		return numbersEqual(x, b)
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// fractionTolerance is how far apart, relatively, two numbers that are not
+// both integers may be and still be equal: a few units in the last place,
+// for values computed in floating point (0.1+0.2 is 0.3).
+const fractionTolerance = 1e-15
+
+// numbersEqual compares two numbers. Integers are compared exactly
+// (1700000001000 is not 1700000000000); beyond 2^53 a float64 is compared
+// as the float64 it is, since that is all a decoded JSON number keeps.
+// Other numbers may differ by fractionTolerance.
+func numbersEqual(a, b any) bool {
+	ra, fa, ok := rational(a)
+	if !ok {
+		return false
+	}
+	rb, fb, ok := rational(b)
+	if !ok {
+		return false
+	}
+	x, _ := ra.Float64()
+	y, _ := rb.Float64()
+	if ra.IsInt() && rb.IsInt() {
+		if fa || fb {
+			return x == y
+		}
+		return ra.Cmp(rb) == 0
+	}
+	return x == y || math.Abs(x-y) <= fractionTolerance*math.Max(math.Abs(x), math.Abs(y))
+}
+
+// rational returns the number v exactly, and whether it was a float64.
+func rational(v any) (r *big.Rat, isFloat, ok bool) {
+	switch n := v.(type) {
+	case int:
+		return new(big.Rat).SetInt64(int64(n)), false, true
+	case int64:
+		return new(big.Rat).SetInt64(n), false, true
+	case uint64:
+		return new(big.Rat).SetInt(new(big.Int).SetUint64(n)), false, true
+	case float64:
+		if math.IsInf(n, 0) || math.IsNaN(n) {
+			return nil, true, false
+		}
+		return new(big.Rat).SetFloat64(n), true, true
+	case json.Number:
+		r, ok := new(big.Rat).SetString(string(n))
+		return r, false, ok
+	}
+	return nil, false, false
 }
 
 // plain returns v as decoded JSON (map[string]any, []any, float64...).
@@ -165,29 +246,86 @@ func clip(s string, n int) string {
 	return s + "…"
 }
 
-// lookup finds path in v. A path is dot-separated keys; a numeric segment
-// or [n] indexes an array; "" or "$" is the whole value.
+// A path names a place in a JSON value: keys separated by dots, a number
+// (items.0) or [n] (items[0]) indexing an array, and ["key"] (a JSON string
+// in brackets) for a key that holds one of . [ ] $ " or is empty. "" or "$"
+// is the whole value; a leading "$." or "$[" is the same as none.
+type pathSeg struct {
+	key string
+	// quoted says the key was bracket-quoted: a map key, never an index.
+	quoted bool
+}
+
+// parsePath splits a path into its segments.
+func parsePath(path string) ([]pathSeg, error) {
+	if path == "$" {
+		return nil, nil
+	}
+	if strings.HasPrefix(path, "$.") || strings.HasPrefix(path, "$[") {
+		path = path[1:]
+	}
+	var segs []pathSeg
+	for i := 0; i < len(path); {
+		switch {
+		case path[i] == '.':
+			i++
+		case strings.HasPrefix(path[i:], `["`):
+			j := i + 2
+			for j < len(path) && path[j] != '"' {
+				if path[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j+1 >= len(path) || path[j+1] != ']' {
+				return nil, fmt.Errorf("the quoted key at byte %d has no closing \"]", i)
+			}
+			var key string
+			if err := json.Unmarshal([]byte(path[i+1:j+1]), &key); err != nil {
+				return nil, fmt.Errorf("the quoted key at byte %d is not a JSON string: %v", i, err)
+			}
+			segs = append(segs, pathSeg{key: key, quoted: true})
+			i = j + 2
+		case path[i] == '[':
+			end := strings.IndexByte(path[i:], ']')
+			if end < 0 {
+				return nil, fmt.Errorf("the [ at byte %d has no closing ]", i)
+			}
+			segs = append(segs, pathSeg{key: path[i+1 : i+end]})
+			i += end + 1
+		default:
+			j := i
+			for j < len(path) && path[j] != '.' && path[j] != '[' {
+				j++
+			}
+			segs = append(segs, pathSeg{key: path[i:j]})
+			i = j
+		}
+	}
+	return segs, nil
+}
+
+// lookup finds path (see pathSeg) in v.
 func lookup(v any, path string) (any, bool) {
-	path = strings.TrimPrefix(strings.TrimPrefix(path, "$"), ".")
-	if path == "" {
+	segs, err := parsePath(path)
+	if err != nil {
+		return nil, false
+	}
+	if len(segs) == 0 {
 		return v, v != nil
 	}
-	path = strings.NewReplacer("[", ".", "]", "").Replace(path)
 	cur := v
-	for _, seg := range strings.Split(path, ".") {
-		if seg == "" {
-			continue
-		}
+	for _, seg := range segs {
 		switch c := cur.(type) {
 		case map[string]any:
-			next, ok := c[seg]
+			next, ok := c[seg.key]
 			if !ok {
 				return nil, false
 			}
 			cur = next
 		case []any:
-			i, err := strconv.Atoi(seg)
-			if err != nil || i < 0 || i >= len(c) {
+			i, err := strconv.Atoi(seg.key)
+			if seg.quoted || err != nil || i < 0 || i >= len(c) {
 				return nil, false
 			}
 			cur = c[i]
@@ -196,4 +334,17 @@ func lookup(v any, path string) (any, bool) {
 		}
 	}
 	return cur, true
+}
+
+// pathKey is key as a path segment: bracket-quoted when it is empty or
+// holds a character that paths use.
+func pathKey(key string) string {
+	if key != "" && !strings.ContainsAny(key, `.[]$"\`) {
+		return key
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(key)
+	return "[" + strings.TrimSuffix(b.String(), "\n") + "]"
 }

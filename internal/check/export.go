@@ -69,6 +69,64 @@ func plainSpec(s *Spec) *Spec {
 	return &out
 }
 
+// Escape returns s with each $ doubled, so that ParseSpec reads it back as
+// s rather than expanding a ${VAR} in it.
+func Escape(s string) string { return strings.ReplaceAll(s, "$", "$$") }
+
+// EscapeLiterals escapes (Escape) the values of s that ParseSpec expands and
+// that hold literal text: the target's url, command, args and cwd, the
+// client answers, and the steps' tool, prompt and resource names and
+// arguments. The target's env, headers and bearer_token are left as they
+// are: an exported spec writes ${VAR} references there. Expectations are
+// never expanded.
+func (s *Spec) EscapeLiterals() {
+	if t := s.Target; t != nil {
+		t.URL, t.Command, t.Cwd = Escape(t.URL), Escape(t.Command), Escape(t.Cwd)
+		for i := range t.Args {
+			t.Args[i] = Escape(t.Args[i])
+		}
+	}
+	if c := s.Client; c != nil {
+		if c.SamplingResponse != nil {
+			v := Escape(*c.SamplingResponse)
+			c.SamplingResponse = &v
+		}
+		c.ElicitationContent, _ = escapeValue(c.ElicitationContent).(map[string]any)
+		for i := range c.Roots {
+			c.Roots[i] = Escape(c.Roots[i])
+		}
+	}
+	for i := range s.Steps {
+		st := &s.Steps[i]
+		st.CallTool, st.ReadResource, st.GetPrompt = Escape(st.CallTool), Escape(st.ReadResource), Escape(st.GetPrompt)
+		st.Arguments, _ = escapeValue(st.Arguments).(map[string]any)
+	}
+}
+
+// escapeValue returns a copy of the JSON value v with its strings escaped.
+func escapeValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		return Escape(v)
+	case map[string]any:
+		if v == nil {
+			return v
+		}
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = escapeValue(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = escapeValue(e)
+		}
+		return out
+	}
+	return v
+}
+
 // volatileRE finds where text stops being stable: digits (counts, times,
 // ids) and the like.
 var volatileRE = regexp.MustCompile(`[0-9]`)
@@ -110,10 +168,7 @@ func StructuredExpectations(v any, limit int) map[string]any {
 		switch x := v.(type) {
 		case map[string]any:
 			for _, k := range slices.Sorted(maps.Keys(x)) {
-				if strings.ContainsAny(k, ".[]") {
-					continue // not addressable by a path
-				}
-				walk(joinPath(path, k), x[k])
+				walk(joinPath(path, pathKey(k)), x[k])
 			}
 		case []any:
 			for i, e := range x {
@@ -134,8 +189,8 @@ func StructuredExpectations(v any, limit int) map[string]any {
 }
 
 func joinPath(path, seg string) string {
-	if path == "" {
-		return seg
+	if path == "" || strings.HasPrefix(seg, "[") {
+		return path + seg
 	}
 	return path + "." + seg
 }

@@ -65,12 +65,17 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			Hostname:  host,
 		}
 		var ms float64
+		seen := map[string]int{} // CI systems merge testcases of one name
 		for _, c := range r.Checks {
 			if c.Group != g {
 				continue
 			}
 			ms += c.DurationMS
-			tc := junitCase{Name: c.Name, Classname: "mcp-test-mcp." + g, Time: seconds(c.DurationMS)}
+			name := c.Name
+			if seen[c.Name]++; seen[c.Name] > 1 {
+				name = fmt.Sprintf("%s #%d", c.Name, seen[c.Name])
+			}
+			tc := junitCase{Name: name, Classname: "mcp-test-mcp." + g, Time: seconds(c.DurationMS)}
 			var out []string
 			out = append(out, c.Message)
 			out = append(out, c.Notes...)

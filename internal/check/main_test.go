@@ -55,8 +55,24 @@ func TestMain(m *testing.M) {
 //	v1       lookup(id) → {name, score (required)}; prompt brief(topic); status
 //	additive v1 + lookup takes an optional limit, returns an extra field, new tool ping2, new prompt
 //	breaking lookup needs a new required argument, score is gone from the output, status removed, brief needs an argument
+//	hostile  only tools whose input schemas are hostile to an argument generator (hostileSchemas)
 func variantServer(variant string) error {
 	s := mcp.NewServer(&mcp.Implementation{Name: "variant", Version: "1.0.0"}, nil)
+	if variant == "hostile" {
+		for name, schema := range hostileSchemas {
+			var in map[string]any
+			if err := json.Unmarshal([]byte(schema), &in); err != nil {
+				return fmt.Errorf("schema of %s: %w", name, err)
+			}
+			s.AddTool(&mcp.Tool{Name: name, InputSchema: in}, func(_ context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf("%d bytes of arguments", len(req.Params.Arguments))}}}, nil
+			})
+		}
+		s.AddTool(&mcp.Tool{Name: "odd_keys", InputSchema: map[string]any{"type": "object"}}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{StructuredContent: oddKeys}, nil
+		})
+		return s.Run(context.Background(), &mcp.StdioTransport{})
+	}
 	in := map[string]any{
 		"type":       "object",
 		"properties": map[string]any{"id": map[string]any{"type": "string"}},
@@ -103,6 +119,31 @@ func variantServer(variant string) error {
 		return &mcp.GetPromptResult{}, nil
 	})
 	return s.Run(context.Background(), &mcp.StdioTransport{})
+}
+
+// hostileSchemas are input schemas that a naive argument generator panics
+// on, overflows its stack on, or allocates gigabytes for.
+var hostileSchemas = map[string]string{
+	"negative_max_length": `{"type":"object","properties":{"s":{"type":"string","maxLength":-1}},"required":["s"]}`,
+	"negative_min_items":  `{"type":"object","properties":{"a":{"type":"array","items":{"type":"string"},"minItems":-1}},"required":["a"]}`,
+	"huge_min_length":     `{"type":"object","properties":{"s":{"type":"string","minLength":1e12}},"required":["s"]}`,
+	"huge_min_items":      `{"type":"object","properties":{"a":{"type":"array","items":{"type":"string","minLength":100000},"minItems":1e12}},"required":["a"]}`,
+	"self_all_of":         `{"type":"object","$defs":{"A":{"allOf":[{"$ref":"#/$defs/A"}]}},"properties":{"x":{"$ref":"#/$defs/A"}},"required":["x"]}`,
+	"self_any_of":         `{"type":"object","$defs":{"A":{"anyOf":[{"$ref":"#/$defs/A"}]}},"properties":{"x":{"$ref":"#/$defs/A"}},"required":["x"]}`,
+	"branching_all_of":    `{"type":"object","$defs":{"A":{"allOf":[{"$ref":"#/$defs/A"},{"$ref":"#/$defs/A"},{"$ref":"#/$defs/A"},{"$ref":"#/$defs/A"}]}},"properties":{"x":{"$ref":"#/$defs/A"}},"required":["x"]}`,
+	"self_nested":         `{"type":"object","$defs":{"N":{"type":"object","properties":{"n":{"$ref":"#/$defs/N"},"m":{"$ref":"#/$defs/N"}},"required":["n","m"]}},"properties":{"x":{"$ref":"#/$defs/N"}},"required":["x"]}`,
+	"tiny_multiple_of":    `{"type":"object","properties":{"n":{"type":"number","minimum":1e300,"multipleOf":1e-300}},"required":["n"]}`,
+}
+
+// oddKeys is structured content whose keys hold the characters of paths.
+var oddKeys = map[string]any{
+	"$schema": "https://json-schema.org/draft/2020-12/schema",
+	"a.b":     1.0,
+	"[0]":     "bracketed",
+	"":        "empty",
+	`q"\`:     "quote and backslash",
+	"list":    []any{map[string]any{"$id": "first"}},
+	"plain":   map[string]any{"x.y": true},
 }
 
 // self is the test binary, which serves the example and variant servers.

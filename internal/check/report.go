@@ -36,9 +36,12 @@ type Report struct {
 	Server     *ServerInfo `json:"server,omitempty"`
 	StartedAt  string      `json:"started_at" jsonschema:"RFC 3339, UTC"`
 	DurationMS float64     `json:"duration_ms"`
-	// Passed is true when no check failed.
-	Passed  bool    `json:"passed"`
-	Summary Summary `json:"summary"`
+	// Passed is true when no check failed and the run was not interrupted.
+	Passed bool `json:"passed"`
+	// Interrupted says that the run was cancelled (SIGINT, SIGTERM) before
+	// every check ran; those that did not are skipped.
+	Interrupted bool    `json:"interrupted,omitempty"`
+	Summary     Summary `json:"summary"`
 	// Surface is what the target offers, when it was listed.
 	Surface *SurfaceSummary `json:"surface,omitempty"`
 	Checks  []Check         `json:"checks"`
@@ -112,13 +115,23 @@ func (f Failure) String() string {
 	return fmt.Sprintf("%s: expected %s, got %s", f.Expectation, f.Expected, f.Actual)
 }
 
+// ExitInterrupted is the exit code of a run that was interrupted before any
+// check failed: 128 + SIGINT, as a shell reports a program that SIGINT
+// ended.
+const ExitInterrupted = 130
+
 // ExitCode is the exit code of `mcp-test-mcp check` for this report: 0 when
-// every check passed, 1 when one failed, 3 when the target could not be
-// started or reached.
+// every check passed, 1 when one failed (before an interruption, if there
+// was one), 3 when the target could not be started or reached, and
+// ExitInterrupted when the run was interrupted before any check failed.
 func (r *Report) ExitCode() int {
 	switch {
 	case r.ConnectError != nil:
 		return 3
+	case r.Summary.Failed > 0:
+		return 1
+	case r.Interrupted:
+		return ExitInterrupted
 	case !r.Passed:
 		return 1
 	}
@@ -138,7 +151,7 @@ func (r *Report) tally() {
 			r.Summary.Skipped++
 		}
 	}
-	r.Passed = r.Summary.Failed == 0 && r.ConnectError == nil
+	r.Passed = r.Summary.Failed == 0 && r.ConnectError == nil && !r.Interrupted
 }
 
 // WriteJSON writes the report as indented JSON.
@@ -243,8 +256,11 @@ func (r *Report) WriteText(w io.Writer, opts *TextOptions) error {
 	}
 	s := r.Summary
 	verdict := paint("32", "PASSED")
-	if !r.Passed {
+	switch {
+	case r.Summary.Failed > 0 || r.ConnectError != nil:
 		verdict = paint("31", "FAILED")
+	case r.Interrupted:
+		verdict = paint("33", "INTERRUPTED")
 	}
 	fmt.Fprintf(&b, "\n%s: %d %s, %d passed, %d failed, %d skipped in %s\n",
 		verdict, s.Total, plural(s.Total, "check", "checks"), s.Passed, s.Failed, s.Skipped, fmtMS(r.DurationMS))

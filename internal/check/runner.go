@@ -145,12 +145,33 @@ type runner struct {
 	// lost; the remaining checks are skipped.
 	gaveUp bool
 
-	done    int      // checks completed, for progress
+	done    int      // checks completed, for progress, connection checks included
 	total   int      // checks planned, for progress; 0 until known
 	pending []string // progress lines held until total is known
+
+	// stop is the run's ctx.Done(): once it is closed, the checks not yet
+	// run are skipped as interrupted, and one that fails is put down to
+	// the interruption.
+	stop <-chan struct{}
 }
 
+// interrupted reports whether the run was cancelled (SIGINT, SIGTERM, or
+// the caller's context).
+func (r *runner) interrupted() bool {
+	select {
+	case <-r.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// skippedInterrupted is the message of a check that did not run, or did not
+// finish, because the run was interrupted.
+const skippedInterrupted = "skipped: interrupted"
+
 func (r *runner) run(ctx context.Context) {
+	r.stop = ctx.Done()
 	r.start = time.Now()
 	r.report.StartedAt = r.start.UTC().Format("2006-01-02T15:04:05.000Z07:00")
 	if !r.connect(ctx, "connect") {
@@ -174,11 +195,15 @@ func (r *runner) run(ctx context.Context) {
 	if r.opts.Audit {
 		total++ // at least one check; findings add more
 	}
-	r.setTotal(total)
+	r.setTotal(r.done + total)
 	for _, c := range first {
 		r.add(c)
 	}
 	for _, t := range calls {
+		if r.interrupted() {
+			r.skip(GroupCallAll, "call_tool "+t.Name, skippedInterrupted)
+			continue
+		}
 		if !r.alive(ctx) {
 			r.skip(GroupCallAll, "call_tool "+t.Name, "skipped: the target could not be restarted after it was lost")
 			continue
@@ -186,6 +211,10 @@ func (r *runner) run(ctx context.Context) {
 		r.callGenerated(ctx, t)
 	}
 	for i := range steps {
+		if r.interrupted() {
+			r.skip(GroupSteps, steps[i].title(), skippedInterrupted)
+			continue
+		}
 		if !r.alive(ctx) {
 			r.skip(GroupSteps, steps[i].title(), "skipped: the target could not be restarted after it was lost")
 			continue
@@ -200,8 +229,13 @@ func (r *runner) run(ctx context.Context) {
 	}
 }
 
-// audit runs the audit and records each finding as a check.
+// audit runs the audit and records each finding as a check, and each of
+// its checks that could not run as a skipped one.
 func (r *runner) audit(ctx context.Context) {
+	if r.interrupted() {
+		r.skip(GroupAudit, "audit", skippedInterrupted)
+		return
+	}
 	if !r.alive(ctx) {
 		r.skip(GroupAudit, "audit", "skipped: the target could not be restarted after it was lost")
 		return
@@ -217,6 +251,13 @@ func (r *runner) audit(ctx context.Context) {
 	if failOn == "" {
 		failOn = audit.SeverityError
 	}
+	// "no findings" must not read as "all checked".
+	r.total += len(rep.Skipped)
+	defer func() {
+		for _, s := range rep.Skipped {
+			r.skip(GroupAudit, "audit "+s.Check, s.Reason)
+		}
+	}()
 	if len(rep.Findings) == 0 {
 		r.add(Check{Name: "audit", Group: GroupAudit, Status: StatusPassed, DurationMS: rep.DurationMS, Message: "no findings"})
 		return
@@ -268,6 +309,10 @@ func (r *runner) connect(ctx context.Context, name string) bool {
 	start := time.Now()
 	info, _, err := r.mgr.Connect(ctx, spec)
 	c := Check{Name: name, Group: GroupConnection, Action: "connect", DurationMS: ms(time.Since(start))}
+	if err != nil && r.interrupted() {
+		r.skip(GroupConnection, name, skippedInterrupted)
+		return false
+	}
 	if err != nil {
 		c.Status, c.ErrorType = StatusFailed, ErrorType(err, true)
 		msg := err.Error()
@@ -455,7 +500,11 @@ func (r *runner) callGenerated(ctx context.Context, t *mcp.Tool) {
 		r.skip(GroupCallAll, name, "skipped: annotated destructiveHint: true (pass --include-destructive to call it)")
 		return
 	}
-	args := GenerateArguments(t.InputSchema)
+	args, err := generateArguments(t.InputSchema)
+	if err != nil {
+		r.skip(GroupCallAll, name, "skipped: "+err.Error())
+		return
+	}
 	obs := r.callTool(ctx, t.Name, args, 0)
 	c := Check{Name: name, Group: GroupCallAll, Action: ActionCallTool, DurationMS: ms(obs.duration), Arguments: args}
 	c.Notes = append(c.Notes, "called with generated arguments "+show(args))
@@ -755,14 +804,19 @@ func evaluate(e *Expect, action string, o observation) []Failure {
 		}
 	}
 	for _, p := range slices.Sorted(mapsKeys(e.Structured)) {
-		if !o.hasStruc {
-			fail("structured."+p, show(e.Structured[p]), "no structured content")
-			continue
+		// Without structured content nothing is at any path, which is what
+		// exists: false and ne expect.
+		var got any
+		found := false
+		if o.hasStruc {
+			got, found = lookup(o.struc, p)
 		}
-		got, found := lookup(o.struc, p)
 		if ok, want := compareValue(e.Structured[p], got, found); !ok {
 			actual := "nothing at that path"
-			if found {
+			switch {
+			case !o.hasStruc:
+				actual = "no structured content"
+			case found:
 				actual = show(got)
 			}
 			fail("structured."+p, want, actual)
@@ -787,6 +841,11 @@ func evaluate(e *Expect, action string, o observation) []Failure {
 func (r *runner) snapshot(surf *Surface) {
 	start := time.Now()
 	c := Check{Name: "snapshot " + path.Base(r.opts.Snapshot), Group: GroupSnapshot, Action: "snapshot"}
+	if r.interrupted() {
+		// The lists may be cut short: neither compare nor write them.
+		r.skip(GroupSnapshot, c.Name, skippedInterrupted)
+		return
+	}
 	if surf == nil || r.listFailed {
 		r.skip(GroupSnapshot, c.Name, "skipped: the surface could not be listed")
 		return
@@ -828,8 +887,21 @@ func (r *runner) skip(group, name, why string) {
 	r.add(Check{Name: name, Group: group, Status: StatusSkipped, Message: why})
 }
 
+// reportInterrupt marks the report interrupted when the run was, and turns
+// a failure that the interruption caused into a skip.
+func (r *runner) reportInterrupt(c *Check) {
+	if !r.interrupted() {
+		return
+	}
+	r.report.Interrupted = true
+	if c.Status == StatusFailed {
+		c.Status, c.Message, c.Failures, c.ErrorType = StatusSkipped, skippedInterrupted, nil, ""
+	}
+}
+
 // add records a check and prints its progress line.
 func (r *runner) add(c Check) {
+	r.reportInterrupt(&c)
 	c.Message = r.secrets.Scrub(c.Message)
 	for i := range c.Failures {
 		c.Failures[i].Actual = r.secrets.Scrub(c.Failures[i].Actual)
@@ -844,11 +916,16 @@ func (r *runner) add(c Check) {
 		line += ": " + firstLine(c.Message)
 	}
 	line = r.secrets.Scrub(line)
+	r.done++
 	if c.Group == GroupConnection {
-		fmt.Fprintf(r.opts.Progress, "[%s] %s\n", c.Action, line)
+		// Connection checks are counted like the others; a reconnect is
+		// one more than was planned.
+		if r.total > 0 {
+			r.total++
+		}
+		fmt.Fprintf(r.opts.Progress, "[%s] %s\n", cmp.Or(c.Action, c.Name), line)
 		return
 	}
-	r.done++
 	if r.total == 0 {
 		r.pending = append(r.pending, line)
 		return
@@ -863,7 +940,7 @@ func (r *runner) setTotal(n int) {
 		return
 	}
 	for i, line := range r.pending {
-		fmt.Fprintf(r.opts.Progress, "[%d/%d] %s\n", i+1, r.total, line)
+		fmt.Fprintf(r.opts.Progress, "[%d/%d] %s\n", r.done-len(r.pending)+i+1, r.total, line)
 	}
 	r.pending = nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"reflect"
 	"regexp"
@@ -196,6 +197,7 @@ func ParseSpec(data []byte, name string, getenv func(string) (string, bool)) (*S
 	if err := dec.Decode(spec); err != nil {
 		return nil, yamlError(name, err)
 	}
+	keepScalarText(spec, root.Content[0])
 	stepNodes := stepNodes(root.Content[0])
 	for i := range spec.Steps {
 		s := &spec.Steps[i]
@@ -240,6 +242,88 @@ func stepNodes(doc *yaml.Node) []*yaml.Node {
 		}
 	}
 	return nil
+}
+
+// keepScalarText re-reads the spec's free-form values (arguments,
+// structured expectations, elicitation content) from the YAML nodes, so
+// that a scalar JSON has no type for stays the text it was written as: the
+// decoder would make 2024-01-02 a time.Time, sent as
+// "2024-01-02T00:00:00Z", and .inf a float JSON cannot carry.
+func keepScalarText(spec *Spec, doc *yaml.Node) {
+	if c := mappingValue(doc, "client"); c != nil && spec.Client != nil {
+		if n := mappingValue(c, "elicitation_content"); n != nil {
+			spec.Client.ElicitationContent, _ = nodeValue(n).(map[string]any)
+		}
+	}
+	for i, sn := range stepNodes(doc) {
+		if i >= len(spec.Steps) {
+			break
+		}
+		st := &spec.Steps[i]
+		if n := mappingValue(sn, "arguments"); n != nil {
+			st.Arguments, _ = nodeValue(n).(map[string]any)
+		}
+		if e := mappingValue(sn, "expect"); e != nil && st.Expect != nil {
+			if n := mappingValue(e, "structured"); n != nil {
+				st.Expect.Structured, _ = nodeValue(n).(map[string]any)
+			}
+		}
+	}
+}
+
+// mappingValue returns the value of key in the mapping node m, or nil.
+func mappingValue(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// nodeValue is what decoding n into an any gives, except that a scalar
+// other than a string, a finite number, a boolean or null is its text.
+func nodeValue(n *yaml.Node) any {
+	switch n.Kind {
+	case yaml.AliasNode:
+		return nodeValue(n.Alias)
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!str", "!!int", "!!float", "!!bool", "!!null":
+			var v any
+			if n.Decode(&v) != nil {
+				return n.Value
+			}
+			if f, ok := v.(float64); ok && (math.IsInf(f, 0) || math.IsNaN(f)) {
+				return n.Value
+			}
+			return v
+		}
+		return n.Value
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			out = append(out, nodeValue(c))
+		}
+		return out
+	case yaml.MappingNode:
+		out := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Tag == "!!merge" {
+				var v any
+				_ = n.Decode(&v) // merge keys: the decoder's reading
+				return v
+			}
+			out[n.Content[i].Value] = nodeValue(n.Content[i+1])
+		}
+		return out
+	}
+	var v any
+	_ = n.Decode(&v)
+	return v
 }
 
 var (
@@ -427,6 +511,8 @@ func (s *Spec) validate(name string) error {
 			return bad(0, "target.transport %q is not one of %s", t.Transport, strings.Join(transports, ", "))
 		case t.TimeoutSeconds < 0 || t.CallTimeoutSeconds < 0:
 			return bad(0, "target timeouts must be positive")
+		case t.TimeoutSeconds > maxTimeoutSeconds || t.CallTimeoutSeconds > maxTimeoutSeconds:
+			return bad(0, "target timeouts must be at most %d seconds (24 hours)", maxTimeoutSeconds)
 		}
 	}
 	if c := s.Client; c != nil {
@@ -459,8 +545,13 @@ func (s *Spec) validate(name string) error {
 				}
 			}
 		}
-		if st.TimeoutSeconds < 0 {
-			return bad(st.line, "step %d: timeout_seconds must be positive", i+1)
+		if st.TimeoutSeconds < 0 || st.TimeoutSeconds > maxTimeoutSeconds {
+			return bad(st.line, "step %d: timeout_seconds must be positive and at most %d (24 hours)", i+1, maxTimeoutSeconds)
+		}
+		if v := st.listValue(); v != nil {
+			if m, ok := v.(map[string]any); !(ok && len(m) == 0) && v != true {
+				return bad(st.line, "step %d: %s takes no parameters: leave it empty, or give {} or true, not %s", i+1, st.action, show(v))
+			}
 		}
 		e := st.Expect
 		if e == nil {
@@ -475,16 +566,55 @@ func (s *Spec) validate(name string) error {
 		if e.OutputSchemaValid != nil && st.action != ActionCallTool {
 			return bad(st.line, "step %d: output_schema_valid is for call_tool steps", i+1)
 		}
+		valid := actionContentTypes[st.action]
+		for _, ct := range e.ContentTypes {
+			if !slices.Contains(valid, ct) {
+				if len(valid) == 0 {
+					return bad(st.line, "step %d: %s answers have no content types", i+1, st.action)
+				}
+				return bad(st.line, "step %d: content type %q is not one of %s", i+1, ct, strings.Join(valid, ", "))
+			}
+		}
 		for _, re := range e.TextMatches {
 			if _, err := regexp.Compile(re); err != nil {
 				return bad(st.line, "step %d: text_matches %q is not a valid regular expression: %v", i+1, re, err)
 			}
 		}
 		for path, want := range e.Structured {
+			if _, err := parsePath(path); err != nil {
+				return bad(st.line, "step %d: structured path %q: %v", i+1, path, err)
+			}
 			if err := checkComparison(want); err != nil {
 				return bad(st.line, "step %d: structured %q: %v", i+1, path, err)
 			}
 		}
+	}
+	return nil
+}
+
+// maxTimeoutSeconds bounds the timeouts a spec may give: 24 hours.
+const maxTimeoutSeconds = 24 * 60 * 60
+
+// actionContentTypes are the content types each action's answer can have.
+var actionContentTypes = map[string][]string{
+	ActionCallTool:     {"text", "image", "audio", "resource", "resource_link"},
+	ActionGetPrompt:    {"text", "image", "audio", "resource", "resource_link"},
+	ActionReadResource: {"text", "blob"},
+}
+
+// listValue is the value of a parameterless action (a list or ping), or nil.
+func (st *Step) listValue() any {
+	switch st.action {
+	case ActionListTools:
+		return st.ListTools
+	case ActionListResources:
+		return st.ListResources
+	case ActionListResourceTemplates:
+		return st.ListResourceTemplates
+	case ActionListPrompts:
+		return st.ListPrompts
+	case ActionPing:
+		return st.Ping
 	}
 	return nil
 }

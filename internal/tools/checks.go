@@ -219,16 +219,25 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 		return out
 	}
 	_, live, _ := h.rec.snapshot()
-	getenv := liveEnv(live)
+	env := &specEnv{live: live}
 	var spec *check.Spec
 	var err error
 	if in.SpecPath != "" {
-		spec, err = check.ReadSpec(in.SpecPath, getenv)
+		spec, err = check.ReadSpec(in.SpecPath, env.lookup)
 	} else {
 		var b []byte
 		if b, err = json.Marshal(in.Spec); err == nil {
-			spec, err = check.ParseSpec(b, "spec", getenv)
+			spec, err = check.ParseSpec(b, "spec", env.lookup)
 		}
+	}
+	if len(env.refused) > 0 {
+		out.fail(&ErrorInfo{
+			Type: ErrInvalidArguments,
+			Message: fmt.Sprintf("The spec uses ${%s}, which run_checks does not take from the tester's environment: it holds the tester's own credentials, and a spec may come from anywhere.",
+				strings.Join(env.refused, "}, ${")),
+			Suggestion: "Put the value in the spec, or connect with it (a bearer_token given to connect is ${" + bearerVar + "} here), or run the spec with mcp-test-mcp check --spec, which reads the whole environment.",
+		})
+		return out
 	}
 	if err != nil {
 		out.fail(&ErrorInfo{
@@ -287,32 +296,57 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 	return out
 }
 
-// liveEnv looks variables up in the environment, then among the values the
-// current connection was made with, under the names export_checks gives
-// them: env names, MCP_HEADER_<NAME> and MCP_TEST_BEARER_TOKEN. So an
-// exported spec runs against the same target without its secrets ever being
-// written down.
-func liveEnv(live *ConnectInput) func(string) (string, bool) {
-	return func(name string) (string, bool) {
-		if v, ok := os.LookupEnv(name); ok {
+// testerSecrets are the tester's own credentials. run_checks never takes
+// them from its environment: a spec an agent pulled from a repository could
+// otherwise send them to the target.
+var testerSecrets = []string{"LLM_API_KEY", "MCP_TEST_AUTH_TOKEN", "MCP_TEST_BEARER_TOKEN", "MCP_TEST_OAUTH_CLIENT_SECRET"}
+
+// specEnv is where run_checks looks up a spec's ${NAME}: the environment,
+// then the values the current connection was made with, under the names
+// export_checks gives them: env names, MCP_HEADER_<NAME> and
+// MCP_TEST_BEARER_TOKEN. So an exported spec runs against the same target
+// without its secrets ever being written down. testerSecrets are taken
+// from the connection only.
+type specEnv struct {
+	live *ConnectInput
+	// refused are the testerSecrets the spec asked for and only the
+	// environment had.
+	refused []string
+}
+
+func (e *specEnv) lookup(name string) (string, bool) {
+	if slices.Contains(testerSecrets, name) {
+		if v, ok := e.fromLive(name); ok {
 			return v, true
 		}
-		if live == nil {
-			return "", false
-		}
-		if v, ok := live.Env[name]; ok {
-			return v, true
-		}
-		for k, v := range live.Headers {
-			if headerVar(k) == name {
-				return v, true
-			}
-		}
-		if name == bearerVar && live.BearerToken != "" {
-			return live.BearerToken, true
+		if _, ok := os.LookupEnv(name); ok && !slices.Contains(e.refused, name) {
+			e.refused = append(e.refused, name)
 		}
 		return "", false
 	}
+	if v, ok := os.LookupEnv(name); ok {
+		return v, true
+	}
+	return e.fromLive(name)
+}
+
+func (e *specEnv) fromLive(name string) (string, bool) {
+	live := e.live
+	if live == nil {
+		return "", false
+	}
+	if v, ok := live.Env[name]; ok {
+		return v, true
+	}
+	for k, v := range live.Headers {
+		if headerVar(k) == name {
+			return v, true
+		}
+	}
+	if name == bearerVar && live.BearerToken != "" {
+		return live.BearerToken, true
+	}
+	return "", false
 }
 
 const bearerVar = "MCP_TEST_BEARER_TOKEN"
@@ -400,7 +434,10 @@ func (h *handlers) exportChecks(ctx context.Context, req *mcp.CallToolRequest, i
 		st := rs.step
 		e := *st.Expect
 		if outputs && e.ErrorType == "" {
-			if p := check.StablePrefix(rs.text); p != "" {
+			// The text is scrubbed before it is cut, so that the expectation
+			// neither keeps part of a secret nor misses the *** that a re-run,
+			// sending the scrubbed arguments, gets back.
+			if p := check.StablePrefix(h.secrets.Scrub(rs.text)); p != "" {
 				e.TextContains = check.StringList{p}
 			}
 			if rs.structured != nil {
@@ -412,16 +449,19 @@ func (h *handlers) exportChecks(ctx context.Context, req *mcp.CallToolRequest, i
 		st.Expect = &e
 		spec.Steps = append(spec.Steps, st)
 	}
+	spec, err := h.scrubSpec(spec)
+	if err != nil {
+		out.fail(classify(err, opRequest))
+		return out
+	}
+	spec.EscapeLiterals()
 	asJSON := strings.EqualFold(filepath.Ext(in.Path), ".json")
 	b, err := check.Marshal(spec, asJSON)
 	if err != nil {
 		out.fail(classify(err, opRequest))
 		return out
 	}
-	text := h.secrets.Scrub(string(b))
-	if asJSON {
-		text = string(h.secrets.ScrubJSON(b))
-	}
+	text := string(b)
 	if in.Path != "" {
 		abs, err := filepath.Abs(in.Path)
 		if err == nil {
@@ -445,6 +485,21 @@ func (h *handlers) exportChecks(ctx context.Context, req *mcp.CallToolRequest, i
 	}
 	h.notify(ctx, req, "info", "%s", out.Message)
 	return out
+}
+
+// scrubSpec returns spec with the secrets masked in its values. It works on
+// the values, not on the encoded text, so that the YAML written stays valid
+// (a bare *** is a YAML alias).
+func (h *handlers) scrubSpec(spec *check.Spec) (*check.Spec, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil, fmt.Errorf("scrubbing the spec: %w", err)
+	}
+	var clean check.Spec
+	if err := json.Unmarshal(h.secrets.ScrubJSON(b), &clean); err != nil {
+		return nil, fmt.Errorf("scrubbing the spec: %w", err)
+	}
+	return &clean, nil
 }
 
 // exportTarget is the target of an exported spec: secrets become ${VAR}

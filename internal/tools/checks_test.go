@@ -84,3 +84,55 @@ func TestRunChecksRefusesBadSpecs(t *testing.T) {
 	env = h.call("export_checks", nil)
 	assert.Equal(t, "not_connected", errType(env))
 }
+
+func TestExportChecksKeepsSecretsAndDollarsExact(t *testing.T) {
+	t.Parallel()
+	const secret = "key-SECRET-abcdef"
+	h := newHost(t, nil)
+	h.connect(testserver.ModeNormal, map[string]any{"env": map[string]any{"EXAMPLE_API_KEY": secret}})
+
+	h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": secret}})
+	h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "costs $5, not ${x} or $$"}})
+	h.call("get_prompt", map[string]any{"name": "greet", "arguments": map[string]any{"name": "${HOME}"}})
+
+	for _, file := range []string{"checks.yaml", "checks.json"} {
+		t.Run(file, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), file)
+			env := h.call("export_checks", map[string]any{"path": path})
+			require.Equal(t, true, env["success"], "%v", env)
+			text, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.NotContains(t, string(text), secret)
+
+			env = h.call("run_checks", map[string]any{"spec_path": path, "format": "text"})
+			require.Equal(t, true, env["success"], "the exported spec parses:\n%s\n%v", text, env)
+			assert.Equal(t, true, env["passed"], "%s\n%s", text, env["report_text"])
+			assert.Equal(t, `costs $5, not ${x} or $$`, get(env, "report", "checks", 2, "arguments", "message"), "sent as recorded")
+			assert.Equal(t, `${HOME}`, get(env, "report", "checks", 3, "arguments", "name"))
+		})
+	}
+}
+
+func TestRunChecksKeepsTheTestersCredentials(t *testing.T) {
+	t.Setenv("MCP_TEST_AUTH_TOKEN", "tester-SECRET-auth")
+	t.Setenv("LLM_API_KEY", "tester-SECRET-llm")
+	t.Setenv("CHECK_TEST_PLAIN", "plain value")
+	h := newHost(t, nil)
+	h.connect(testserver.ModeNormal, nil)
+	echo := func(message string) map[string]any {
+		return h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{
+			map[string]any{"call_tool": "echo", "arguments": map[string]any{"message": message}, "expect": map[string]any{"text_contains": "value"}},
+		}}})
+	}
+
+	env := echo("${MCP_TEST_AUTH_TOKEN} and ${LLM_API_KEY}")
+	assert.Equal(t, "invalid_arguments", errType(env))
+	assert.Contains(t, get(env, "error", "message"), "${MCP_TEST_AUTH_TOKEN}, ${LLM_API_KEY}, which run_checks does not take from the tester's environment")
+	assert.Contains(t, get(env, "error", "suggestion"), "mcp-test-mcp check --spec")
+
+	env = echo("${CHECK_TEST_PLAIN}")
+	assert.Equal(t, true, env["passed"], "other variables are expanded: %v", env)
+	for _, out := range h.rawOutputs() {
+		assert.NotContains(t, out, "tester-SECRET")
+	}
+}
