@@ -980,20 +980,7 @@ func describeTarget(t *Target) string {
 
 // targetSecrets are the secret values of a target.
 func targetSecrets(t *Target) []string {
-	var out []string
-	for k, v := range t.Env {
-		if redact.IsSecretName(k) {
-			out = append(out, v)
-		}
-	}
-	for _, v := range t.Headers {
-		out = append(out, v)
-		if _, tok, ok := strings.Cut(v, " "); ok {
-			out = append(out, tok)
-		}
-	}
-	out = append(out, t.BearerToken)
-	return append(out, redact.URLSecrets(t.URL)...)
+	return redact.ConnectionSecrets(t.URL, t.Env, t.Headers, t.BearerToken)
 }
 
 // mergeClient returns base with the fields set in over replacing its own.

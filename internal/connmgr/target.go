@@ -54,18 +54,10 @@ func resolve(spec Spec) (*target, error) {
 		return nil, invalid("transport %q is not one of auto, stdio, streamable-http, sse", spec.Transport)
 	}
 	t := &target{secrets: &redact.Secrets{}}
-	t.secrets.Add(spec.BearerToken)
-	for _, v := range spec.Headers {
-		t.secrets.Add(v)
-	}
 	// Env values are secret when their names say so; scrubbing every value
 	// ("production", "1") from the target's stderr would mangle it. No env
 	// value is ever shown by the tester itself.
-	for name, v := range spec.Env {
-		if redact.IsSecretName(name) {
-			t.secrets.Add(v)
-		}
-	}
+	t.secrets.Add(redact.ConnectionSecrets(spec.URL, spec.Env, spec.Headers, spec.BearerToken)...)
 
 	isHTTP := strings.HasPrefix(spec.URL, "http://") || strings.HasPrefix(spec.URL, "https://")
 	if isHTTP {
@@ -108,7 +100,6 @@ func (t *target) resolveHTTP(spec Spec, tr string) (*target, error) {
 		return nil, fmt.Errorf("%w: OAuth needs the streamable-http transport and no bearer_token", ErrInvalidSpec)
 	}
 	t.url = spec.URL
-	t.secrets.Add(redact.URLSecrets(spec.URL)...)
 	t.headers = http.Header{}
 	for name, v := range spec.Headers {
 		if !validHeaderName(name) {

@@ -86,6 +86,27 @@ func URLSecrets(raw string) []string {
 	return out
 }
 
+// ConnectionSecrets returns the secret values among what a connection to a
+// target is given: env values whose names look secret, every header value
+// (and the token of an "Bearer xyz"-style value), the bearer token, and the
+// URL's secret parts.
+func ConnectionSecrets(rawURL string, env, headers map[string]string, bearerToken string) []string {
+	var out []string
+	for name, v := range env {
+		if IsSecretName(name) {
+			out = append(out, v)
+		}
+	}
+	for _, v := range headers {
+		out = append(out, v)
+		if _, tok, ok := strings.Cut(v, " "); ok {
+			out = append(out, tok)
+		}
+	}
+	out = append(out, bearerToken)
+	return append(out, URLSecrets(rawURL)...)
+}
+
 // Value returns a deep copy of v (decoded JSON: maps, slices and scalars) in
 // which the values of secret-looking keys are masked.
 func Value(v any) any {

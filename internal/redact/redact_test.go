@@ -52,3 +52,11 @@ func TestSecretsScrub(t *testing.T) {
 	var nilSecrets *Secrets
 	assert.Equal(t, "x", nilSecrets.Scrub("x"))
 }
+
+func TestConnectionSecrets(t *testing.T) {
+	got := ConnectionSecrets("https://u:pw@h/mcp?token=t1&page=2",
+		map[string]string{"API_KEY": "k1", "NODE_ENV": "production"},
+		map[string]string{"Authorization": "Bearer tok-9", "X-Tenant": "acme"},
+		"bearer-1")
+	assert.ElementsMatch(t, []string{"k1", "Bearer tok-9", "tok-9", "acme", "bearer-1", "u", "pw", "t1"}, got)
+}

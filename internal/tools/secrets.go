@@ -1,8 +1,6 @@
 package tools
 
 import (
-	"strings"
-
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
 
@@ -16,22 +14,7 @@ type secretSet struct {
 
 // addConnect records the secrets of a connect call's arguments.
 func (s *secretSet) addConnect(in *ConnectInput) {
-	var vals []string
-	for name, v := range in.Env {
-		if redact.IsSecretName(name) {
-			vals = append(vals, v)
-		}
-	}
-	for _, v := range in.Headers {
-		vals = append(vals, v)
-		// "Bearer xyz" is often given whole; the token alone is the secret.
-		if _, tok, ok := strings.Cut(v, " "); ok {
-			vals = append(vals, tok)
-		}
-	}
-	vals = append(vals, in.BearerToken)
-	vals = append(vals, redact.URLSecrets(in.URL)...)
-	s.Add(vals...)
+	s.Add(redact.ConnectionSecrets(in.URL, in.Env, in.Headers, in.BearerToken)...)
 }
 
 // scrubJSON masks secrets inside the string literals of the JSON document b.
