@@ -367,7 +367,11 @@ func commandPolicy(allowed []string, noStdio bool) func(command, cwd string) err
 				}
 				continue
 			}
-			if p, err := filepath.EvalSymlinks(a); err == nil && p == resolved {
+			abs, err := filepath.Abs(a)
+			if err != nil {
+				continue
+			}
+			if p, err := filepath.EvalSymlinks(abs); err == nil && p == resolved {
 				return nil
 			}
 		}

@@ -216,6 +216,14 @@ func TestServeRefusesDisallowedCommandsBeforeStarting(t *testing.T) {
 			args: map[string]any{"command": binary, "args": []any{"example-server"}}, ok: true},
 		{name: "no-stdio refuses every command", flags: []string{"--no-stdio"},
 			args: map[string]any{"command": binary, "args": []any{"example-server"}}},
+		{name: "an allowed command cannot be made to run other code through env", flags: []string{"--allow-command", sh},
+			args: map[string]any{"command": sh, "args": []any{"-c", "exit 0"}, "env": map[string]any{"BASH_ENV": marker}}},
+		{name: "nor through the dynamic loader", flags: []string{"--allow-command", binary},
+			args: map[string]any{"command": binary, "args": []any{"example-server"}, "env": map[string]any{"LD_PRELOAD": "/tmp/evil.so"}}},
+		{name: "a harmless env variable is fine", flags: []string{"--allow-command", binary},
+			args: map[string]any{"command": binary, "args": []any{"example-server"}, "env": map[string]any{"APP_MODE": "test"}}, ok: true},
+		{name: "a relative allowed path matches", flags: []string{"--allow-command", relativeTo(t, binary)},
+			args: map[string]any{"command": binary, "args": []any{"example-server"}}, ok: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -231,6 +239,19 @@ func TestServeRefusesDisallowedCommandsBeforeStarting(t *testing.T) {
 			assert.ErrorIs(t, err, os.ErrNotExist, "no process ran")
 		})
 	}
+}
+
+// relativeTo returns path relative to the working directory.
+func relativeTo(t *testing.T, path string) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	rel, err := filepath.Rel(wd, path)
+	require.NoError(t, err)
+	if !strings.HasPrefix(rel, ".") {
+		rel = "./" + rel
+	}
+	return rel
 }
 
 func TestServeOffLoopbackNeedsAToken(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -208,9 +209,17 @@ func (c *conn) monitorLoop() {
 		if timedOut {
 			reason = fmt.Sprintf("no answer within %s", c.health.timeout)
 		}
-		if c.rt != nil {
+		if c.rt != nil && !timedOut {
 			if herr := c.rt.failureSince(httpFailures); herr != nil {
-				reason, lost = herr.Error(), true
+				// The ping failed at once with an HTTP failure. Nothing
+				// answering, or a server that no longer knows the session,
+				// is a lost transport; a throttling or transient status
+				// (429, 5xx) is only a failed ping.
+				reason = c.scrub(herr.Error())
+				switch herr.StatusCode {
+				case 0, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+					lost = true
+				}
 			}
 		}
 		n := c.health.failed(at, reason)

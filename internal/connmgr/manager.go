@@ -190,6 +190,9 @@ func (m *Manager) retire(c *conn, endedBy string) (*Previous, string) {
 func (m *Manager) Connect(ctx context.Context, spec Spec) (info *Info, replaced *Previous, err error) {
 	m.connectMu.Lock()
 	defer m.connectMu.Unlock()
+	// An automatic reconnect of the lost connection ends first, so that it
+	// cannot start a second copy of a target beside the new one.
+	m.takePending().stop()
 	c, err := m.dial(ctx, spec, nil)
 	if err != nil {
 		return nil, nil, err
@@ -566,9 +569,19 @@ func (m *Manager) ListTools(ctx context.Context) (*ToolList, error) {
 // CallTool calls a tool on the target. timeout zero means the connection's
 // call timeout. args may be nil.
 func (m *Manager) CallTool(ctx context.Context, name string, args map[string]any, timeout time.Duration) (*CallResult, error) {
+	start := time.Now()
 	c, err := m.acquire(ctx, timeout)
 	if err != nil {
 		return nil, err
+	}
+	// Time spent waiting for a reconnect counts against the call's deadline.
+	if waited := time.Since(start); waited > time.Millisecond {
+		if timeout <= 0 {
+			timeout = c.callTimeout
+		}
+		if timeout -= waited; timeout <= 0 {
+			return nil, &TimeoutError{Method: "tools/call", After: waited, StderrTail: c.stderrTail()}
+		}
 	}
 	return c.callTool(ctx, name, args, timeout)
 }
