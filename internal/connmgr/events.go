@@ -2,6 +2,7 @@ package connmgr
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -123,11 +124,15 @@ func (l *eventLog) query(q EventQuery) EventPage {
 	if out == nil {
 		out = []Event{}
 	}
-	counts := make(map[string]int, len(l.counts))
-	for k, v := range l.counts {
-		counts[k] = v
-	}
-	return EventPage{Events: out, Counts: counts, Dropped: l.dropped, LastSeq: l.seq}
+	return EventPage{Events: out, Counts: maps.Clone(l.counts), Dropped: l.dropped, LastSeq: l.seq}
+}
+
+// countsByKind returns how many events of each kind were received since the
+// last clear.
+func (l *eventLog) countsByKind() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.counts)
 }
 
 // clear forgets the events up to and including seq through (all of them

@@ -542,7 +542,7 @@ func (m *Manager) Status() StatusReport {
 	if r.StderrTail == nil {
 		r.StderrTail = []string{}
 	}
-	r.EventCounts = m.events.query(EventQuery{Limit: 1}).Counts
+	r.EventCounts = m.events.countsByKind()
 	return r
 }
 
