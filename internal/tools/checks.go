@@ -89,39 +89,28 @@ func (h *handlers) recordCallTool(in *CallToolInput, out *CallToolOutput) {
 	if args, err := in.arguments(); err == nil && len(args) > 0 {
 		st.Arguments, _ = redact.Value(args).(map[string]any)
 	}
-	rs := recordedStep{step: st}
-	switch tc := out.ToolCall; {
-	case tc != nil:
+	var rs recordedStep
+	if tc := out.ToolCall; tc != nil {
 		isErr := tc.IsError
 		st.Expect.IsError = &isErr
+		st.Expect.ContentTypes = []string{}
 		for _, b := range tc.Content {
-			if t := blockType(b); !slices.Contains(st.Expect.ContentTypes, t) {
-				st.Expect.ContentTypes = append(st.Expect.ContentTypes, t)
-			}
-		}
-		if st.Expect.ContentTypes == nil {
-			st.Expect.ContentTypes = []string{}
+			st.Expect.ContentTypes = appendNew(st.Expect.ContentTypes, blockType(b))
 		}
 		if chk := tc.OutputSchemaCheck; chk.Checked && chk.Valid != nil {
 			v := *chk.Valid
 			st.Expect.OutputSchemaValid = &v
 		}
 		rs.text, rs.structured = tc.Text, tc.StructuredContent
-	case out.Error != nil && slices.Contains(exportable, out.Error.Type):
-		st.Expect.ErrorType = string(out.Error.Type)
-	default:
-		return
 	}
-	rs.step = st
-	h.rec.add(h.liveID(), rs)
+	h.record(st, rs, out.ToolCall != nil, out.Error)
 }
 
 // recordReadResource records a read_resource; read_resource defers it.
 func (h *handlers) recordReadResource(in *ReadResourceInput, out *ReadResourceOutput) {
 	st := check.Step{ReadResource: in.URI, Expect: &check.Expect{}}
-	rs := recordedStep{}
-	switch {
-	case out.Success:
+	var rs recordedStep
+	if out.Success {
 		var texts []string
 		for _, it := range out.Contents {
 			t := "text"
@@ -130,26 +119,20 @@ func (h *handlers) recordReadResource(in *ReadResourceInput, out *ReadResourceOu
 			} else if it.Text != nil {
 				texts = append(texts, *it.Text)
 			}
-			if !slices.Contains(st.Expect.ContentTypes, t) {
-				st.Expect.ContentTypes = append(st.Expect.ContentTypes, t)
-			}
+			st.Expect.ContentTypes = appendNew(st.Expect.ContentTypes, t)
 		}
 		rs.text = strings.Join(texts, "\n")
-	case out.Error != nil && slices.Contains(exportable, out.Error.Type):
-		st.Expect.ErrorType = string(out.Error.Type)
-	default:
-		return
 	}
-	rs.step = st
-	h.rec.add(h.liveID(), rs)
+	h.record(st, rs, out.Success, out.Error)
 }
 
 // recordGetPrompt records a get_prompt; get_prompt defers it.
 func (h *handlers) recordGetPrompt(in *GetPromptInput, out *GetPromptOutput) {
 	st := check.Step{GetPrompt: in.Name, Expect: &check.Expect{}}
-	rs := recordedStep{}
-	switch p := out.Prompt; {
-	case out.Success && p != nil:
+	var rs recordedStep
+	p := out.Prompt
+	answered := out.Success && p != nil
+	if answered {
 		if len(p.Arguments) > 0 {
 			st.Arguments = map[string]any{}
 			for k, v := range p.Arguments {
@@ -157,18 +140,33 @@ func (h *handlers) recordGetPrompt(in *GetPromptInput, out *GetPromptOutput) {
 			}
 		}
 		for _, m := range p.Messages {
-			if t := blockType(m.Content); !slices.Contains(st.Expect.ContentTypes, t) {
-				st.Expect.ContentTypes = append(st.Expect.ContentTypes, t)
-			}
+			st.Expect.ContentTypes = appendNew(st.Expect.ContentTypes, blockType(m.Content))
 		}
 		rs.text = p.Text
-	case out.Error != nil && slices.Contains(exportable, out.Error.Type):
-		st.Expect.ErrorType = string(out.Error.Type)
+	}
+	h.record(st, rs, answered, out.Error)
+}
+
+// record adds a step to the recorder of the live connection: one the target
+// answered, or one that failed with an error a re-run can be expected to
+// reproduce. Anything else is left out.
+func (h *handlers) record(st check.Step, rs recordedStep, answered bool, e *ErrorInfo) {
+	switch {
+	case answered:
+	case e != nil && slices.Contains(exportable, e.Type):
+		st.Expect.ErrorType = string(e.Type)
 	default:
 		return
 	}
 	rs.step = st
 	h.rec.add(h.liveID(), rs)
+}
+
+func appendNew(list []string, v string) []string {
+	if slices.Contains(list, v) {
+		return list
+	}
+	return append(list, v)
 }
 
 // RunChecksInput is the arguments of run_checks.

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
 )
 
@@ -120,7 +121,7 @@ func newHost(t *testing.T, opts *hostOptions) *host {
 	require.NoError(t, err)
 	for _, tool := range list.Tools {
 		require.NotNil(t, tool.OutputSchema, "tool %s has no output schema", tool.Name)
-		r, err := resolveSchema(tool.OutputSchema)
+		r, err := schemacheck.Resolve(tool.OutputSchema)
 		require.NoError(t, err, "output schema of %s", tool.Name)
 		h.schemas[tool.Name] = r
 	}
@@ -144,7 +145,7 @@ func (h *host) call(name string, args any) map[string]any {
 
 	var env map[string]any
 	require.NoError(h.t, json.Unmarshal([]byte(text.Text), &env), "%s's text is JSON", name)
-	structured, err := plainJSON(res.StructuredContent)
+	structured, err := schemacheck.Plain(res.StructuredContent)
 	require.NoError(h.t, err)
 	assert.Equal(h.t, env, structured, "%s's text block is its structured content", name)
 	assert.NoError(h.t, h.schemas[name].Validate(structured), "%s's output matches its outputSchema:\n%s", name, text.Text)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
 )
 
@@ -121,13 +122,13 @@ type ToolCall struct {
 	Content   []any  `json:"content" jsonschema:"every content block in wire form; text over the size limit and binary data over 64 KiB are cut, with truncated: true and size_bytes"`
 	Text      string `json:"text" jsonschema:"all text blocks joined by newlines"`
 	// TextTruncated and TextSizeBytes say that Text was cut, and from what.
-	TextTruncated     bool          `json:"text_truncated,omitempty" jsonschema:"true when text was cut at the size limit"`
-	TextSizeBytes     int           `json:"text_size_bytes,omitempty" jsonschema:"the size of text before it was cut"`
-	StructuredContent any           `json:"structured_content" jsonschema:"the target's structuredContent, or null"`
-	OutputSchemaCheck SchemaCheck   `json:"output_schema_check"`
-	Progress          []ProgressLog `json:"progress" jsonschema:"progress notifications received during the call"`
-	Logs              []LogEntry    `json:"logs" jsonschema:"log notifications received during the call"`
-	Execution         Execution     `json:"execution"`
+	TextTruncated     bool               `json:"text_truncated,omitempty" jsonschema:"true when text was cut at the size limit"`
+	TextSizeBytes     int                `json:"text_size_bytes,omitempty" jsonschema:"the size of text before it was cut"`
+	StructuredContent any                `json:"structured_content" jsonschema:"the target's structuredContent, or null"`
+	OutputSchemaCheck schemacheck.Result `json:"output_schema_check"`
+	Progress          []ProgressLog      `json:"progress" jsonschema:"progress notifications received during the call"`
+	Logs              []LogEntry         `json:"logs" jsonschema:"log notifications received during the call"`
+	Execution         Execution          `json:"execution"`
 }
 
 // ProgressLog is a progress notification received during a call.
@@ -296,7 +297,7 @@ func (h *handlers) toolCall(name string, args map[string]any, res *connmgr.CallR
 		Arguments:         echoed,
 		IsError:           r.IsError,
 		StructuredContent: r.StructuredContent,
-		OutputSchemaCheck: checkOutput(res.Tool, r),
+		OutputSchemaCheck: schemacheck.Output(res.Tool, r),
 		Progress:          nonNil(res.Progress),
 		Logs:              nonNil(res.Logs),
 		Execution: Execution{

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
 )
 
@@ -545,7 +546,7 @@ func TestOutputSchemasAcceptEveryEnvelope(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := resolveSchema(tt.schema)
+			r, err := schemacheck.Resolve(tt.schema)
 			require.NoError(t, err)
 			b, err := json.Marshal(tt.value)
 			require.NoError(t, err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 )
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -239,7 +240,7 @@ func TestCheckOutput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			chk := checkOutput(tt.tool, tt.res)
+			chk := schemacheck.Output(tt.tool, tt.res)
 			assert.Equal(t, tt.wantChecked, chk.Checked, "%+v", chk)
 			assert.Equal(t, tt.wantValid, chk.Valid, "%+v", chk)
 			assert.NotNil(t, chk.Errors)
