@@ -247,24 +247,12 @@ func TestCommandLine(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(binary, tc.args...)
-			cmd.Env = append(os.Environ(), tc.env...)
-			cmd.Stdin = strings.NewReader("")
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			code := 0
-			var exitErr *exec.ExitError
-			if errors.As(err, &exitErr) {
-				code = exitErr.ExitCode()
-			} else {
-				require.NoError(t, err)
-			}
-			assert.Equal(t, tc.wantCode, code, "stderr: %s", stderr.String())
-			assert.Contains(t, stdout.String(), tc.wantStdout)
-			assert.Contains(t, stderr.String(), tc.wantStderr)
+			code, stdout, stderr := runBinary(t, tc.env, tc.args...)
+			assert.Equal(t, tc.wantCode, code, "stderr: %s", stderr)
+			assert.Contains(t, stdout, tc.wantStdout)
+			assert.Contains(t, stderr, tc.wantStderr)
 			if tc.wantCode != 0 {
-				assert.Empty(t, stdout.String(), "errors go to stderr")
+				assert.Empty(t, stdout, "errors go to stderr")
 			}
 		})
 	}
@@ -305,6 +293,25 @@ func TestLoadConfig(t *testing.T) {
 			assert.Equal(t, tc.want, got)
 		})
 	}
+}
+
+// runBinary runs the built binary with args and extra environment, stdin
+// empty, and returns its exit code, stdout and stderr.
+func runBinary(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		code = exitErr.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return code, stdout.String(), stderr.String()
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.
