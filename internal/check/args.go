@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // GenerateArguments returns arguments for a tool with the given input
@@ -43,13 +45,50 @@ func generateArguments(schema any) (args map[string]any, err error) {
 	return GenerateArguments(schema), nil
 }
 
+// The _meta keys of an elicitation answer filled from its requested
+// schema: the fields given their default, and the required fields given a
+// generated value.
+const (
+	MetaDefaulted    = "mcp-test-mcp/defaulted"
+	MetaPlaceholders = "mcp-test-mcp/placeholders"
+)
+
+// ElicitAnswer answers an elicitation request from fixed options, for the
+// check command and for connect's elicitation_action alike. Accepting with
+// no content fills the form from the requested schema (see fillForm) and
+// names the filled fields in the answer's _meta.
+func ElicitAnswer(action string, content map[string]any, p *mcp.ElicitParams) *mcp.ElicitResult {
+	res := &mcp.ElicitResult{Action: action}
+	if action != "accept" || p.Mode == "url" {
+		return res
+	}
+	if content != nil {
+		res.Content = maps.Clone(content)
+		return res
+	}
+	filled, defaulted, placeholders := fillForm(p.RequestedSchema)
+	res.Content = filled
+	meta := map[string]any{}
+	if len(defaulted) > 0 {
+		meta[MetaDefaulted] = defaulted
+	}
+	if len(placeholders) > 0 {
+		meta[MetaPlaceholders] = placeholders
+	}
+	if len(meta) > 0 {
+		res.Meta = meta
+	}
+	return res
+}
+
 // fillForm builds an elicitation answer from its requested schema: every
 // property's default, and a generated value for each required property
-// without one. A schema the generator cannot handle gives an empty form.
-func fillForm(schema any) (out map[string]any) {
+// without one. It returns the names of both. A schema the generator cannot
+// handle gives an empty form.
+func fillForm(schema any) (out map[string]any, defaulted, placeholders []string) {
 	defer func() {
 		if recover() != nil {
-			out = map[string]any{}
+			out, defaulted, placeholders = map[string]any{}, nil, nil
 		}
 	}()
 	s, _ := plain(schema).(map[string]any)
@@ -60,15 +99,17 @@ func fillForm(schema any) (out map[string]any) {
 		p, _ := props[name].(map[string]any)
 		if d, ok := p["default"]; ok {
 			out[name] = d
+			defaulted = append(defaulted, name)
 		}
 	}
 	for _, name := range requiredOf(s) {
 		if _, ok := out[name]; !ok {
 			p, _ := props[name].(map[string]any)
 			out[name] = g.value(p, 1)
+			placeholders = append(placeholders, name)
 		}
 	}
-	return out
+	return out, defaulted, placeholders
 }
 
 // Limits on what a (possibly hostile) schema can make the generator do.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -743,4 +744,37 @@ func TestJUnitNamesRepeatedStepsApart(t *testing.T) {
 	}
 	assert.Equal(t, []string{"call_tool echo", "call_tool echo", "call_tool echo #2", "call_tool echo #3"}, names,
 		"unique within a suite (call_all comes first)")
+}
+
+func TestElicitAnswer(t *testing.T) {
+	form := map[string]any{
+		"type": "object",
+		"properties": map[string]any{
+			"name":  map[string]any{"type": "string"},
+			"email": map[string]any{"type": "string", "format": "email"},
+			"tone":  map[string]any{"type": "string", "default": "warm"},
+			"odd":   map[string]any{"type": "string", "maxLength": -1, "minLength": 1 << 30},
+		},
+		"required": []any{"name", "email", "odd"},
+	}
+	t.Run("accepting with no content fills defaults and required fields, and names them", func(t *testing.T) {
+		res := ElicitAnswer("accept", nil, &mcp.ElicitParams{RequestedSchema: form})
+		assert.Equal(t, "accept", res.Action)
+		assert.Equal(t, "warm", res.Content["tone"])
+		assert.Equal(t, "test@example.com", res.Content["email"])
+		assert.NotEmpty(t, res.Content["name"])
+		assert.LessOrEqual(t, len(res.Content["odd"].(string)), 1024, "a hostile schema gets a bounded value, not a panic")
+		assert.Equal(t, []string{"tone"}, res.Meta[MetaDefaulted])
+		assert.ElementsMatch(t, []string{"name", "email", "odd"}, res.Meta[MetaPlaceholders])
+	})
+	t.Run("given content is sent as given", func(t *testing.T) {
+		res := ElicitAnswer("accept", map[string]any{"name": "Ada"}, &mcp.ElicitParams{RequestedSchema: form})
+		assert.Equal(t, map[string]any{"name": "Ada"}, res.Content)
+		assert.Nil(t, res.Meta)
+	})
+	t.Run("declining sends no content", func(t *testing.T) {
+		res := ElicitAnswer("decline", map[string]any{"name": "Ada"}, &mcp.ElicitParams{RequestedSchema: form})
+		assert.Equal(t, "decline", res.Action)
+		assert.Nil(t, res.Content)
+	})
 }

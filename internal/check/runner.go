@@ -1022,17 +1022,13 @@ func (c *Client) side() connmgr.ClientSide {
 		}
 	}
 	if c.ElicitationAction != "" {
-		action, content := c.ElicitationAction, c.ElicitationContent
+		action := c.ElicitationAction
+		var content map[string]any
+		if c.ElicitationContent != nil {
+			content, _ = plain(c.ElicitationContent).(map[string]any)
+		}
 		side.Elicitation = func(_ context.Context, p *mcp.ElicitParams) (*mcp.ElicitResult, string, error) {
-			res := &mcp.ElicitResult{Action: action}
-			if action == "accept" && p.Mode != "url" {
-				if content != nil {
-					res.Content, _ = plain(content).(map[string]any)
-				} else {
-					res.Content = fillForm(p.RequestedSchema)
-				}
-			}
-			return res, answeredBy, nil
+			return ElicitAnswer(action, content, p), answeredBy, nil
 		}
 	}
 	if c.Roots != nil {

@@ -6,18 +6,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"math"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 )
 
@@ -39,12 +37,6 @@ const codeDeclined = -1
 
 // defaultSamplingModel is the model named in answers from sampling_response.
 const defaultSamplingModel = "mcp-test-mcp"
-
-// Meta keys of an elicitation answered from connect's options.
-const (
-	metaDefaulted    = "mcp-test-mcp/defaulted"
-	metaPlaceholders = "mcp-test-mcp/placeholders"
-)
 
 // ClientCapabilitiesInput says which client capabilities connect declares.
 type ClientCapabilitiesInput struct {
@@ -237,7 +229,7 @@ func (in *ConnectInput) clientSide(host *mcp.ServerSession) (connmgr.ClientSide,
 			caps.Elicitation.AnsweredBy = answeredByOptions
 			action, content := in.ElicitationAction, plainObject(in.ElicitationContent)
 			side.Elicitation = func(_ context.Context, p *mcp.ElicitParams) (*mcp.ElicitResult, string, error) {
-				return elicitAnswer(action, content, p), answeredByOptions, nil
+				return check.ElicitAnswer(action, content, p), answeredByOptions, nil
 			}
 		default:
 			caps.Elicitation.AnsweredBy = answeredByDecline
@@ -274,127 +266,6 @@ func (in *ConnectInput) clientSide(host *mcp.ServerSession) (connmgr.ClientSide,
 		}
 	}
 	return side, caps
-}
-
-// elicitAnswer is the answer to an elicitation from connect's options.
-// Accepting a form with no content fills it from the requested schema: each
-// property's default, and for a required property without one a
-// placeholder; both are named in the answer's _meta.
-func elicitAnswer(action string, content map[string]any, p *mcp.ElicitParams) *mcp.ElicitResult {
-	res := &mcp.ElicitResult{Action: action}
-	if action != "accept" || p.Mode == "url" {
-		return res
-	}
-	if content != nil {
-		res.Content = maps.Clone(content)
-		return res
-	}
-	filled, defaulted, placeholders := fillFromSchema(p.RequestedSchema)
-	res.Content = filled
-	meta := map[string]any{}
-	if len(defaulted) > 0 {
-		meta[metaDefaulted] = defaulted
-	}
-	if len(placeholders) > 0 {
-		meta[metaPlaceholders] = placeholders
-	}
-	if len(meta) > 0 {
-		res.Meta = meta
-	}
-	return res
-}
-
-// fillFromSchema builds form content from an elicitation schema.
-func fillFromSchema(wire any) (content map[string]any, defaulted, placeholders []string) {
-	content = map[string]any{}
-	var s jsonschema.Schema
-	b, err := json.Marshal(wire)
-	if err != nil || json.Unmarshal(b, &s) != nil {
-		return content, nil, nil
-	}
-	for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
-		prop := s.Properties[name]
-		if prop == nil {
-			continue
-		}
-		if len(prop.Default) > 0 {
-			var v any
-			if json.Unmarshal(prop.Default, &v) == nil {
-				content[name] = v
-				defaulted = append(defaulted, name)
-				continue
-			}
-		}
-		if slices.Contains(s.Required, name) {
-			content[name] = placeholder(prop)
-			placeholders = append(placeholders, name)
-		}
-	}
-	return content, defaulted, placeholders
-}
-
-// placeholder is a value that satisfies a simple (elicitation) property
-// schema.
-func placeholder(s *jsonschema.Schema) any {
-	if v, ok := firstChoice(s); ok {
-		return v
-	}
-	switch s.Type {
-	case "boolean":
-		return false
-	case "integer":
-		if s.Minimum != nil {
-			return math.Ceil(*s.Minimum)
-		}
-		return 0
-	case "number":
-		if s.Minimum != nil {
-			return *s.Minimum
-		}
-		return 0
-	case "array":
-		if s.Items != nil {
-			if v, ok := firstChoice(s.Items); ok {
-				return []any{v}
-			}
-		}
-		return []any{}
-	}
-	var str string
-	switch s.Format {
-	case "email":
-		str = "test@example.com"
-	case "uri":
-		str = "https://example.com"
-	case "date":
-		str = "2000-01-01"
-	case "date-time":
-		str = "2000-01-01T00:00:00Z"
-	default:
-		str = "mcp-test-mcp"
-	}
-	if s.MinLength != nil && len(str) < *s.MinLength {
-		str += strings.Repeat("x", *s.MinLength-len(str))
-	}
-	if s.MaxLength != nil && len(str) > *s.MaxLength {
-		str = str[:*s.MaxLength]
-	}
-	return str
-}
-
-// firstChoice returns the first allowed value of an enum-like schema.
-func firstChoice(s *jsonschema.Schema) (any, bool) {
-	if len(s.Enum) > 0 {
-		return s.Enum[0], true
-	}
-	for _, alts := range [][]*jsonschema.Schema{s.OneOf, s.AnyOf} {
-		for _, a := range alts {
-			if a != nil && a.Const != nil {
-				return *a.Const, true
-			}
-		}
-	}
-	return nil, false
 }
 
 // plainObject returns m with its values as plain JSON values (float64 rather

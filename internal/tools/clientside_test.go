@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testtargets"
@@ -146,8 +147,8 @@ func TestTheTargetsRequestsAreAnswered(t *testing.T) {
 				content := get(events["elicitation/create"], "result", "content")
 				assert.Equal(t, "It was a dark and stormy night.", get(content, "firstLine"))
 				assert.EqualValues(t, 42, get(content, "integer"))
-				assert.Contains(t, get(events["elicitation/create"], "result", "_meta", metaDefaulted), "firstLine")
-				assert.Contains(t, get(events["elicitation/create"], "result", "_meta", metaPlaceholders), "name")
+				assert.Contains(t, get(events["elicitation/create"], "result", "_meta", check.MetaDefaulted), "firstLine")
+				assert.Contains(t, get(events["elicitation/create"], "result", "_meta", check.MetaPlaceholders), "name")
 				assert.Contains(t, get(events["sampling/createMessage"], "result", "model"), "canned-model")
 			}
 			if tc.want.answeredBy == answeredByDecline {
