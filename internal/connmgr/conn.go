@@ -77,6 +77,9 @@ type conn struct {
 	bg         sync.WaitGroup // the health monitor; finish waits for it
 
 	closing atomic.Bool // set when we close it on purpose
+	// version is the protocolVersion of the target's initialize answer,
+	// kept because go-sdk drops an answer whose version it does not support.
+	version atomic.Pointer[string]
 
 	deadOnce   sync.Once
 	dead       chan struct{} // closed when the connection broke under us
@@ -552,6 +555,28 @@ func captureRawTools(next mcp.MethodHandler) mcp.MethodHandler {
 		}
 		return res, err
 	}
+}
+
+// captureVersion is a sending middleware that keeps the protocol version
+// of the initialize answer before go-sdk judges it.
+func (c *conn) captureVersion(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		res, err := next(ctx, method, req)
+		if r, ok := res.(*mcp.InitializeResult); ok && r != nil && method == "initialize" {
+			v := r.ProtocolVersion
+			c.version.Store(&v)
+		}
+		return res, err
+	}
+}
+
+// answeredVersion is the protocol version the target answered initialize
+// with, or "".
+func (c *conn) answeredVersion() string {
+	if v := c.version.Load(); v != nil {
+		return *v
+	}
+	return ""
 }
 
 // listAll walks every page of a list method. A cursor that repeats, or more

@@ -315,7 +315,7 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 	}
 	// Added last, so outermost: they see every request, roots/list included.
 	client.AddReceivingMiddleware(recoverPanics(c.log), c.recordEvents)
-	client.AddSendingMiddleware(captureRawTools)
+	client.AddSendingMiddleware(captureRawTools, c.captureVersion)
 	c.client = client
 
 	var transport mcp.Transport
@@ -412,6 +412,12 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 
 // connectFailure explains why initialize did not succeed.
 func (m *Manager) connectFailure(ctx context.Context, c *conn, err error, timeout time.Duration) error {
+	// go-sdk closes the session when the answer's version is one it does not
+	// support, and the target then exits: the version is the cause.
+	if v := c.answeredVersion(); v != "" && !slices.Contains(mcp.SupportedProtocolVersions(), v) {
+		return &ProtocolError{Msg: fmt.Sprintf("the server answered initialize with protocol version %q, which the tester does not support (it supports %s); pass one of those as protocol_version, or update the server's SDK",
+			c.scrub(v), strings.Join(mcp.SupportedProtocolVersions(), ", "))}
+	}
 	if c.proc != nil {
 		// A target that exits during initialize usually said why on stderr.
 		if c.proc.waitExit(exitGrace) {
@@ -430,8 +436,6 @@ func (m *Manager) connectFailure(ctx context.Context, c *conn, err error, timeou
 		return ctx.Err()
 	case c.stdio != nil && c.stdio.stalled.Load():
 		return &TimeoutError{Method: "initialize", After: timeout, Lost: true, StderrTail: c.stderrTail()}
-	case strings.Contains(err.Error(), "unsupported protocol version"):
-		return &ProtocolError{Msg: "the server answered initialize with a protocol version the tester does not support", Err: scrubbed{c.scrub(err.Error()), err}}
 	case errors.Is(err, io.EOF) || errors.Is(err, mcp.ErrConnectionClosed):
 		return &LostError{Reason: "the connection closed during initialize", Err: err}
 	}
