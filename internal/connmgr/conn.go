@@ -80,6 +80,9 @@ type conn struct {
 	// version is the protocolVersion of the target's initialize answer,
 	// kept because go-sdk drops an answer whose version it does not support.
 	version atomic.Pointer[string]
+	// stdoutLeft is set when a stdio target closed its stdout and was still
+	// running a moment later (it is ended by the close that follows).
+	stdoutLeft atomic.Bool
 
 	deadOnce   sync.Once
 	dead       chan struct{} // closed when the connection broke under us
@@ -190,6 +193,8 @@ func (c *conn) lossReason(err error) string {
 	switch {
 	case c.stdio != nil && c.stdio.stalled.Load():
 		return errWriteStalled.Error()
+	case c.stdoutLeft.Load():
+		return fmt.Sprintf("the target closed its stdout but is still running (pid %d); the tester closed the connection and ended its process group", c.proc.pid)
 	case c.proc != nil && c.proc.waitExit(200*time.Millisecond):
 		return "the target process " + describeExit(c.proc.exit)
 	case err != nil && !errors.Is(err, io.EOF):
@@ -275,6 +280,36 @@ func (c *conn) info() Info {
 		in.Health = &h
 	}
 	return in
+}
+
+// onStdoutEOF runs in the read goroutine when a stdio target's stdout
+// ends. A target that exits closes it too; one still running a moment
+// later closed it on purpose, and the close that follows kills it, which
+// must not be mistaken for the cause.
+func (c *conn) onStdoutEOF() {
+	if c.closing.Load() || c.proc.waitExit(stdoutEOFGrace) {
+		return
+	}
+	c.stdoutLeft.Store(true)
+}
+
+// stdoutEOFGrace is how long a target whose stdout ended has to exit before
+// it is said to have closed its stdout while running.
+const stdoutEOFGrace = 200 * time.Millisecond
+
+// eofReader calls onEOF once, before returning the first io.EOF of r.
+type eofReader struct {
+	r     io.Reader
+	once  sync.Once
+	onEOF func()
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if errors.Is(err, io.EOF) {
+		e.once.Do(e.onEOF)
+	}
+	return n, err
 }
 
 func (c *conn) stderrLines() []string {
@@ -483,6 +518,10 @@ func (c *conn) classify(parent, rctx context.Context, method string, timeout tim
 	}
 	// The connection broke under the request (a lost connection is also
 	// finished, which cancels rctx).
+	if c.stdoutLeft.Load() {
+		c.markDead(c.lossReason(err))
+		return &LostError{Reason: c.lossReason(err), Err: err}
+	}
 	if c.proc != nil && (c.proc.hasExited() || c.isDead() || isConnErr(err) || rctx.Err() != nil) && c.proc.waitExit(exitGrace) {
 		c.markDead(c.lossReason(nil))
 		return &ExitError{Exit: c.proc.exitReport(c.scrub), During: method}

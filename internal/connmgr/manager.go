@@ -326,7 +326,7 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 			cancel()
 			return nil, commandNotFound(tgt.path, nil, err)
 		}
-		c.stdio = newStdioConn(c.proc.stdin, c.proc.stdout, m.opts.MaxMessageBytes, c.onJunk, c.onNotification, func() {
+		c.stdio = newStdioConn(c.proc.stdin, &eofReader{r: c.proc.stdout, onEOF: c.onStdoutEOF}, m.opts.MaxMessageBytes, c.onJunk, c.onNotification, func() {
 			c.termWarn = c.proc.terminate(c.terminate)
 		})
 		c.stdio.writeTimeout = m.opts.WriteTimeout

@@ -1,0 +1,130 @@
+package connmgr
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/procgroup"
+)
+
+// The test binary run as "lifecycle-target MODE" is a hostile stdio target
+// for the connection's lifecycle:
+//
+//	bad-version    answers initialize with protocolVersion "1999-01-01"
+//	close-stdout   answers initialize, closes its stdout, and sleeps on
+//	mute           never answers; ignores SIGTERM and the end of its stdin
+//	setsid-daemon  starts a daemon that leaves its process group (setsid,
+//	               double fork), writes "daemon pid N" to stderr, serves
+//	daemonize      (internal) starts the daemon and exits at once
+//	daemon         (internal) sleeps
+func init() {
+	if len(os.Args) == 3 && os.Args[1] == "lifecycle-target" {
+		os.Exit(lifecycleTarget(os.Args[2]))
+	}
+}
+
+func lifecycleTarget(mode string) int {
+	switch mode {
+	case "daemon":
+		time.Sleep(time.Minute)
+		return 0
+	case "daemonize":
+		cmd := exec.Command(os.Args[0], "lifecycle-target", "daemon")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("%d\n", cmd.Process.Pid)
+		return 0
+	case "mute":
+		signal.Ignore(syscall.SIGTERM)
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+		}
+		time.Sleep(time.Minute)
+		return 0
+	case "setsid-daemon":
+		out, err := exec.Command(os.Args[0], "lifecycle-target", "daemonize").Output()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "daemonize:", err)
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "daemon pid %s", out)
+	}
+	sc := bufio.NewScanner(os.Stdin)
+	sc.Buffer(make([]byte, 1<<20), 4<<20)
+	out := json.NewEncoder(os.Stdout)
+	for sc.Scan() {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if json.Unmarshal(sc.Bytes(), &req) != nil || req.ID == nil {
+			continue
+		}
+		switch req.Method {
+		case "initialize":
+			version := DefaultProtocolVersion
+			if mode == "bad-version" {
+				version = "1999-01-01"
+			}
+			_ = out.Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{
+				"protocolVersion": version,
+				"capabilities":    map[string]any{"tools": map[string]any{}},
+				"serverInfo":      map[string]any{"name": "lifecycle-" + mode, "version": "0"},
+			}})
+			if mode == "close-stdout" {
+				_ = os.Stdout.Close()
+				time.Sleep(time.Minute)
+				return 0
+			}
+		case "tools/list":
+			_ = out.Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{"tools": []any{}}})
+		default:
+			_ = out.Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "error": map[string]any{"code": -32601, "message": "method not found"}})
+		}
+	}
+	return 0
+}
+
+func lifecycleSpec(t *testing.T, mode string) Spec {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	return Spec{Command: exe, Args: []string{"lifecycle-target", mode}}
+}
+
+func TestAnUnsupportedProtocolVersionIsAProtocolErrorNamingIt(t *testing.T) {
+	m := newManager(t, nil)
+	_, _, err := m.Connect(t.Context(), lifecycleSpec(t, "bad-version"))
+	var perr *ProtocolError
+	require.ErrorAs(t, err, &perr, "%T: %v", err, err)
+	assert.Contains(t, err.Error(), `"1999-01-01"`)
+	assert.Contains(t, err.Error(), DefaultProtocolVersion, "the error names the versions the tester supports")
+	assert.NotContains(t, err.Error(), "exited with status")
+	assert.False(t, m.Status().Connected)
+}
+
+func TestATargetThatClosesItsStdoutButRunsOnIsReportedSo(t *testing.T) {
+	m := newManager(t, nil)
+	info := connect(t, m, lifecycleSpec(t, "close-stdout"))
+	require.Eventually(t, func() bool { return !m.Status().Connected }, 10*time.Second, 10*time.Millisecond)
+	last := m.Status().Last
+	require.NotNil(t, last)
+	assert.Equal(t, EndedByLost, last.EndedBy)
+	assert.Contains(t, last.Reason, fmt.Sprintf("the target closed its stdout but is still running (pid %d)", info.Process.PID))
+	assert.NotContains(t, last.Reason, "SIGTERM")
+	require.Eventually(t, func() bool { return !procgroup.Alive(info.Process.PID) }, 10*time.Second, 10*time.Millisecond,
+		"the target is ended once its connection is lost")
+}
