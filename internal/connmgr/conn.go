@@ -473,6 +473,11 @@ func (c *conn) do(ctx context.Context, method string, kind stats.Kind, timeout t
 	if c.rt != nil {
 		httpFailures = c.rt.failures()
 	}
+	var probe *readProbe
+	if c.stdio != nil {
+		probe = c.probeReading(timeout - stallGrace)
+		defer probe.stop()
+	}
 	start := time.Now()
 	err := fn(rctx)
 	if !unrecorded(ctx) {
@@ -488,11 +493,11 @@ func (c *conn) do(ctx context.Context, method string, kind stats.Kind, timeout t
 			return &LostError{Reason: herr.Error(), Err: herr}
 		}
 	}
-	return c.classify(ctx, rctx, method, timeout, err)
+	return c.classify(ctx, rctx, method, timeout, err, probe)
 }
 
 // classify explains why a request failed.
-func (c *conn) classify(parent, rctx context.Context, method string, timeout time.Duration, err error) error {
+func (c *conn) classify(parent, rctx context.Context, method string, timeout time.Duration, err error, probe *readProbe) error {
 	var werr *jsonrpc.Error
 	switch {
 	case c.closing.Load():
@@ -509,7 +514,7 @@ func (c *conn) classify(parent, rctx context.Context, method string, timeout tim
 	case errors.Is(rctx.Err(), context.DeadlineExceeded):
 		// go-sdk sends notifications/cancelled. A target that leaves it
 		// unread can neither see it nor take another request.
-		if c.stdio != nil && c.stdio.stopsReading(stallGrace) {
+		if c.stdio != nil && c.stoppedReading(probe) {
 			c.stdio.stalled.Store(true)
 			c.markDead("the target stopped reading its stdin (it may be single-threaded and still busy with the request)")
 			return &TimeoutError{Method: method, After: timeout, Lost: true, StderrTail: c.stderrTail()}
@@ -534,6 +539,80 @@ func (c *conn) classify(parent, rctx context.Context, method string, timeout tim
 		return &LostError{Reason: reason, Err: err}
 	}
 	return &ProtocolError{Msg: method + " failed", Err: scrubbed{c.scrub(err.Error()), err}}
+}
+
+// readProbe notes how many bytes had been written to a stdio target at one
+// moment of a request, so that at the request's deadline we can tell at
+// once whether the target has read them since.
+type readProbe struct {
+	timer *time.Timer // nil when taken at once
+
+	mu      sync.Mutex
+	at      time.Time // zero until taken
+	written int64
+}
+
+// probeReading takes a readProbe after d, or at once when d <= 0.
+func (c *conn) probeReading(d time.Duration) *readProbe {
+	p := &readProbe{}
+	take := func() {
+		w := c.stdio.written.Load()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.at, p.written = time.Now(), w
+	}
+	if d <= 0 {
+		take()
+	} else {
+		p.timer = time.AfterFunc(d, take)
+	}
+	return p
+}
+
+func (p *readProbe) stop() {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+}
+
+func (p *readProbe) taken() (time.Time, int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.at, p.written
+}
+
+// stoppedReading reports whether a stdio target left bytes we wrote unread
+// for stallGrace: it is not reading its stdin (it hangs, or it is
+// single-threaded and busy), so it can neither see a cancellation nor take
+// another request. The probe, taken stallGrace before the deadline, lets
+// it answer at the deadline; otherwise it watches for up to stallGrace.
+func (c *conn) stoppedReading(p *readProbe) bool {
+	p.stop()
+	at, w := p.taken()
+	if at.IsZero() {
+		at, w = time.Now(), c.stdio.written.Load()
+	}
+	limit := time.Now().Add(stallGrace)
+	for {
+		unread := c.stdio.unread()
+		if unread == 0 {
+			return false
+		}
+		now := time.Now()
+		if read := c.stdio.written.Load() - int64(unread); read < w {
+			// Some of what was written before the probe is still unread.
+			if now.Sub(at) >= stallGrace {
+				return true
+			}
+		} else {
+			// The target read that; watch what is pending now.
+			if now.After(limit) {
+				return false
+			}
+			at, w = now, c.stdio.written.Load()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func isConnErr(err error) bool {

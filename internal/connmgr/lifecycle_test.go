@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -127,4 +129,84 @@ func TestATargetThatClosesItsStdoutButRunsOnIsReportedSo(t *testing.T) {
 	assert.NotContains(t, last.Reason, "SIGTERM")
 	require.Eventually(t, func() bool { return !procgroup.Alive(info.Process.PID) }, 10*time.Second, 10*time.Millisecond,
 		"the target is ended once its connection is lost")
+}
+
+// The overshoots below are logged, not asserted tightly: a loaded machine
+// may be slow, and the bounds only check that the deadline is a deadline.
+func TestDeadlinesHoldWhenTheTargetStopsReading(t *testing.T) {
+	t.Run("call_tool returns at its deadline when its request cannot be written", func(t *testing.T) {
+		m := newManager(t, nil)
+		info := connect(t, m, exampleSpec(t, "normal"))
+		_, err := m.CallTool(t.Context(), "stop_reading", nil, 0)
+		require.NoError(t, err)
+		const deadline = 2 * time.Second
+		big := strings.Repeat("x", 1<<20) // more than a pipe buffer: the write blocks
+		start := time.Now()
+		_, err = m.CallTool(t.Context(), "echo", map[string]any{"message": big}, deadline)
+		took := time.Since(start)
+		t.Logf("call_tool with a %s deadline returned after %s (overshoot %s)", deadline, took.Round(time.Millisecond), (took - deadline).Round(time.Millisecond))
+		var to *TimeoutError
+		require.ErrorAs(t, err, &to)
+		assert.True(t, to.Lost)
+		assert.Less(t, took, deadline+1500*time.Millisecond)
+		require.Eventually(t, func() bool { return !procgroup.Alive(info.Process.PID) }, 10*time.Second, 10*time.Millisecond)
+	})
+	t.Run("call_tool returns at its deadline when its small request stays unread", func(t *testing.T) {
+		m := newManager(t, nil)
+		info := connect(t, m, exampleSpec(t, "normal"))
+		_, err := m.CallTool(t.Context(), "stop_reading", nil, 0)
+		require.NoError(t, err)
+		const deadline = 2 * time.Second
+		start := time.Now()
+		_, err = m.CallTool(t.Context(), "echo", map[string]any{"message": "small"}, deadline)
+		took := time.Since(start)
+		t.Logf("call_tool with a %s deadline returned after %s (overshoot %s)", deadline, took.Round(time.Millisecond), (took - deadline).Round(time.Millisecond))
+		var to *TimeoutError
+		require.ErrorAs(t, err, &to)
+		assert.True(t, to.Lost)
+		assert.Less(t, took, deadline+1500*time.Millisecond)
+		require.Eventually(t, func() bool { return !procgroup.Alive(info.Process.PID) }, 10*time.Second, 10*time.Millisecond)
+	})
+	t.Run("connect returns at its deadline and the target is cleaned up after", func(t *testing.T) {
+		m := New(nil)
+		spec := lifecycleSpec(t, "mute")
+		const deadline = time.Second
+		spec.ConnectTimeout = deadline
+		start := time.Now()
+		_, _, err := m.Connect(t.Context(), spec)
+		took := time.Since(start)
+		t.Logf("connect with a %s deadline returned after %s (overshoot %s)", deadline, took.Round(time.Millisecond), (took - deadline).Round(time.Millisecond))
+		var to *TimeoutError
+		require.ErrorAs(t, err, &to)
+		assert.Equal(t, "initialize", to.Method)
+		assert.Less(t, took, deadline+1500*time.Millisecond)
+		// The target ignores SIGTERM; Close waits for the cleanup that
+		// kills it.
+		require.NoError(t, m.Close())
+		pids := lifecyclePids(t, "mute")
+		assert.Empty(t, pids, "no process of the mute target is left once Close returns")
+	})
+}
+
+// lifecyclePids lists the live processes running "lifecycle-target mode"
+// from this test binary.
+func lifecyclePids(t *testing.T, mode string) []int {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	want := exe + "\x00lifecycle-target\x00" + mode + "\x00"
+	ents, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && string(b) == want && !goneOrZombie(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

@@ -90,6 +90,9 @@ type Manager struct {
 	lastLin *lineage
 
 	bg sync.WaitGroup // recovery goroutines
+	// cleanups are the closes of targets whose connect timed out; Close
+	// waits for them.
+	cleanups sync.WaitGroup
 }
 
 // New returns a Manager with no connection.
@@ -371,10 +374,19 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 		r.err = ctx.Err()
 	}
 	if r.err != nil {
-		failure := m.connectFailure(ctx, c, r.err, connectTimeout)
+		failure := m.connectFailure(ctx, c, r.err, connectTimeout, returned)
 		c.closing.Store(true)
-		c.finish(EndedByDisconnect)
-		if !returned {
+		c.log.Info("connect failed", "error", failure)
+		if returned {
+			c.finish(EndedByDisconnect)
+			return nil, failure
+		}
+		// A deadline is a deadline: the close (stdin EOF, SIGTERM, SIGKILL
+		// of the group) goes on in the background, and Close waits for it.
+		m.cleanups.Add(1)
+		go func() {
+			defer m.cleanups.Done()
+			c.finish(EndedByDisconnect)
 			// Connect returns soon after its transport is closed; collect a
 			// session that raced our deadline.
 			select {
@@ -384,8 +396,7 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 				}
 			case <-time.After(sessionCloseTimeout):
 			}
-		}
-		c.log.Info("connect failed", "error", failure)
+		}()
 		return nil, failure
 	}
 	c.cs = r.cs
@@ -411,7 +422,7 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 }
 
 // connectFailure explains why initialize did not succeed.
-func (m *Manager) connectFailure(ctx context.Context, c *conn, err error, timeout time.Duration) error {
+func (m *Manager) connectFailure(ctx context.Context, c *conn, err error, timeout time.Duration, returned bool) error {
 	// go-sdk closes the session when the answer's version is one it does not
 	// support, and the target then exits: the version is the cause.
 	if v := c.answeredVersion(); v != "" && !slices.Contains(mcp.SupportedProtocolVersions(), v) {
@@ -420,7 +431,12 @@ func (m *Manager) connectFailure(ctx context.Context, c *conn, err error, timeou
 	}
 	if c.proc != nil {
 		// A target that exits during initialize usually said why on stderr.
-		if c.proc.waitExit(exitGrace) {
+		// At the deadline only one that has already exited is waited for.
+		grace := exitGrace
+		if !returned && !c.proc.hasExited() {
+			grace = 0
+		}
+		if c.proc.waitExit(grace) {
 			return &ExitError{Exit: c.proc.exitReport(c.scrub), During: "initialize"}
 		}
 	}
@@ -595,6 +611,7 @@ func (m *Manager) CallTool(ctx context.Context, name string, args map[string]any
 func (m *Manager) Close() error {
 	_, _, err := m.Disconnect(context.Background())
 	m.bg.Wait()
+	m.cleanups.Wait()
 	return err
 }
 

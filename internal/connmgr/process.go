@@ -1,10 +1,13 @@
 package connmgr
 
 import (
+	"context"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -170,6 +173,51 @@ func (p *process) terminate(budget time.Duration) (warning string) {
 	case <-time.After(100 * time.Millisecond):
 	}
 	return warning
+}
+
+// pipeBuf is the largest write to a pipe that the kernel makes atomic: a
+// write of it either goes in whole or not at all.
+const pipeBuf = 4096
+
+// writeBy writes data to the pipe f, giving up when timeout passes or ctx
+// ends, whichever is first. It writes pipeBuf bytes at a time and adds each
+// to written, so that written counts exactly the bytes in the pipe or read
+// from it. It returns how much it wrote: a write cut short leaves part of a
+// message in the pipe. byCtx is true when ctx cut it short.
+func writeBy(ctx context.Context, f *os.File, data []byte, timeout time.Duration, written *atomic.Int64) (n int, byCtx bool, err error) {
+	deadline := time.Now().Add(timeout)
+	ctxBound := false
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline, ctxBound = d, true
+	}
+	_ = f.SetWriteDeadline(deadline)
+	// A cancellation without a deadline interrupts the write too.
+	interrupted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(interrupted)
+		_ = f.SetWriteDeadline(time.Now())
+	})
+	defer func() {
+		if !stop() {
+			<-interrupted
+		}
+	}()
+	for n < len(data) {
+		var m int
+		m, err = f.Write(data[n:min(n+pipeBuf, len(data))])
+		n += m
+		written.Add(int64(m))
+		if err != nil {
+			break
+		}
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) && (ctxBound || ctx.Err() != nil) {
+		// ctx's own timer fires at the same deadline: wait for it, so that
+		// the caller sees ctx done.
+		<-ctx.Done()
+		return n, true, err
+	}
+	return n, false, err
 }
 
 func closeAll(fs ...*os.File) {

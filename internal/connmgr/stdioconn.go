@@ -49,6 +49,7 @@ type stdioConn struct {
 
 	writeMu sync.Mutex // serialises writes so messages do not interleave
 	stalled atomic.Bool
+	written atomic.Int64 // bytes written to stdin (see writeBy)
 	// captures pairs the ids of RawRequest's requests with their
 	// *rawCapture until the answer is read.
 	captures sync.Map
@@ -303,10 +304,13 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 		return mcp.ErrConnectionClosed
 	default:
 	}
-	// The deadline is the connection's, not the request's: a slow reader is
-	// not a stalled one. A timed-out request is checked separately (unread).
-	_ = c.stdin.SetWriteDeadline(time.Now().Add(c.writeTimeout))
-	if _, err := c.stdin.Write(data); err != nil {
+	// The write ends at the request's deadline too. Cut short before its
+	// first byte, the stream is intact and only the request fails.
+	n, byCtx, err := writeBy(ctx, c.stdin, data, c.writeTimeout, &c.written)
+	if err != nil {
+		if byCtx && n == 0 {
+			return ctx.Err()
+		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			c.stalled.Store(true)
 			go c.Close()
@@ -328,21 +332,6 @@ func (c *stdioConn) unread() int {
 		n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ)
 	})
 	return n
-}
-
-// stopsReading reports whether the target leaves what we wrote unread for
-// the whole of d: it is not reading its stdin (it hangs, or it is
-// single-threaded and busy), so it can neither see a cancellation nor take
-// another request.
-func (c *stdioConn) stopsReading(d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for c.unread() > 0 {
-		if time.Now().After(deadline) {
-			return true
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return false
 }
 
 // Close implements mcp.Connection. It ends the target process.
