@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -209,4 +210,25 @@ func lifecyclePids(t *testing.T, mode string) []int {
 		}
 	}
 	return pids
+}
+
+func TestASetsidDaemonIsEndedAtDisconnect(t *testing.T) {
+	m := newManager(t, nil)
+	connect(t, m, lifecycleSpec(t, "setsid-daemon"))
+	var daemon int
+	require.Eventually(t, func() bool {
+		match := regexp.MustCompile(`daemon pid (\d+)`).FindStringSubmatch(strings.Join(m.Status().StderrTail, "\n"))
+		if match != nil {
+			daemon, _ = strconv.Atoi(match[1])
+		}
+		return daemon > 0
+	}, 5*time.Second, 10*time.Millisecond)
+	t.Cleanup(func() { _ = syscall.Kill(daemon, syscall.SIGKILL) })
+	require.False(t, goneOrZombie(daemon), "the daemon runs")
+
+	_, _, err := m.Disconnect(t.Context())
+	require.Error(t, err, "the daemon is named in the cleanup warning")
+	assert.Contains(t, err.Error(), fmt.Sprintf("pid %d", daemon))
+	assert.Contains(t, err.Error(), "lifecycle-target daemon")
+	assert.True(t, goneOrZombie(daemon), "the daemon is gone")
 }

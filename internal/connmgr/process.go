@@ -3,9 +3,12 @@ package connmgr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -26,6 +29,11 @@ type process struct {
 	stdout *os.File // our end of the child's stdout
 	stderr *ring
 
+	// marker is the "NAME=value" entry added to the target's environment,
+	// which its descendants inherit: it finds those that left the group.
+	marker string
+	guard  *guard // nil when no shell could be started for it
+
 	stderrDone chan struct{} // closed when the stderr copier returns
 	exited     chan struct{} // closed when the leader has been reaped
 	exit       ExitInfo      // written before exited is closed; Code/Signal only
@@ -34,6 +42,11 @@ type process struct {
 // startProcess starts path with args in its own process group. env is the
 // complete environment. The caller owns the returned process and must call
 // terminate.
+// TargetIDEnv names the environment variable, unique to each stdio target
+// process, through which the processes it starts are found at close, even
+// when they left its process group.
+const TargetIDEnv = "MCP_TEST_MCP_TARGET_ID"
+
 func startProcess(path string, args, env []string, dir string, stderrBytes int, onStderrLine func(string)) (*process, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
@@ -49,8 +62,9 @@ func startProcess(path string, args, env []string, dir string, stderrBytes int, 
 		closeAll(inR, inW, outR, outW)
 		return nil, err
 	}
+	marker := TargetIDEnv + "=" + newID()
 	cmd := exec.Command(path, args...)
-	cmd.Env = env
+	cmd.Env = append(slices.Clone(env), marker)
 	cmd.Dir = dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	// Pdeathsig ends the target (not its group) if the tester itself is
@@ -66,6 +80,8 @@ func startProcess(path string, args, env []string, dir string, stderrBytes int, 
 	p := &process{
 		cmd:        cmd,
 		pid:        cmd.Process.Pid,
+		marker:     marker,
+		guard:      startGuard(cmd.Process.Pid, marker),
 		stdin:      inW,
 		stdout:     outR,
 		stderr:     newRing(stderrBytes),
@@ -145,6 +161,8 @@ func (p *process) exitReport(scrub func(string) string) ExitInfo {
 func (p *process) terminate(budget time.Duration) (warning string) {
 	deadline := time.Now().Add(budget)
 	step := budget / 3
+	// Found while the leader may still live, when parent chains are whole.
+	strays := procgroup.Strays(p.pid, p.marker)
 	_ = p.stdin.Close()
 	if !p.waitExit(step) {
 		_ = syscall.Kill(-p.pid, syscall.SIGTERM)
@@ -166,6 +184,10 @@ func (p *process) terminate(budget time.Duration) (warning string) {
 			procgroup.WaitGone(p.pid, max(time.Until(deadline), 100*time.Millisecond))
 		}
 	}
+	if w := endStrays(strays, p.marker); w != "" {
+		warning = joinWarnings(warning, w)
+	}
+	p.guard.release()
 	// A process outside the group may still hold the pipes; stop reading.
 	_ = p.stdout.Close()
 	select {
@@ -173,6 +195,114 @@ func (p *process) terminate(budget time.Duration) (warning string) {
 	case <-time.After(100 * time.Millisecond):
 	}
 	return warning
+}
+
+// strayGrace is how long processes that left the target's group get after
+// SIGTERM, and again after SIGKILL.
+const strayGrace = 200 * time.Millisecond
+
+// endStrays ends the target's processes outside its group: those found
+// before the group was ended, and those that carry its marker now. It
+// returns a warning that names them.
+func endStrays(before []procgroup.Proc, marker string) string {
+	strays := before
+	// The leader is gone: its pid may be reused, so no parent chains now.
+	for _, s := range procgroup.Strays(0, marker) {
+		if !slices.ContainsFunc(strays, func(p procgroup.Proc) bool { return p.PID == s.PID }) {
+			strays = append(strays, s)
+		}
+	}
+	if len(strays) == 0 {
+		return ""
+	}
+	left := procgroup.End(strays, strayGrace)
+	w := "the target left processes outside its process group, which were ended: " + describeProcs(strays)
+	if len(left) > 0 {
+		w += "; still running, not ended: " + describeProcs(left)
+	}
+	return w
+}
+
+func describeProcs(ps []procgroup.Proc) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = fmt.Sprintf("pid %d (%s)", p.PID, p.Command)
+	}
+	return strings.Join(out, ", ")
+}
+
+func joinWarnings(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// guard is a shell, outside the target's group, that ends the target when
+// the tester dies without closing it (SIGKILL, the OOM killer): Pdeathsig
+// reaches only the target's own process, while the end of the guard's
+// stdin, which only the tester holds, tells it to kill the target's whole
+// group and the processes that carry its marker.
+type guard struct {
+	cmd   *exec.Cmd
+	stdin *os.File
+}
+
+// guardScript's arguments are the target's group and its marker. A line
+// "done" means the tester closed the target itself.
+const guardScript = `read line
+[ "$line" = done ] && exit 0
+kill -KILL -"$1" 2>/dev/null
+for e in /proc/[0-9]*/environ; do
+	if tr '\0' '\n' <"$e" 2>/dev/null | grep -qxF -e "$2"; then
+		p=${e#/proc/}
+		kill -KILL "${p%/environ}" 2>/dev/null
+	fi
+done`
+
+// startGuard starts the guard of group pgid, or returns nil when no shell
+// can be started (the target then has Pdeathsig only).
+func startGuard(pgid int, marker string) *guard {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	path := os.Getenv("PATH")
+	if path == "" {
+		path = "/usr/bin:/bin"
+	}
+	cmd := exec.Command("/bin/sh", "-c", guardScript, "guard", strconv.Itoa(pgid), marker)
+	cmd.Env = []string{"PATH=" + path}
+	cmd.Stdin = r
+	// Its own group: a signal to the tester's group must not end it first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		_ = w.Close()
+		return nil
+	}
+	return &guard{cmd: cmd, stdin: w}
+}
+
+// release tells the guard the target was closed, and reaps it.
+func (g *guard) release() {
+	if g == nil {
+		return
+	}
+	_ = g.stdin.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = g.stdin.Write([]byte("done\n"))
+	_ = g.stdin.Close()
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		_ = g.cmd.Wait()
+	}()
+	select {
+	case <-exited:
+	case <-time.After(time.Second):
+		_ = g.cmd.Process.Kill()
+		<-exited
+	}
 }
 
 // pipeBuf is the largest write to a pipe that the kernel makes atomic: a
