@@ -168,8 +168,10 @@ func TestDeadlinesHoldWhenTheTargetStopsReading(t *testing.T) {
 		assert.Less(t, took, deadline+1500*time.Millisecond)
 		require.Eventually(t, func() bool { return !procgroup.Alive(info.Process.PID) }, 10*time.Second, 10*time.Millisecond)
 	})
-	t.Run("connect returns at its deadline and the target is cleaned up after", func(t *testing.T) {
-		m := New(nil)
+	// The mute target ignores the end of its stdin and SIGTERM: its
+	// cleanup takes the whole terminate budget, past connect's deadline.
+	muteConnect := func(t *testing.T, m *Manager) {
+		t.Helper()
 		spec := lifecycleSpec(t, "mute")
 		const deadline = time.Second
 		spec.ConnectTimeout = deadline
@@ -181,11 +183,19 @@ func TestDeadlinesHoldWhenTheTargetStopsReading(t *testing.T) {
 		require.ErrorAs(t, err, &to)
 		assert.Equal(t, "initialize", to.Method)
 		assert.Less(t, took, deadline+1500*time.Millisecond)
-		// The target ignores SIGTERM; Close waits for the cleanup that
-		// kills it.
-		require.NoError(t, m.Close())
+	}
+	t.Run("connect returns at its deadline and the target's group is ended after", func(t *testing.T) {
+		m := newManager(t, nil)
+		muteConnect(t, m)
 		pids := lifecyclePids(t, "mute")
-		assert.Empty(t, pids, "no process of the mute target is left once Close returns")
+		require.Len(t, pids, 1, "the cleanup is still under way")
+		require.Eventually(t, func() bool { return !procgroup.Alive(pids[0]) }, 10*time.Second, 10*time.Millisecond)
+	})
+	t.Run("Close waits for the cleanup of a connect that timed out", func(t *testing.T) {
+		m := New(nil)
+		muteConnect(t, m)
+		require.NoError(t, m.Close())
+		assert.Empty(t, lifecyclePids(t, "mute"), "no process of the mute target is left once Close returns")
 	})
 }
 
