@@ -226,7 +226,7 @@ func (c *conn) finish(endedBy string) (*Previous, string) {
 		if c.stdio != nil {
 			_ = c.stdio.Close()
 			if c.termWarn != "" {
-				warnings = append(warnings, c.termWarn)
+				warnings = append(warnings, c.scrub(c.termWarn))
 			}
 		}
 		if c.cs != nil {

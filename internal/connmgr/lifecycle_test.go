@@ -31,7 +31,7 @@ import (
 //	daemonize      (internal) starts the daemon and exits at once
 //	daemon         (internal) sleeps
 func init() {
-	if len(os.Args) == 3 && os.Args[1] == "lifecycle-target" {
+	if len(os.Args) >= 3 && os.Args[1] == "lifecycle-target" {
 		os.Exit(lifecycleTarget(os.Args[2]))
 	}
 }
@@ -42,7 +42,7 @@ func lifecycleTarget(mode string) int {
 		time.Sleep(time.Minute)
 		return 0
 	case "daemonize":
-		cmd := exec.Command(os.Args[0], "lifecycle-target", "daemon")
+		cmd := exec.Command(os.Args[0], "lifecycle-target", "daemon", "--api-key="+daemonSecret)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		if err := cmd.Start(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -100,6 +100,9 @@ func lifecycleTarget(mode string) int {
 	}
 	return 0
 }
+
+// daemonSecret is on the daemon's command line, to be masked.
+const daemonSecret = "sk-daemon-SECRET-42"
 
 func lifecycleSpec(t *testing.T, mode string) Spec {
 	t.Helper()
@@ -239,6 +242,7 @@ func TestASetsidDaemonIsEndedAtDisconnect(t *testing.T) {
 	_, _, err := m.Disconnect(t.Context())
 	require.Error(t, err, "the daemon is named in the cleanup warning")
 	assert.Contains(t, err.Error(), fmt.Sprintf("pid %d", daemon))
-	assert.Contains(t, err.Error(), "lifecycle-target daemon")
+	assert.Contains(t, err.Error(), "lifecycle-target daemon --api-key=***", "with its command line")
+	assert.NotContains(t, err.Error(), daemonSecret, "whose secret-looking values are masked")
 	assert.True(t, goneOrZombie(daemon), "the daemon is gone")
 }

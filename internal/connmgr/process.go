@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/procgroup"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
 
 // process supervises a stdio target: its pipes, its stderr ring and its
@@ -39,14 +40,14 @@ type process struct {
 	exit       ExitInfo      // written before exited is closed; Code/Signal only
 }
 
-// startProcess starts path with args in its own process group. env is the
-// complete environment. The caller owns the returned process and must call
-// terminate.
 // TargetIDEnv names the environment variable, unique to each stdio target
 // process, through which the processes it starts are found at close, even
 // when they left its process group.
 const TargetIDEnv = "MCP_TEST_MCP_TARGET_ID"
 
+// startProcess starts path with args in its own process group. env is the
+// complete environment, to which TargetIDEnv is added. The caller owns the
+// returned process and must call terminate.
 func startProcess(path string, args, env []string, dir string, stderrBytes int, onStderrLine func(string)) (*process, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
@@ -161,8 +162,15 @@ func (p *process) exitReport(scrub func(string) string) ExitInfo {
 func (p *process) terminate(budget time.Duration) (warning string) {
 	deadline := time.Now().Add(budget)
 	step := budget / 3
-	// Found while the leader may still live, when parent chains are whole.
-	strays := procgroup.Strays(p.pid, p.marker)
+	// Found while the leader is not yet reaped, so that its pid, which
+	// parent chains lead to, cannot have been reused.
+	var strays []procgroup.Proc
+	if !p.hasExited() {
+		strays = procgroup.Strays(p.pid, p.marker)
+		if p.hasExited() {
+			strays = nil // the marker finds them again below
+		}
+	}
 	_ = p.stdin.Close()
 	if !p.waitExit(step) {
 		_ = syscall.Kill(-p.pid, syscall.SIGTERM)
@@ -223,13 +231,25 @@ func endStrays(before []procgroup.Proc, marker string) string {
 	return w
 }
 
+// describeProcs names processes by pid and command line, with the values of
+// secret-looking flags masked; the connection's own secrets are scrubbed
+// later, with the rest of the warning.
 func describeProcs(ps []procgroup.Proc) string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
-		out[i] = fmt.Sprintf("pid %d (%s)", p.PID, p.Command)
+		secrets := &redact.Secrets{}
+		secrets.Add(secretArgValues(p.Args)...)
+		cmdline := secrets.Scrub(shellJoin(p.Args))
+		if len(cmdline) > commandShown {
+			cmdline = strings.ToValidUTF8(cmdline[:commandShown], "") + "…"
+		}
+		out[i] = fmt.Sprintf("pid %d (%s)", p.PID, cmdline)
 	}
 	return strings.Join(out, ", ")
 }
+
+// commandShown is how much of a stray process's command line a warning shows.
+const commandShown = 200
 
 func joinWarnings(a, b string) string {
 	if a == "" {

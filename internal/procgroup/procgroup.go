@@ -80,12 +80,9 @@ func WaitGone(pgid int, d time.Duration) bool {
 // Proc is a process found by Strays.
 type Proc struct {
 	PID int
-	// Command is its command line, words joined by spaces, cut at
-	// commandMax bytes.
-	Command string
+	// Args is its command line (empty for a process that has none).
+	Args []string
 }
-
-const commandMax = 200
 
 // Strays returns the live processes outside group pgid that belong to the
 // target whose leader is process pgid: those that descend from it by their
@@ -134,7 +131,7 @@ func Strays(pgid int, marker string) []Proc {
 			continue
 		}
 		if descends(pid) || (marker != "" && hasEnv(pid, marker)) {
-			out = append(out, Proc{PID: pid, Command: command(pid)})
+			out = append(out, Proc{PID: pid, Args: cmdline(pid)})
 		}
 	}
 	slices.SortFunc(out, func(a, b Proc) int { return a.PID - b.PID })
@@ -154,13 +151,12 @@ func hasEnv(pid int, entry string) bool {
 	return false
 }
 
-func command(pid int) string {
+func cmdline(pid int) []string {
 	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	s := strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
-	if len(s) > commandMax {
-		s = strings.ToValidUTF8(s[:commandMax], "") + "…"
+	if len(b) == 0 {
+		return nil
 	}
-	return s
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 }
 
 // End sends SIGTERM to procs, gives them up to d to end, then sends SIGKILL

@@ -57,7 +57,7 @@ func TestStraysAreFoundByParentChainAndMarkerAndEnded(t *testing.T) {
 	}
 	// setsid leaves the group before it execs sleep: wait for the exec.
 	require.Eventually(t, func() bool {
-		return slices.Contains(Strays(pgid, ""), Proc{PID: stray, Command: "sleep 30"})
+		return slices.ContainsFunc(Strays(pgid, ""), func(p Proc) bool { return p.PID == stray && slices.Equal(p.Args, []string{"sleep", "30"}) })
 	}, 5*time.Second, 5*time.Millisecond, "the child that left the group is found by its parent chain, with its command line")
 	assert.Contains(t, pids(Strays(0, "PROCGROUP_TEST_MARK=on")), stray, "and by the marker it inherited")
 	assert.NotContains(t, pids(Strays(0, "PROCGROUP_TEST_MARK=off")), stray, "a different marker does not match")
