@@ -426,7 +426,7 @@ func (m *Manager) connectFailure(ctx context.Context, c *conn, err error, timeou
 	// go-sdk closes the session when the answer's version is one it does not
 	// support, and the target then exits: the version is the cause.
 	if v := c.answeredVersion(); v != "" && !slices.Contains(mcp.SupportedProtocolVersions(), v) {
-		return &ProtocolError{Msg: fmt.Sprintf("the server answered initialize with protocol version %q, which the tester does not support (it supports %s); pass one of those as protocol_version, or update the server's SDK",
+		return &ProtocolError{Msg: fmt.Sprintf("the server answered initialize with protocol version %q, which the tester does not support (it supports %s)",
 			c.scrub(v), strings.Join(mcp.SupportedProtocolVersions(), ", "))}
 	}
 	if c.proc != nil {
