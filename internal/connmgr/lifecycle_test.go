@@ -25,9 +25,12 @@ import (
 //
 //	bad-version    answers initialize with protocolVersion "1999-01-01"
 //	close-stdout   answers initialize, closes its stdout, and sleeps on
+//	close-stdout-on-call  the same, on tools/call
 //	mute           never answers; ignores SIGTERM and the end of its stdin
 //	setsid-daemon  starts a daemon that leaves its process group (setsid,
 //	               double fork), writes "daemon pid N" to stderr, serves
+//	setsid-child   starts a child that leaves its group (setsid) with an
+//	               empty environment, writes "daemon pid N", serves
 //	daemonize      (internal) starts the daemon and exits at once
 //	daemon         (internal) sleeps
 func init() {
@@ -57,6 +60,15 @@ func lifecycleTarget(mode string) int {
 		}
 		time.Sleep(time.Minute)
 		return 0
+	case "setsid-child":
+		cmd := exec.Command(os.Args[0], "lifecycle-target", "daemon")
+		cmd.Env = []string{}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "daemon pid %d\n", cmd.Process.Pid)
 	case "setsid-daemon":
 		out, err := exec.Command(os.Args[0], "lifecycle-target", "daemonize").Output()
 		if err != nil {
@@ -93,7 +105,16 @@ func lifecycleTarget(mode string) int {
 				return 0
 			}
 		case "tools/list":
-			_ = out.Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{"tools": []any{}}})
+			_ = out.Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{"tools": []any{
+				map[string]any{"name": "t", "inputSchema": map[string]any{"type": "object"}},
+			}}})
+		case "tools/call":
+			if mode == "close-stdout-on-call" {
+				_ = os.Stdout.Close()
+				time.Sleep(time.Minute)
+				return 0
+			}
+			_ = out.Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{"content": []any{}}})
 		default:
 			_ = out.Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "error": map[string]any{"code": -32601, "message": "method not found"}})
 		}
@@ -123,6 +144,23 @@ func TestAnUnsupportedProtocolVersionIsAProtocolErrorNamingIt(t *testing.T) {
 }
 
 func TestATargetThatClosesItsStdoutButRunsOnIsReportedSo(t *testing.T) {
+	t.Run("while idle", testClosedStdoutWhileIdle)
+	t.Run("during a call", testClosedStdoutDuringACall)
+}
+
+func testClosedStdoutDuringACall(t *testing.T) {
+	m := newManager(t, nil)
+	info := connect(t, m, lifecycleSpec(t, "close-stdout-on-call"))
+	_, err := m.CallTool(t.Context(), "t", nil, 10*time.Second)
+	var lost *LostError
+	require.ErrorAs(t, err, &lost, "%T: %v", err, err)
+	assert.Contains(t, lost.Reason, fmt.Sprintf("the target closed its stdout but is still running (pid %d)", info.Process.PID))
+	assert.NotContains(t, err.Error(), "SIGTERM")
+	require.Eventually(t, func() bool { return !m.Status().Connected }, 10*time.Second, 10*time.Millisecond)
+	assert.Contains(t, m.Status().Last.Reason, "closed its stdout but is still running")
+}
+
+func testClosedStdoutWhileIdle(t *testing.T) {
 	m := newManager(t, nil)
 	info := connect(t, m, lifecycleSpec(t, "close-stdout"))
 	require.Eventually(t, func() bool { return !m.Status().Connected }, 10*time.Second, 10*time.Millisecond)
@@ -226,8 +264,17 @@ func lifecyclePids(t *testing.T, mode string) []int {
 }
 
 func TestASetsidDaemonIsEndedAtDisconnect(t *testing.T) {
+	t.Run("a double-forked daemon is found by the marker it inherited", func(t *testing.T) {
+		testSetsidDaemon(t, "setsid-daemon", "lifecycle-target daemon --api-key=***")
+	})
+	t.Run("a child with an empty environment is found by its parent", func(t *testing.T) {
+		testSetsidDaemon(t, "setsid-child", "lifecycle-target daemon")
+	})
+}
+
+func testSetsidDaemon(t *testing.T, mode, wantCommand string) {
 	m := newManager(t, nil)
-	connect(t, m, lifecycleSpec(t, "setsid-daemon"))
+	connect(t, m, lifecycleSpec(t, mode))
 	var daemon int
 	require.Eventually(t, func() bool {
 		match := regexp.MustCompile(`daemon pid (\d+)`).FindStringSubmatch(strings.Join(m.Status().StderrTail, "\n"))
@@ -242,7 +289,7 @@ func TestASetsidDaemonIsEndedAtDisconnect(t *testing.T) {
 	_, _, err := m.Disconnect(t.Context())
 	require.Error(t, err, "the daemon is named in the cleanup warning")
 	assert.Contains(t, err.Error(), fmt.Sprintf("pid %d", daemon))
-	assert.Contains(t, err.Error(), "lifecycle-target daemon --api-key=***", "with its command line")
+	assert.Contains(t, err.Error(), wantCommand, "with its command line")
 	assert.NotContains(t, err.Error(), daemonSecret, "whose secret-looking values are masked")
 	assert.True(t, goneOrZombie(daemon), "the daemon is gone")
 }
