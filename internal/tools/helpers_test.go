@@ -28,6 +28,10 @@ import (
 const runAsTarget = "MCP_TOOLS_TEST_RUN_AS_TARGET"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(runAsEscaper) != "" {
+		escapingTarget()
+		os.Exit(0)
+	}
 	if os.Getenv(runAsTarget) != "" {
 		os.Unsetenv(runAsTarget)
 		if err := testserver.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
