@@ -31,6 +31,11 @@ const (
 	defaultSessionTimeout = 30 * time.Minute
 	// shutdownTimeout bounds the graceful shutdown on SIGTERM.
 	shutdownTimeout = 5 * time.Second
+	// defaultUnusedSessionTimeout closes a session that sent nothing after
+	// initialize for this long: a host that connects uses its session at
+	// once (tools/list), and abandoned ones would hold a place among
+	// --max-sessions for the whole --session-timeout.
+	defaultUnusedSessionTimeout = time.Minute
 	// defaultMaxSessions bounds the live sessions; each may hold a target.
 	defaultMaxSessions = 32
 	// retryAfterSeconds is the Retry-After of a 503 for too many sessions.
@@ -62,6 +67,7 @@ type serveOptions struct {
 	allowCommands  []string
 	noStdio        bool
 	sessionTimeout time.Duration
+	unusedTimeout  time.Duration
 	maxSessions    int
 	workdir        string // absolute, symlinks resolved; "" refuses client paths
 }
@@ -87,6 +93,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	fs.Var((*repeated)(&o.allowCommands), "allow-command", "let stdio targets run only this `COMMAND`: a bare name found on PATH, or a path (repeatable)")
 	fs.BoolVar(&o.noStdio, "no-stdio", false, "refuse every stdio target: connect only to http(s) URLs")
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", defaultSessionTimeout, "close a session, and its target, after this long without requests")
+	fs.DurationVar(&o.unusedTimeout, "unused-session-timeout", defaultUnusedSessionTimeout, "close a session that sent no request after initialize within this long")
 	fs.IntVar(&o.maxSessions, "max-sessions", defaultMaxSessions, "refuse new sessions (503 with Retry-After) while this many are live")
 	fs.StringVar(&o.workdir, "workdir", "", "let run_checks spec_path and export_checks path name files inside this `DIR` only (default: refuse client paths)")
 	if err := fs.Parse(args); err != nil {
@@ -102,6 +109,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		return nil, &usageError{"serve needs --http ADDR, e.g. --http 127.0.0.1:8080"}
 	case o.sessionTimeout <= 0:
 		return nil, &usageError{"serve: --session-timeout must be positive"}
+	case o.unusedTimeout <= 0:
+		return nil, &usageError{"serve: --unused-session-timeout must be positive"}
 	case o.maxSessions <= 0:
 		return nil, &usageError{"serve: --max-sessions must be positive"}
 	}
@@ -263,10 +272,14 @@ func (s *httpServer) newSessionServer(reserved *atomic.Bool) *mcp.Server {
 	mgr := newManager(s.cfg, logger, s.policy)
 	srv := newTester(s.cfg, logger, mgr, true, s.opts.workdir)
 	var once sync.Once
+	used := &atomic.Bool{} // a request other than the handshake arrived
 	srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if method != "initialize" && method != "notifications/initialized" {
+				used.Store(true)
+			}
 			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
-				once.Do(func() { s.track(ss, mgr, logger, reserved) })
+				once.Do(func() { s.track(ss, mgr, logger, reserved, used) })
 			}
 			return next(ctx, method, req)
 		}
@@ -275,8 +288,9 @@ func (s *httpServer) newSessionServer(reserved *atomic.Bool) *mcp.Server {
 }
 
 // track counts ss among the live sessions, in place of its reservation,
-// and closes mgr (and so the session's target) when ss ends.
-func (s *httpServer) track(ss *mcp.ServerSession, mgr *connmgr.Manager, logger *slog.Logger, reserved *atomic.Bool) {
+// closes it when it is still unused after --unused-session-timeout, and
+// closes mgr (and so the session's target) when ss ends.
+func (s *httpServer) track(ss *mcp.ServerSession, mgr *connmgr.Manager, logger *slog.Logger, reserved, used *atomic.Bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if reserved.CompareAndSwap(true, false) {
@@ -289,8 +303,15 @@ func (s *httpServer) track(ss *mcp.ServerSession, mgr *connmgr.Manager, logger *
 	}
 	s.sessions[ss] = true
 	logger.Info("session started")
+	unused := time.AfterFunc(s.opts.unusedTimeout, func() {
+		if !used.Load() {
+			logger.Info("closing a session that sent nothing after initialize", "after", s.opts.unusedTimeout)
+			_ = ss.Close()
+		}
+	})
 	s.wg.Go(func() {
 		_ = ss.Wait()
+		unused.Stop()
 		if err := mgr.Close(); err != nil {
 			logger.Warn("closing the session's target", "err", err)
 		}

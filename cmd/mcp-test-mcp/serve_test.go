@@ -398,3 +398,19 @@ func TestServeRefusesClientPathsOutsideTheWorkdir(t *testing.T) {
 	assert.Equal(t, exitUsage, exit.ExitCode())
 	assert.Contains(t, string(out), "--workdir")
 }
+
+func TestServeClosesSessionsThatSentNothingAfterInitialize(t *testing.T) {
+	s := startServe(t, "--max-sessions", "2", "--unused-session-timeout", "1s")
+	used := s.session(t, "")
+	require.Equal(t, true, used.call(t, "status", nil)["success"])
+
+	resp, _ := initializeResponse(t, s.url) // abandoned: never sends another request
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, _ = initializeResponse(t, s.url)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "both places are taken")
+	require.Eventually(t, func() bool {
+		resp, _ := initializeResponse(t, s.url)
+		return resp.StatusCode == http.StatusOK
+	}, 10*time.Second, 50*time.Millisecond, "the abandoned session is closed, and its place freed")
+	assert.Equal(t, true, used.call(t, "status", nil)["success"], "a session in use is kept (it is older than the abandoned one)")
+}
