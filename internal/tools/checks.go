@@ -173,7 +173,7 @@ func appendNew(list []string, v string) []string {
 // RunChecksInput is the arguments of run_checks.
 type RunChecksInput struct {
 	Spec               map[string]any `json:"spec,omitempty" jsonschema:"the spec as an object: {target, client, steps} (docs/spec.md); leave target out to use the current connection's target"`
-	SpecPath           string         `json:"spec_path,omitempty" jsonschema:"path of a spec file (YAML or JSON), instead of spec"`
+	SpecPath           string         `json:"spec_path,omitempty" jsonschema:"path of a spec file (YAML or JSON), instead of spec; a tester served over HTTP refuses it unless its operator gave --workdir, and then takes only paths inside that directory"`
 	Format             string         `json:"format,omitempty" jsonschema:"json (default): the report as an object; text: also report_text, the report as a person reads it; junit: also report_text as JUnit XML"`
 	CallAll            bool           `json:"call_all,omitempty" jsonschema:"also call every tool with arguments generated from its input schema (tools annotated destructiveHint: true are skipped)"`
 	IncludeDestructive bool           `json:"include_destructive,omitempty" jsonschema:"with call_all, call destructive tools too"`
@@ -454,7 +454,7 @@ func connectClient(in *ConnectInput) *check.Client {
 
 // ExportChecksInput is the arguments of export_checks.
 type ExportChecksInput struct {
-	Path           string `json:"path,omitempty" jsonschema:"write the spec to this file (.json for JSON, else YAML); without it the spec is only returned"`
+	Path           string `json:"path,omitempty" jsonschema:"write the spec to this file (.json for JSON, else YAML); without it the spec is only returned. A tester served over HTTP refuses it unless its operator gave --workdir, and then takes only paths inside that directory"`
 	IncludeOutputs *bool  `json:"include_outputs,omitempty" jsonschema:"turn what came back into expectations too: text_contains with a stable prefix of the text, and structured values; default true. false keeps only is_error, error_type, content_types and output_schema_valid."`
 }
 
