@@ -561,7 +561,8 @@ func (h *handlers) scrubSpec(spec *check.Spec) (*check.Spec, error) {
 	return &clean, nil
 }
 
-// exportTarget is the target of an exported spec: secrets become ${VAR}
+// exportTarget is the target of an exported spec: secrets (env values, and
+// the values of secret-looking headers and the bearer token) become ${VAR}
 // references, and arguments are shown as connmgr redacted them.
 func exportTarget(in *ConnectInput, info *connmgr.Info) *check.Target {
 	t := &check.Target{URL: redact.URL(in.URL), Command: in.Command, Args: slices.Clone(in.Args), Cwd: in.Cwd, Transport: in.Transport}
@@ -576,8 +577,13 @@ func exportTarget(in *ConnectInput, info *connmgr.Info) *check.Target {
 	}
 	if len(in.Headers) > 0 {
 		t.Headers = map[string]string{}
-		for k := range in.Headers {
-			t.Headers[k] = "${" + headerVar(k) + "}"
+		for k, v := range in.Headers {
+			// A plain header (X-Tenant: example) is not a secret: it is
+			// written as it is, so the spec runs in CI without it.
+			t.Headers[k] = check.Escape(v)
+			if redact.IsSecretName(k) {
+				t.Headers[k] = "${" + headerVar(k) + "}"
+			}
 		}
 	}
 	if in.BearerToken != "" {

@@ -86,6 +86,9 @@ func TestURLUserInfoEchoedAsBasicAuthIsMasked(t *testing.T) {
 	text, _ := get(env, "tool_call", "text").(string)
 	assert.Contains(t, text, "Basic ***", "the target saw Basic credentials, shown masked")
 	assert.Contains(t, text, "example", "a plain header's value is not a secret")
+	env = h.call("export_checks", nil)
+	require.Equal(t, true, env["success"], "%v", env)
+	assert.Equal(t, "example", get(env, "spec", "target", "headers", "X-Tenant"), "an exported spec keeps a plain header as it is")
 	for _, out := range h.rawOutputs() {
 		assert.NotContains(t, out, "YWxpY2U6cHctU0VDUkVULTc3", "base64(alice:pw-SECRET-77)")
 		assert.NotContains(t, out, "pw-SECRET-77")
