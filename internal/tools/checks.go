@@ -312,11 +312,11 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 	return out
 }
 
-// RemoteSpecEnv are the only variables of the tester's environment that
+// remoteSpecEnv are the only variables of the tester's environment that
 // run_checks of a remote tester (serve --http) expands in a spec: the
 // tester's environment holds its operator's secrets, and a client's spec
 // could send any of them to a target that echoes it back.
-var RemoteSpecEnv = []string{"HOME", "PATH", "TMPDIR", "USER"}
+var remoteSpecEnv = []string{"HOME", "PATH", "TMPDIR", "USER"}
 
 // specEnv is where run_checks looks up a spec's ${NAME}. Locally: the
 // environment, but for the tester's own credentials
@@ -324,13 +324,13 @@ var RemoteSpecEnv = []string{"HOME", "PATH", "TMPDIR", "USER"}
 // with, under the names export_checks gives them: env names,
 // MCP_HEADER_<NAME> and MCP_TEST_BEARER_TOKEN. So an exported spec runs
 // against the same target without its secrets ever being written down.
-// Remote: the connection's values, then RemoteSpecEnv only.
+// Remote: the connection's values, then remoteSpecEnv only.
 type specEnv struct {
 	live   *ConnectInput
 	remote bool
 	// refused are the names the spec asked for that only the environment
 	// had (locally), or that are neither the connection's nor in
-	// RemoteSpecEnv (remote).
+	// remoteSpecEnv (remote).
 	refused []string
 }
 
@@ -339,7 +339,7 @@ func (e *specEnv) lookup(name string) (string, bool) {
 		return v, true
 	}
 	switch {
-	case e.remote && slices.Contains(RemoteSpecEnv, name):
+	case e.remote && slices.Contains(remoteSpecEnv, name):
 		return os.LookupEnv(name)
 	case e.remote:
 	case connmgr.IsTesterSecret(name):
@@ -365,7 +365,7 @@ func (e *specEnv) refusal() *ErrorInfo {
 		return &ErrorInfo{
 			Type: ErrInvalidArguments,
 			Message: fmt.Sprintf("The spec uses %s, which this tester does not take from its environment: it is served over HTTP, and expands ${VAR} only from the current connection's env, headers and bearer token, and from %s.",
-				names, strings.Join(RemoteSpecEnv, ", ")),
+				names, strings.Join(remoteSpecEnv, ", ")),
 			Suggestion: "Put the value in the spec, or connect with it first (connect's env {NAME: value} is ${NAME} here, a header is ${MCP_HEADER_<NAME>}, the bearer_token ${" + bearerVar + "}).",
 		}
 	}

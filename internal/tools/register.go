@@ -51,7 +51,7 @@ type Deps struct {
 	// clients are not the local user: run_checks and export_checks read or
 	// write no file at a path a client names (unless Workdir allows it), and
 	// run_checks takes ${VAR} only from the current connection's values and
-	// RemoteSpecEnv, never from the tester's environment. The command
+	// HOME, PATH, TMPDIR and USER, never from the tester's environment. The command
 	// policy is the Manager's (connmgr.Options.Policy). False is the local
 	// stdio host.
 	Remote bool
