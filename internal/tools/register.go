@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"runtime/debug"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -57,7 +58,7 @@ type Deps struct {
 	Remote bool
 	// Workdir, with Remote, is the one directory in which run_checks
 	// spec_path and export_checks path may name files (no symlink may lead
-	// out of it); empty refuses every such path. It must be absolute.
+	// out of it); empty refuses every such path.
 	Workdir string
 }
 
@@ -83,6 +84,14 @@ func Register(server *mcp.Server, deps *Deps) {
 	}
 	if h.maxText <= 0 {
 		h.maxText = DefaultMaxTextBytes
+	}
+	if h.workdir != "" {
+		// Paths are compared once their symlinks are resolved.
+		if dir, err := filepath.Abs(h.workdir); err == nil {
+			if dir, err = filepath.EvalSymlinks(dir); err == nil {
+				h.workdir = dir
+			}
+		}
 	}
 	addTool(server, h, connectTool(), h.connect)
 	addTool(server, h, disconnectTool, h.disconnect)
