@@ -234,6 +234,8 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 	tgt, err := resolve(spec)
 	if err == nil {
 		err = m.opts.Policy.check(tgt, spec)
+	} else {
+		err = m.opts.Policy.unresolved(err)
 	}
 	if err != nil {
 		return nil, err

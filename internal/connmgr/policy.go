@@ -63,6 +63,24 @@ func (p *CommandPolicy) check(t *target, spec Spec) error {
 	return nil
 }
 
+// unresolved is the error of a stdio target that could not be resolved
+// (no such program, not executable, no such cwd) under the policy: the same
+// refusal whatever the reason, so that a client of a restricted tester
+// cannot probe which files exist. Other errors are returned as they are.
+func (p *CommandPolicy) unresolved(err error) error {
+	if p == nil {
+		return err
+	}
+	if _, ok := errors.AsType[*SpawnError](err); !ok {
+		return err
+	}
+	if p.NoStdio {
+		return fmt.Errorf("%w: stdio targets are disabled on this tester; nothing was started", ErrRefused)
+	}
+	return fmt.Errorf("%w: the program could not be resolved to one of the allowed programs (%s); nothing was started",
+		ErrRefused, strings.Join(p.Allow, ", "))
+}
+
 // allows reports whether the program at path (absolute) is allowed.
 func (p *CommandPolicy) allows(path string) bool {
 	path = filepath.Clean(path)

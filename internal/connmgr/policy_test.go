@@ -60,6 +60,27 @@ func TestCommandPolicyRefusesBeforeStarting(t *testing.T) {
 	}
 }
 
+func TestARestrictedTesterDoesNotTellWhichFilesExist(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "secret.conf")
+	require.NoError(t, os.WriteFile(existing, []byte("x"), 0o600))
+	for _, policy := range []*CommandPolicy{{NoStdio: true}, {Allow: []string{"node"}}} {
+		m := newManager(t, &Options{Policy: policy})
+		var msgs []string
+		for _, spec := range []Spec{
+			{URL: existing}, {URL: filepath.Join(dir, "missing")}, {URL: dir},
+			{Command: existing}, {Command: filepath.Join(dir, "missing")},
+		} {
+			_, _, err := m.Connect(t.Context(), spec)
+			require.ErrorIs(t, err, ErrRefused, "%+v", spec)
+			msgs = append(msgs, err.Error())
+		}
+		for _, msg := range msgs {
+			assert.Equal(t, msgs[0], msg, "the same refusal whether the file exists or not")
+		}
+	}
+}
+
 func withEnv(s Spec, name string) Spec {
 	s.Env = map[string]string{name: "/tmp/evil"}
 	return s
