@@ -279,7 +279,7 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 		out.fail(&ErrorInfo{
 			Type:       ErrInvalidArguments,
 			Message:    sentence("The spec's target was not started: " + e.Message),
-			Suggestion: "This tester runs with a command policy (serve --allow-command or --no-stdio): give the spec a target it allows, or an http(s) URL; or leave target out to use the current connection's.",
+			Suggestion: "Fix the spec's target. Where this tester runs with a command policy (serve --allow-command or --no-stdio), give it a program the policy allows or an http(s) URL, or leave target out to use the current connection's.",
 			Details:    map[string]any{"target": rep.Target},
 		})
 		return out
