@@ -398,11 +398,12 @@ func TestSecretsNeverReachOutputsOrLogs(t *testing.T) {
 	// HTTP: a wrong token, then the right one with a header and a query secret.
 	env = call("connect", map[string]any{"url": base + "/mcp", "bearer_token": wrongToken})
 	require.Equal(t, false, env["success"])
-	env = call("connect", map[string]any{"url": base + "/mcp?api_key=" + querySecret, "bearer_token": tokenSecret, "headers": map[string]any{"X-Tenant": headerSecret}})
+	env = call("connect", map[string]any{"url": base + "/mcp?api_key=" + querySecret, "bearer_token": tokenSecret, "headers": map[string]any{"X-Api-Key": headerSecret, "X-Tenant": "example"}})
 	require.Equal(t, true, env["success"], "%v", env)
 	env = call("call_tool", map[string]any{"name": "headers", "arguments": map[string]any{}})
 	require.Equal(t, true, env["success"], "%v", env)
-	assert.Contains(t, env["tool_call"].(map[string]any)["text"], "X-Tenant", "the target saw the header")
+	assert.Contains(t, env["tool_call"].(map[string]any)["text"], "X-Api-Key", "the target saw the header")
+	assert.Contains(t, env["tool_call"].(map[string]any)["text"], `"X-Tenant":["example"]`, "a plain header's value is not a secret")
 	call("status", nil)
 	call("disconnect", nil)
 

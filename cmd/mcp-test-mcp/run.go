@@ -194,13 +194,13 @@ func serve(ctx context.Context, cfg config, stdin io.Reader, stdout, stderr io.W
 	version := mainVersion()
 	setMemoryLimit()
 
-	mgr := newManager(cfg, logger)
+	mgr := newManager(cfg, logger, nil)
 	defer func() {
 		if cerr := mgr.Close(); cerr != nil {
 			logger.Warn("closing the target connection", "err", cerr)
 		}
 	}()
-	server := newTester(cfg, logger, mgr, nil)
+	server := newTester(cfg, logger, mgr, false, "")
 
 	logger.Info("serving MCP over stdio", "version", version)
 	err = server.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopCloser{stdout}})
@@ -225,21 +225,22 @@ func setMemoryLimit() {
 }
 
 // newManager returns the connection manager of one host: the stdio host,
-// or one HTTP session.
-func newManager(cfg config, logger *slog.Logger) *connmgr.Manager {
+// or one HTTP session. policy restricts what it may start (nil: anything).
+func newManager(cfg config, logger *slog.Logger, policy *connmgr.CommandPolicy) *connmgr.Manager {
 	return connmgr.New(&connmgr.Options{
 		Logger:          logger.With("component", "connmgr"),
 		ConnectTimeout:  cfg.connectTimeout,
 		CallTimeout:     cfg.callTimeout,
 		MaxMessageBytes: cfg.maxMessageBytes,
 		ClientInfo:      &mcp.Implementation{Name: name, Version: mainVersion()},
+		Policy:          policy,
 	})
 }
 
 // newTester builds the tester's MCP server around mgr, the same for stdio
-// and for each HTTP session. policy is tools.Deps.CommandPolicy (nil allows
-// every command).
-func newTester(cfg config, logger *slog.Logger, mgr *connmgr.Manager, policy func(command, cwd string) error) *mcp.Server {
+// and for each HTTP session. remote and workdir are tools.Deps.Remote and
+// Workdir.
+func newTester(cfg config, logger *slog.Logger, mgr *connmgr.Manager, remote bool, workdir string) *mcp.Server {
 	server := mcp.NewServer(&mcp.Implementation{
 		Name:    name,
 		Title:   "MCP Test MCP: test MCP servers from your agent",
@@ -253,10 +254,11 @@ func newTester(cfg config, logger *slog.Logger, mgr *connmgr.Manager, policy fun
 	})
 	server.AddReceivingMiddleware(tools.RecoverPanics(logger))
 	tools.Register(server, &tools.Deps{
-		Manager:       mgr,
-		Logger:        logger.With("component", "tools"),
-		MaxTextBytes:  cfg.maxTextBytes,
-		CommandPolicy: policy,
+		Manager:      mgr,
+		Logger:       logger.With("component", "tools"),
+		MaxTextBytes: cfg.maxTextBytes,
+		Remote:       remote,
+		Workdir:      workdir,
 	})
 	return server
 }

@@ -12,10 +12,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -30,6 +31,15 @@ const (
 	defaultSessionTimeout = 30 * time.Minute
 	// shutdownTimeout bounds the graceful shutdown on SIGTERM.
 	shutdownTimeout = 5 * time.Second
+	// defaultUnusedSessionTimeout closes a session that sent nothing after
+	// initialize for this long: a host that connects uses its session at
+	// once (tools/list), and abandoned ones would hold a place among
+	// --max-sessions for the whole --session-timeout.
+	defaultUnusedSessionTimeout = time.Minute
+	// defaultMaxSessions bounds the live sessions; each may hold a target.
+	defaultMaxSessions = 32
+	// retryAfterSeconds is the Retry-After of a 503 for too many sessions.
+	retryAfterSeconds = 30
 )
 
 const serveUsage = `Usage: mcp-test-mcp serve --http ADDR [flags]
@@ -40,8 +50,10 @@ session (DELETE, or --session-timeout without requests) closes its target.
 
 It can start programs, so it is not an open door: it binds loopback unless
 told otherwise, a non-loopback address needs --auth-token, Host and Origin
-are checked against DNS rebinding, and --allow-command / --no-stdio restrict
-what stdio targets may run.
+are checked against DNS rebinding, --allow-command / --no-stdio restrict what
+stdio targets may run (for connect, reconnect and run_checks alike), no tool
+reads or writes a file at a path a client names (but inside --workdir), and
+--max-sessions bounds the sessions.
 
 Flags:
 `
@@ -55,6 +67,9 @@ type serveOptions struct {
 	allowCommands  []string
 	noStdio        bool
 	sessionTimeout time.Duration
+	unusedTimeout  time.Duration
+	maxSessions    int
+	workdir        string // absolute, symlinks resolved; "" refuses client paths
 }
 
 // repeated is a flag that may be given several times.
@@ -78,6 +93,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	fs.Var((*repeated)(&o.allowCommands), "allow-command", "let stdio targets run only this `COMMAND`: a bare name found on PATH, or a path (repeatable)")
 	fs.BoolVar(&o.noStdio, "no-stdio", false, "refuse every stdio target: connect only to http(s) URLs")
 	fs.DurationVar(&o.sessionTimeout, "session-timeout", defaultSessionTimeout, "close a session, and its target, after this long without requests")
+	fs.DurationVar(&o.unusedTimeout, "unused-session-timeout", defaultUnusedSessionTimeout, "close a session that sent no request after initialize within this long")
+	fs.IntVar(&o.maxSessions, "max-sessions", defaultMaxSessions, "refuse new sessions (503 with Retry-After) while this many are live")
+	fs.StringVar(&o.workdir, "workdir", "", "let run_checks spec_path and export_checks path name files inside this `DIR` only (default: refuse client paths)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -91,6 +109,20 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		return nil, &usageError{"serve needs --http ADDR, e.g. --http 127.0.0.1:8080"}
 	case o.sessionTimeout <= 0:
 		return nil, &usageError{"serve: --session-timeout must be positive"}
+	case o.unusedTimeout <= 0:
+		return nil, &usageError{"serve: --unused-session-timeout must be positive"}
+	case o.maxSessions <= 0:
+		return nil, &usageError{"serve: --max-sessions must be positive"}
+	}
+	if o.workdir != "" {
+		dir, err := filepath.Abs(o.workdir)
+		if err == nil {
+			dir, err = filepath.EvalSymlinks(dir)
+		}
+		if fi, serr := os.Stat(dir); err != nil || serr != nil || !fi.IsDir() {
+			return nil, &usageError{fmt.Sprintf("serve: --workdir %s is not an existing directory", o.workdir)}
+		}
+		o.workdir = dir
 	}
 	return o, nil
 }
@@ -130,8 +162,8 @@ type httpServer struct {
 	cfg     config
 	log     *slog.Logger
 	opts    *serveOptions
-	policy  func(command, cwd string) error
-	hosts   map[string]bool // accepted Host/Origin host names (and host:port)
+	policy  *connmgr.CommandPolicy // nil allows every program
+	hosts   map[string]bool        // accepted Host/Origin host names (and host:port)
 	handler http.Handler
 	// proto answers go-sdk's per-request questions (protocol versions) for
 	// requests that do not start a session; it is never connected.
@@ -141,6 +173,9 @@ type httpServer struct {
 	// sessions are the live sessions, guarded by mu; each has a watcher
 	// goroutine in wg that closes its manager when the session ends.
 	sessions map[*mcp.ServerSession]bool
+	// starting counts requests that may start a session, under way; with
+	// sessions it is held to opts.maxSessions.
+	starting int
 	closed   bool
 	n        int
 	wg       sync.WaitGroup
@@ -152,7 +187,9 @@ type sessionServerKey struct{}
 
 func newHTTPServer(cfg config, logger *slog.Logger, o *serveOptions, bound *net.TCPAddr) *httpServer {
 	s := &httpServer{cfg: cfg, log: logger, opts: o, sessions: map[*mcp.ServerSession]bool{}}
-	s.policy = commandPolicy(o.allowCommands, o.noStdio)
+	if o.noStdio || len(o.allowCommands) > 0 {
+		s.policy = &connmgr.CommandPolicy{NoStdio: o.noStdio, Allow: o.allowCommands}
+	}
 	s.hosts = map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}
 	if !bound.IP.IsUnspecified() {
 		s.hosts[bound.IP.String()] = true
@@ -160,7 +197,7 @@ func newHTTPServer(cfg config, logger *slog.Logger, o *serveOptions, bound *net.
 	for _, h := range o.allowHosts {
 		s.hosts[strings.ToLower(strings.Trim(h, "[]"))] = true
 	}
-	s.proto = newTester(cfg, logger, connmgr.New(nil), s.policy)
+	s.proto = newTester(cfg, logger, connmgr.New(&connmgr.Options{Policy: s.policy}), true, o.workdir)
 	getServer := func(r *http.Request) *mcp.Server {
 		if srv, ok := r.Context().Value(sessionServerKey{}).(*mcp.Server); ok {
 			return srv
@@ -184,14 +221,41 @@ func newHTTPServer(cfg config, logger *slog.Logger, o *serveOptions, bound *net.
 }
 
 // perSession gives a request that starts a session (a POST without
-// Mcp-Session-Id, or the SSE GET) a server of its own.
+// Mcp-Session-Id, or the SSE GET) a server of its own, while fewer than
+// --max-sessions are live; past that it answers 503 with Retry-After.
 func (s *httpServer) perSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		starts := r.Header.Get("Mcp-Session-Id") == "" &&
 			(r.Method == http.MethodPost && r.URL.Path == "/mcp" || r.Method == http.MethodGet && r.URL.Path == "/sse")
-		if starts {
-			r = r.WithContext(context.WithValue(r.Context(), sessionServerKey{}, s.newSessionServer()))
+		if !starts {
+			next.ServeHTTP(w, r)
+			return
 		}
+		s.mu.Lock()
+		full := len(s.sessions)+s.starting >= s.opts.maxSessions
+		if !full {
+			s.starting++
+		}
+		s.mu.Unlock()
+		if full {
+			s.log.Warn("refusing a new session: too many sessions", "max_sessions", s.opts.maxSessions)
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+			http.Error(w, fmt.Sprintf("Service Unavailable: this server already has %d sessions (--max-sessions); end one (DELETE) or retry later", s.opts.maxSessions), http.StatusServiceUnavailable)
+			return
+		}
+		// The reservation passes to sessions when the session's first
+		// message arrives (track), or ends with a request that started no
+		// session.
+		reserved := &atomic.Bool{}
+		reserved.Store(true)
+		defer func() {
+			s.mu.Lock()
+			if reserved.CompareAndSwap(true, false) {
+				s.starting--
+			}
+			s.mu.Unlock()
+		}()
+		r = r.WithContext(context.WithValue(r.Context(), sessionServerKey{}, s.newSessionServer(reserved)))
 		next.ServeHTTP(w, r)
 	})
 }
@@ -199,18 +263,23 @@ func (s *httpServer) perSession(next http.Handler) http.Handler {
 // newSessionServer builds the tester for one session, with its own
 // manager. The manager is closed when the session ends; until the session's
 // first request nothing is running, so one that never starts leaks nothing.
-func (s *httpServer) newSessionServer() *mcp.Server {
+// reserved is the request's place among --max-sessions (see perSession).
+func (s *httpServer) newSessionServer(reserved *atomic.Bool) *mcp.Server {
 	s.mu.Lock()
 	s.n++
 	logger := s.log.With("session", s.n)
 	s.mu.Unlock()
-	mgr := newManager(s.cfg, logger)
-	srv := newTester(s.cfg, logger, mgr, s.policy)
+	mgr := newManager(s.cfg, logger, s.policy)
+	srv := newTester(s.cfg, logger, mgr, true, s.opts.workdir)
 	var once sync.Once
+	used := &atomic.Bool{} // a request other than the handshake arrived
 	srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if method != "initialize" && method != "notifications/initialized" {
+				used.Store(true)
+			}
 			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
-				once.Do(func() { s.track(ss, mgr, logger) })
+				once.Do(func() { s.track(ss, mgr, logger, reserved, used) })
 			}
 			return next(ctx, method, req)
 		}
@@ -218,10 +287,15 @@ func (s *httpServer) newSessionServer() *mcp.Server {
 	return srv
 }
 
-// track closes mgr (and so the session's target) when ss ends.
-func (s *httpServer) track(ss *mcp.ServerSession, mgr *connmgr.Manager, logger *slog.Logger) {
+// track counts ss among the live sessions, in place of its reservation,
+// closes it when it is still unused after --unused-session-timeout, and
+// closes mgr (and so the session's target) when ss ends.
+func (s *httpServer) track(ss *mcp.ServerSession, mgr *connmgr.Manager, logger *slog.Logger, reserved, used *atomic.Bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if reserved.CompareAndSwap(true, false) {
+		s.starting--
+	}
 	if s.closed {
 		go ss.Close()
 		_ = mgr.Close()
@@ -229,8 +303,15 @@ func (s *httpServer) track(ss *mcp.ServerSession, mgr *connmgr.Manager, logger *
 	}
 	s.sessions[ss] = true
 	logger.Info("session started")
+	unused := time.AfterFunc(s.opts.unusedTimeout, func() {
+		if !used.Load() {
+			logger.Info("closing a session that sent nothing after initialize", "after", s.opts.unusedTimeout)
+			_ = ss.Close()
+		}
+	})
 	s.wg.Go(func() {
 		_ = ss.Wait()
+		unused.Stop()
 		if err := mgr.Close(); err != nil {
 			logger.Warn("closing the session's target", "err", err)
 		}
@@ -340,63 +421,4 @@ func (s *httpServer) shutdown() {
 	case <-time.After(shutdownTimeout - time.Second):
 		s.log.Warn("some targets did not close in time")
 	}
-}
-
-// commandPolicy is tools.Deps.CommandPolicy for --allow-command and
-// --no-stdio. A bare name in allowed matches a command given as that bare
-// name and found on PATH; a path matches a command that resolves to the same
-// file (symlinks followed). Nil allows everything.
-func commandPolicy(allowed []string, noStdio bool) func(command, cwd string) error {
-	switch {
-	case noStdio:
-		return func(string, string) error {
-			return errors.New("stdio targets are disabled on this server (--no-stdio); connect to an http(s) URL")
-		}
-	case len(allowed) == 0:
-		return nil
-	}
-	return func(command, cwd string) error {
-		resolved, err := resolveCommand(command, cwd)
-		if err != nil {
-			return fmt.Errorf("it cannot be resolved (%v), and only %s may run", err, strings.Join(allowed, ", "))
-		}
-		for _, a := range allowed {
-			if !strings.Contains(a, "/") {
-				if command == a {
-					return nil
-				}
-				continue
-			}
-			abs, err := filepath.Abs(a)
-			if err != nil {
-				continue
-			}
-			if p, err := filepath.EvalSymlinks(abs); err == nil && p == resolved {
-				return nil
-			}
-		}
-		return fmt.Errorf("it resolves to %s, which is not allowed: only %s may run (--allow-command)", resolved, strings.Join(allowed, ", "))
-	}
-}
-
-// resolveCommand finds the file command names, as connmgr will: a path with
-// a slash relative to cwd, a bare name on PATH.
-func resolveCommand(command, cwd string) (string, error) {
-	path := command
-	if strings.Contains(command, "/") {
-		if !filepath.IsAbs(path) && cwd != "" {
-			path = filepath.Join(cwd, path)
-		}
-	} else {
-		p, err := exec.LookPath(command)
-		if err != nil {
-			return "", err
-		}
-		path = p
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
-	}
-	return filepath.EvalSymlinks(abs)
 }

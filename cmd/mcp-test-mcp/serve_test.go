@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -317,4 +318,99 @@ func TestServeLegacySSE(t *testing.T) {
 	pid := pidOf(env)
 	require.NoError(t, cs.Close())
 	require.Eventually(t, func() bool { return gone(pid) }, 5*time.Second, 10*time.Millisecond, "ending the SSE session closes its target")
+}
+
+// initializeResponse posts an initialize request and returns the response,
+// its body read and closed.
+func initializeResponse(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}`
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, bytes.NewBufferString(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, string(b)
+}
+
+func TestServeBoundsTheSessions(t *testing.T) {
+	s := startServe(t, "--max-sessions", "2")
+	a := s.session(t, "")
+	s.session(t, "")
+
+	resp, body := initializeResponse(t, s.url)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "a third session is refused")
+	assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+	assert.Contains(t, body, "--max-sessions")
+	assert.Equal(t, true, a.call(t, "status", nil)["success"], "the live sessions still work")
+
+	require.NoError(t, a.cs.Close(), "ending a session (DELETE)")
+	require.Eventually(t, func() bool {
+		resp, _ := initializeResponse(t, s.url)
+		return resp.StatusCode == http.StatusOK
+	}, 5*time.Second, 20*time.Millisecond, "a new session is accepted once one has ended")
+}
+
+func TestServeRunChecksStartsOnlyAllowedPrograms(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "ran")
+	s := startServe(t, "--allow-command", binary).session(t, "")
+	env := s.call(t, "run_checks", map[string]any{"spec": map[string]any{
+		"target": map[string]any{"command": "/bin/sh", "args": []any{"-c", "touch " + marker}},
+		"steps":  []any{map[string]any{"ping": true}},
+	}})
+	assert.Equal(t, false, env["success"])
+	assert.Equal(t, "invalid_arguments", env["error"].(map[string]any)["type"], "%v", env)
+	assert.Contains(t, env["error"].(map[string]any)["message"], "nothing was started")
+	_, err := os.Stat(marker)
+	assert.ErrorIs(t, err, os.ErrNotExist, "no process ran")
+
+	env = s.call(t, "connect", map[string]any{"command": binary, "args": []any{"example-server"}})
+	require.Equal(t, true, env["success"], "%v", env)
+	env = s.call(t, "reconnect", nil)
+	assert.Equal(t, true, env["success"], "reconnect starts the allowed program again: %v", env)
+	env = s.call(t, "run_checks", map[string]any{"spec": map[string]any{"steps": []any{map[string]any{"ping": true}}}})
+	assert.Equal(t, true, env["passed"], "the current connection's target is allowed: %v", env)
+}
+
+func TestServeRefusesClientPathsOutsideTheWorkdir(t *testing.T) {
+	spec := filepath.Join(t.TempDir(), "checks.yaml")
+	require.NoError(t, os.WriteFile(spec, []byte("steps:\n  - ping: true\n"), 0o644))
+
+	sess := startServe(t).session(t, "")
+	require.Equal(t, true, sess.call(t, "connect", map[string]any{"command": binary, "args": []any{"example-server"}})["success"])
+	env := sess.call(t, "run_checks", map[string]any{"spec_path": spec})
+	assert.Equal(t, "invalid_arguments", env["error"].(map[string]any)["type"], "%v", env)
+	assert.Contains(t, env["error"].(map[string]any)["message"], "spec_path is refused")
+
+	sess = startServe(t, "--workdir", filepath.Dir(spec)).session(t, "")
+	require.Equal(t, true, sess.call(t, "connect", map[string]any{"command": binary, "args": []any{"example-server"}})["success"])
+	env = sess.call(t, "run_checks", map[string]any{"spec_path": "checks.yaml"})
+	assert.Equal(t, true, env["passed"], "%v", env)
+
+	cmd := exec.Command(binary, "serve", "--http", "127.0.0.1:0", "--workdir", filepath.Join(t.TempDir(), "missing"))
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, exitUsage, exit.ExitCode())
+	assert.Contains(t, string(out), "--workdir")
+}
+
+func TestServeClosesSessionsThatSentNothingAfterInitialize(t *testing.T) {
+	s := startServe(t, "--max-sessions", "2", "--unused-session-timeout", "1s")
+	used := s.session(t, "")
+	require.Equal(t, true, used.call(t, "status", nil)["success"])
+
+	resp, _ := initializeResponse(t, s.url) // abandoned: never sends another request
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, _ = initializeResponse(t, s.url)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "both places are taken")
+	require.Eventually(t, func() bool {
+		resp, _ := initializeResponse(t, s.url)
+		return resp.StatusCode == http.StatusOK
+	}, 10*time.Second, 50*time.Millisecond, "the abandoned session is closed, and its place freed")
+	assert.Equal(t, true, used.call(t, "status", nil)["success"], "a session in use is kept (it is older than the abandoned one)")
 }

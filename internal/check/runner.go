@@ -56,6 +56,10 @@ type Options struct {
 	Progress io.Writer
 	// Logger receives the connection's logs; nil discards them.
 	Logger *slog.Logger
+	// Manager configures the run's connection manager (the host's timeouts,
+	// message cap and command policy); nil means connmgr's defaults. Its
+	// Logger is replaced by Logger.
+	Manager *connmgr.Options
 	// Secrets are extra values to scrub from the report.
 	Secrets []string
 	// Audit runs the audit (internal/audit) after the other checks; each
@@ -104,7 +108,7 @@ func Run(ctx context.Context, opts *Options) (*Report, error) {
 		spec:   spec,
 		target: target,
 		client: client,
-		mgr:    connmgr.New(&connmgr.Options{Logger: opts.Logger}),
+		mgr:    connmgr.New(managerOptions(opts)),
 		report: &Report{Name: spec.Name, Target: describeTarget(target), Checks: []Check{}},
 	}
 	r.secrets.Add(spec.secrets...)
@@ -121,6 +125,15 @@ func Run(ctx context.Context, opts *Options) (*Report, error) {
 	defer r.mgr.Close()
 	r.run(ctx)
 	return r.finish()
+}
+
+func managerOptions(opts *Options) *connmgr.Options {
+	var o connmgr.Options
+	if opts.Manager != nil {
+		o = *opts.Manager
+	}
+	o.Logger = opts.Logger
+	return &o
 }
 
 type runner struct {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -41,6 +42,21 @@ func newHeaderRoundTripper(base http.RoundTripper, target string, headers http.H
 		return nil, err
 	}
 	return &headerRoundTripper{base: base, origin: origin(u), headers: headers, secrets: secrets}, nil
+}
+
+// maxRedirects is the most redirects followed, as http.Client's default.
+const maxRedirects = 10
+
+// checkRedirect is the target's http.Client.CheckRedirect. http.Client sets
+// Referer to the URL it is redirected from, which may carry a secret query
+// value (?token=…), for whatever origin the redirect names: no Referer is
+// sent.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	req.Header.Del("Referer")
+	return nil
 }
 
 func origin(u *url.URL) string {

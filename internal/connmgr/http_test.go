@@ -151,7 +151,7 @@ func TestHeadersGoOnlyToTheTargetsOrigin(t *testing.T) {
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
-		leaked = append(leaked, r.Header.Get("Authorization"), r.Header.Get("X-Tenant"))
+		leaked = append(leaked, r.Header.Get("Authorization"), r.Header.Get("X-Tenant"), r.Header.Get("Referer"))
 		http.Error(w, "nothing here", http.StatusNotFound)
 	}))
 	t.Cleanup(other.Close)
@@ -159,13 +159,13 @@ func TestHeadersGoOnlyToTheTargetsOrigin(t *testing.T) {
 	t.Cleanup(redirector.Close)
 
 	m := newManager(t, nil)
-	_, _, err := m.Connect(t.Context(), Spec{URL: redirector.URL + "/mcp", BearerToken: "tok-abcdef", Headers: map[string]string{"X-Tenant": "t-123456"}})
+	_, _, err := m.Connect(t.Context(), Spec{URL: redirector.URL + "/mcp?token=q-secret-999", BearerToken: "tok-abcdef", Headers: map[string]string{"X-Tenant": "t-123456"}})
 	require.Error(t, err)
 	mu.Lock()
 	defer mu.Unlock()
 	require.NotEmpty(t, leaked, "the redirect was followed")
 	for _, v := range leaked {
-		assert.Empty(t, v, "no header crossed to another origin")
+		assert.Empty(t, v, "no header crossed to another origin, nor a Referer with the secret query value")
 	}
 }
 

@@ -61,6 +61,10 @@ type Options struct {
 	WriteTimeout time.Duration
 	// ClientInfo is sent in initialize; nil means "mcp-test-mcp".
 	ClientInfo *mcp.Implementation
+	// Policy restricts the programs started for stdio targets, at every
+	// start (connect, reconnect, automatic reconnect); nil allows every
+	// program.
+	Policy *CommandPolicy
 }
 
 // Manager holds at most one live connection. It is safe for concurrent use.
@@ -132,6 +136,13 @@ func New(opts *Options) *Manager {
 	}
 	m.log = o.Logger
 	return m
+}
+
+// Options returns the Manager's options with its defaults filled in, for a
+// Manager of the same host (run_checks' own connection).
+func (m *Manager) Options() *Options {
+	o := m.opts
+	return &o
 }
 
 func moduleVersion() string {
@@ -224,6 +235,11 @@ func (m *Manager) Connect(ctx context.Context, spec Spec) (info *Info, replaced 
 // its id and statistics.
 func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, error) {
 	tgt, err := resolve(spec)
+	if err == nil {
+		err = m.opts.Policy.check(tgt, spec)
+	} else {
+		err = m.opts.Policy.unresolved(err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +358,7 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 			return nil, fmt.Errorf("%w: %v", ErrInvalidSpec, err)
 		}
 		c.rt.sse = tgt.transport == TransportSSE
-		hc := &http.Client{Transport: c.rt}
+		hc := &http.Client{Transport: c.rt, CheckRedirect: checkRedirect}
 		if tgt.transport == TransportSSE {
 			transport = &mcp.SSEClientTransport{Endpoint: tgt.url, HTTPClient: hc, MaxEventSize: int(m.opts.MaxMessageBytes)}
 		} else {

@@ -20,6 +20,7 @@ type target struct {
 
 	// stdio
 	path     string   // absolute path of the program to exec
+	script   string   // absolute path of a script run by an interpreter (path), or ""
 	argv     []string // its arguments (an interpreter's include the script)
 	env      []string // complete environment of the child
 	envNames []string // the names of Spec.Env, sorted
@@ -137,9 +138,7 @@ func (t *target) resolveStdio(spec Spec) (*target, error) {
 	}
 	slices.Sort(t.envNames)
 	// The tester's own secrets are not the target's business.
-	t.env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "LLM_API_KEY=") || strings.HasPrefix(kv, "MCP_TEST_AUTH_TOKEN=") || strings.HasPrefix(kv, "MCP_TEST_BEARER_TOKEN=")
-	})
+	t.env = inheritedEnv(os.Environ())
 	for _, name := range t.envNames {
 		t.env = append(t.env, name+"="+spec.Env[name])
 	}
@@ -241,7 +240,10 @@ func (t *target) resolveScript(path string, args []string) error {
 		if err != nil {
 			return commandNotFound(interpreter, nil, err)
 		}
-		t.path = ip
+		if ip, err = filepath.Abs(ip); err != nil {
+			return commandNotFound(interpreter, nil, err)
+		}
+		t.path, t.script = ip, abs
 		t.argv = append([]string{abs}, args...)
 		return nil
 	}

@@ -5,6 +5,7 @@ package redact
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"slices"
@@ -65,7 +66,8 @@ func URL(raw string) string {
 }
 
 // URLSecrets returns the secret parts of raw (user-info and secret-looking
-// query values), for a Secrets set.
+// query values), for a Secrets set. User-info counts in the form an HTTP
+// client sends it too: the base64 of an Authorization: Basic header.
 func URLSecrets(raw string) []string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -73,10 +75,13 @@ func URLSecrets(raw string) []string {
 	}
 	var out []string
 	if u.User != nil {
-		out = append(out, u.User.Username())
-		if p, ok := u.User.Password(); ok {
+		user := u.User.Username()
+		p, _ := u.User.Password()
+		out = append(out, user)
+		if p != "" {
 			out = append(out, p)
 		}
+		out = append(out, base64.StdEncoding.EncodeToString([]byte(user+":"+p)))
 	}
 	for name, vals := range u.Query() {
 		if IsSecretName(name) {
@@ -87,9 +92,11 @@ func URLSecrets(raw string) []string {
 }
 
 // ConnectionSecrets returns the secret values among what a connection to a
-// target is given: env values whose names look secret, every header value
-// (and the token of an "Bearer xyz"-style value), the bearer token, and the
-// URL's secret parts.
+// target is given: env values and header values whose names look secret
+// (Authorization and Cookie included; and the token of an "Bearer xyz"-style
+// value), the bearer token, and the URL's secret parts. A plain header
+// (X-Tenant: example) is not secret: masking "example" everywhere would
+// mangle URIs, names and echoed text.
 func ConnectionSecrets(rawURL string, env, headers map[string]string, bearerToken string) []string {
 	var out []string
 	for name, v := range env {
@@ -97,10 +104,20 @@ func ConnectionSecrets(rawURL string, env, headers map[string]string, bearerToke
 			out = append(out, v)
 		}
 	}
-	for _, v := range headers {
+	for name, v := range headers {
+		if !IsSecretName(name) {
+			continue
+		}
 		out = append(out, v)
 		if _, tok, ok := strings.Cut(v, " "); ok {
 			out = append(out, tok)
+		}
+		if strings.Contains(strings.ToLower(name), "cookie") {
+			for c := range strings.SplitSeq(v, ";") {
+				if _, val, ok := strings.Cut(c, "="); ok {
+					out = append(out, strings.TrimSpace(val))
+				}
+			}
 		}
 	}
 	out = append(out, bearerToken)
@@ -188,20 +205,19 @@ func (s *Secrets) Scrub(text string) string {
 
 // ScrubJSON masks secrets inside the string literals of the JSON document b,
 // and nowhere else, so that the document stays valid whatever the secrets
-// are. b is returned unchanged when it holds no secret.
+// are. A literal is scrubbed after decoding, so a secret is found however
+// the sender escaped it (\u0041, \/). b is returned unchanged when it holds
+// no secret.
 func (s *Secrets) ScrubJSON(b []byte) []byte {
 	secrets := s.Values()
 	if len(secrets) == 0 {
 		return b
 	}
-	// Quick checks against each secret's raw, JSON-escaped and URL-escaped
-	// forms; only a literal that contains one is decoded and re-encoded.
+	// Quick checks against each secret's raw and URL-escaped forms; only a
+	// literal that contains one, or any escape, is decoded and re-encoded.
 	var forms [][]byte
 	for _, v := range secrets {
 		forms = append(forms, []byte(v))
-		if q, err := json.Marshal(v); err == nil {
-			forms = append(forms, q[1:len(q)-1])
-		}
 		forms = append(forms, []byte(url.QueryEscape(v)))
 	}
 	var out []byte // nil until something is masked
@@ -211,8 +227,10 @@ func (s *Secrets) ScrubJSON(b []byte) []byte {
 			continue
 		}
 		j := i + 1
+		escaped := false
 		for j < len(b) && b[j] != '"' {
 			if b[j] == '\\' {
+				escaped = true
 				j++
 			}
 			j++
@@ -221,7 +239,7 @@ func (s *Secrets) ScrubJSON(b []byte) []byte {
 			break
 		}
 		lit := b[i : j+1]
-		if slices.ContainsFunc(forms, func(f []byte) bool { return bytes.Contains(lit, f) }) {
+		if escaped || slices.ContainsFunc(forms, func(f []byte) bool { return bytes.Contains(lit, f) }) {
 			var str string
 			if err := json.Unmarshal(lit, &str); err == nil {
 				if masked := s.Scrub(str); masked != str {

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,7 +23,8 @@ func TestURL(t *testing.T) {
 }
 
 func TestURLSecrets(t *testing.T) {
-	assert.ElementsMatch(t, []string{"bob", "hunter2", "abc123"}, URLSecrets("https://bob:hunter2@h/mcp?token=abc123&page=2"))
+	// Ym9iOmh1bnRlcjI= is base64("bob:hunter2"), as sent in Authorization: Basic.
+	assert.ElementsMatch(t, []string{"bob", "hunter2", "Ym9iOmh1bnRlcjI=", "abc123"}, URLSecrets("https://bob:hunter2@h/mcp?token=abc123&page=2"))
 }
 
 func TestValue(t *testing.T) {
@@ -58,5 +60,31 @@ func TestConnectionSecrets(t *testing.T) {
 		map[string]string{"API_KEY": "k1", "NODE_ENV": "production"},
 		map[string]string{"Authorization": "Bearer tok-9", "X-Tenant": "acme"},
 		"bearer-1")
-	assert.ElementsMatch(t, []string{"k1", "Bearer tok-9", "tok-9", "acme", "bearer-1", "u", "pw", "t1"}, got)
+	assert.ElementsMatch(t, []string{"k1", "Bearer tok-9", "tok-9", "bearer-1", "u", "pw", "dTpwdw==", "t1"}, got,
+		"a plain header's value (X-Tenant: acme) is not a secret")
+	got = ConnectionSecrets("", nil, map[string]string{"X-Api-Key": "key-1", "Cookie": "sid=c00kie", "X-Session-Id": "sess-1"}, "")
+	assert.ElementsMatch(t, []string{"key-1", "sid=c00kie", "c00kie", "sess-1"}, got[:len(got)-1])
+}
+
+func TestScrubJSONFindsSecretsHoweverTheyAreEscaped(t *testing.T) {
+	var s Secrets
+	s.Add("abc/def-SECRET-42")
+	tests := []struct{ name, in string }{
+		{"plain", `{"a":"x abc/def-SECRET-42 y"}`},
+		{"slash escaped", `{"a":"x abc\/def-SECRET-42 y"}`},
+		{"every character escaped", `{"a":"x \u0061\u0062\u0063\u002f\u0064\u0065\u0066-SECRET-42 y"}`},
+		{"in a nested array", `{"a":[1,{"b":"\u0061bc\/def-SECRET-42"}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is masked", func(t *testing.T) {
+			out := string(s.ScrubJSON([]byte(tt.in)))
+			assert.Contains(t, out, Mask)
+			var v any
+			assert.NoError(t, json.Unmarshal([]byte(out), &v), "still valid JSON: %s", out)
+			b, _ := json.Marshal(v)
+			assert.NotContains(t, string(b), "SECRET-42", out)
+		})
+	}
+	plain := `{"a":"no \u0073ecret here"}`
+	assert.Equal(t, plain, string(s.ScrubJSON([]byte(plain))), "a literal without a secret keeps its escapes")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -172,7 +173,7 @@ func appendNew(list []string, v string) []string {
 // RunChecksInput is the arguments of run_checks.
 type RunChecksInput struct {
 	Spec               map[string]any `json:"spec,omitempty" jsonschema:"the spec as an object: {target, client, steps} (docs/spec.md); leave target out to use the current connection's target"`
-	SpecPath           string         `json:"spec_path,omitempty" jsonschema:"path of a spec file (YAML or JSON), instead of spec"`
+	SpecPath           string         `json:"spec_path,omitempty" jsonschema:"path of a spec file (YAML or JSON), instead of spec; a tester served over HTTP refuses it unless its operator gave --workdir, and then takes only paths inside that directory"`
 	Format             string         `json:"format,omitempty" jsonschema:"json (default): the report as an object; text: also report_text, the report as a person reads it; junit: also report_text as JUnit XML"`
 	CallAll            bool           `json:"call_all,omitempty" jsonschema:"also call every tool with arguments generated from its input schema (tools annotated destructiveHint: true are skipped)"`
 	IncludeDestructive bool           `json:"include_destructive,omitempty" jsonschema:"with call_all, call destructive tools too"`
@@ -217,11 +218,20 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 		return out
 	}
 	_, live, _ := h.rec.snapshot()
-	env := &specEnv{live: live}
+	env := &specEnv{live: live, remote: h.remote}
 	var spec *check.Spec
 	var err error
 	if in.SpecPath != "" {
-		spec, err = check.ReadSpec(in.SpecPath, env.lookup)
+		path, perr := h.clientPath(in.SpecPath, "spec_path", false)
+		if perr != nil {
+			out.fail(classify(perr, opArgs))
+			return out
+		}
+		spec, err = check.ReadSpec(path, env.lookup)
+		if err != nil && h.remote {
+			// The parser's messages may quote the file's lines.
+			err = withheld(in.SpecPath, err)
+		}
 	} else {
 		var b []byte
 		if b, err = json.Marshal(in.Spec); err == nil {
@@ -229,12 +239,7 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 		}
 	}
 	if len(env.refused) > 0 {
-		out.fail(&ErrorInfo{
-			Type: ErrInvalidArguments,
-			Message: fmt.Sprintf("The spec uses ${%s}, which run_checks does not take from the tester's environment: it holds the tester's own credentials, and a spec may come from anywhere.",
-				strings.Join(env.refused, "}, ${")),
-			Suggestion: "Put the value in the spec, or connect with it (a bearer_token given to connect is ${" + bearerVar + "} here), or run the spec with mcp-test-mcp check --spec, which reads the whole environment.",
-		})
+		out.fail(env.refusal())
 		return out
 	}
 	if err != nil {
@@ -245,7 +250,10 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 		})
 		return out
 	}
-	opts := &check.Options{Spec: spec, CallAll: in.CallAll, IncludeDestructive: in.IncludeDestructive, Logger: h.logger.With("component", "run_checks")}
+	// The run's connection is this host's: its timeouts, message cap and
+	// command policy.
+	opts := &check.Options{Spec: spec, CallAll: in.CallAll, IncludeDestructive: in.IncludeDestructive,
+		Logger: h.logger.With("component", "run_checks"), Manager: h.mgr.Options()}
 	if spec.Target == nil {
 		if live == nil {
 			out.fail(&ErrorInfo{
@@ -264,6 +272,16 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 	rep, err := check.Run(ctx, opts)
 	if err != nil {
 		out.fail(classify(&argError{msg: err.Error()}, opArgs))
+		return out
+	}
+	if e := rep.ConnectError; e != nil && e.Type == string(ErrInvalidArguments) {
+		out.Report = rep
+		out.fail(&ErrorInfo{
+			Type:       ErrInvalidArguments,
+			Message:    sentence("The spec's target was not started: " + e.Message),
+			Suggestion: "Fix the spec's target. Where this tester runs with a command policy (serve --allow-command or --no-stdio), give it a program the policy allows or an http(s) URL, or leave target out to use the current connection's.",
+			Details:    map[string]any{"target": rep.Target},
+		})
 		return out
 	}
 	if e := rep.ConnectError; e != nil {
@@ -294,38 +312,80 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 	return out
 }
 
-// testerSecrets are the tester's own credentials. run_checks never takes
-// them from its environment: a spec an agent pulled from a repository could
-// otherwise send them to the target.
-var testerSecrets = []string{"LLM_API_KEY", "MCP_TEST_AUTH_TOKEN", "MCP_TEST_BEARER_TOKEN", "MCP_TEST_OAUTH_CLIENT_SECRET"}
+// remoteSpecEnv are the only variables of the tester's environment that
+// run_checks of a remote tester (serve --http) expands in a spec: the
+// tester's environment holds its operator's secrets, and a client's spec
+// could send any of them to a target that echoes it back.
+var remoteSpecEnv = []string{"HOME", "PATH", "TMPDIR", "USER"}
 
-// specEnv is where run_checks looks up a spec's ${NAME}: the environment,
-// then the values the current connection was made with, under the names
-// export_checks gives them: env names, MCP_HEADER_<NAME> and
-// MCP_TEST_BEARER_TOKEN. So an exported spec runs against the same target
-// without its secrets ever being written down. testerSecrets are taken
-// from the connection only.
+// specEnv is where run_checks looks up a spec's ${NAME}. Locally: the
+// environment, but for the tester's own credentials
+// (connmgr.IsTesterSecret), then the values the current connection was made
+// with, under the names export_checks gives them: env names,
+// MCP_HEADER_<NAME> and MCP_TEST_BEARER_TOKEN. So an exported spec runs
+// against the same target without its secrets ever being written down.
+// Remote: the connection's values, then remoteSpecEnv only.
 type specEnv struct {
-	live *ConnectInput
-	// refused are the testerSecrets the spec asked for and only the
-	// environment had.
+	live   *ConnectInput
+	remote bool
+	// refused are the names the spec asked for that only the environment
+	// had (locally), or that are neither the connection's nor in
+	// remoteSpecEnv (remote).
 	refused []string
 }
 
 func (e *specEnv) lookup(name string) (string, bool) {
-	if slices.Contains(testerSecrets, name) {
-		if v, ok := e.fromLive(name); ok {
-			return v, true
-		}
-		if _, ok := os.LookupEnv(name); ok && !slices.Contains(e.refused, name) {
-			e.refused = append(e.refused, name)
-		}
-		return "", false
-	}
-	if v, ok := os.LookupEnv(name); ok {
+	if v, ok := e.fromLive(name); ok && (e.remote || connmgr.IsTesterSecret(name)) {
 		return v, true
 	}
-	return e.fromLive(name)
+	switch {
+	case e.remote && slices.Contains(remoteSpecEnv, name):
+		return os.LookupEnv(name)
+	case e.remote:
+	case connmgr.IsTesterSecret(name):
+		if _, ok := os.LookupEnv(name); !ok {
+			return "", false
+		}
+	default:
+		if v, ok := os.LookupEnv(name); ok {
+			return v, true
+		}
+		return e.fromLive(name)
+	}
+	if !slices.Contains(e.refused, name) {
+		e.refused = append(e.refused, name)
+	}
+	return "", false
+}
+
+// refusal is run_checks' error for the refused names.
+func (e *specEnv) refusal() *ErrorInfo {
+	names := "${" + strings.Join(e.refused, "}, ${") + "}"
+	if e.remote {
+		return &ErrorInfo{
+			Type: ErrInvalidArguments,
+			Message: fmt.Sprintf("The spec uses %s, which this tester does not take from its environment: it is served over HTTP, and expands ${VAR} only from the current connection's env, headers and bearer token, and from %s.",
+				names, strings.Join(remoteSpecEnv, ", ")),
+			Suggestion: "Put the value in the spec, or connect with it first (connect's env {NAME: value} is ${NAME} here, a header is ${MCP_HEADER_<NAME>}, the bearer_token ${" + bearerVar + "}).",
+		}
+	}
+	return &ErrorInfo{
+		Type: ErrInvalidArguments,
+		Message: fmt.Sprintf("The spec uses %s, which run_checks does not take from the tester's environment: it holds the tester's own credentials, and a spec may come from anywhere.",
+			names),
+		Suggestion: "Put the value in the spec, or connect with it (a bearer_token given to connect is ${" + bearerVar + "} here), or run the spec with mcp-test-mcp check --spec, which reads the whole environment.",
+	}
+}
+
+// withheld replaces a spec file's parse error by one that names only the
+// file and the line: a remote client must not read the tester's files
+// through error messages.
+func withheld(path string, err error) error {
+	msg := fmt.Sprintf("spec_path %s is not a spec this tester can read", path)
+	if se, ok := errors.AsType[*check.SpecError](err); ok && se.Line > 0 {
+		msg += fmt.Sprintf(" (the first problem is on line %d)", se.Line)
+	}
+	return errors.New(msg + "; the parser's message is not shown to a remote client, as it may quote the file: check the file with mcp-test-mcp check --spec where it is, or pass the spec inline")
 }
 
 func (e *specEnv) fromLive(name string) (string, bool) {
@@ -394,7 +454,7 @@ func connectClient(in *ConnectInput) *check.Client {
 
 // ExportChecksInput is the arguments of export_checks.
 type ExportChecksInput struct {
-	Path           string `json:"path,omitempty" jsonschema:"write the spec to this file (.json for JSON, else YAML); without it the spec is only returned"`
+	Path           string `json:"path,omitempty" jsonschema:"write the spec to this file (.json for JSON, else YAML); without it the spec is only returned. A tester served over HTTP refuses it unless its operator gave --workdir, and then takes only paths inside that directory"`
 	IncludeOutputs *bool  `json:"include_outputs,omitempty" jsonschema:"turn what came back into expectations too: text_contains with a stable prefix of the text, and structured values; default true. false keeps only is_error, error_type, content_types and output_schema_valid."`
 }
 
@@ -461,11 +521,12 @@ func (h *handlers) exportChecks(ctx context.Context, req *mcp.CallToolRequest, i
 	}
 	text := string(b)
 	if in.Path != "" {
-		abs, err := filepath.Abs(in.Path)
-		if err == nil {
-			err = os.WriteFile(abs, []byte(text), 0o644)
-		}
+		abs, err := h.clientPath(in.Path, "path", true)
 		if err != nil {
+			out.fail(classify(err, opArgs))
+			return out
+		}
+		if err := h.writeClientFile(abs, []byte(text)); err != nil {
 			out.fail(&ErrorInfo{Type: ErrInvalidArguments, Message: sentence(fmt.Sprintf("writing %s: %v", in.Path, err)), Suggestion: "Pass a path in a directory that exists and is writable."})
 			return out
 		}
@@ -500,7 +561,8 @@ func (h *handlers) scrubSpec(spec *check.Spec) (*check.Spec, error) {
 	return &clean, nil
 }
 
-// exportTarget is the target of an exported spec: secrets become ${VAR}
+// exportTarget is the target of an exported spec: secrets (env values, and
+// the values of secret-looking headers and the bearer token) become ${VAR}
 // references, and arguments are shown as connmgr redacted them.
 func exportTarget(in *ConnectInput, info *connmgr.Info) *check.Target {
 	t := &check.Target{URL: redact.URL(in.URL), Command: in.Command, Args: slices.Clone(in.Args), Cwd: in.Cwd, Transport: in.Transport}
@@ -515,8 +577,13 @@ func exportTarget(in *ConnectInput, info *connmgr.Info) *check.Target {
 	}
 	if len(in.Headers) > 0 {
 		t.Headers = map[string]string{}
-		for k := range in.Headers {
-			t.Headers[k] = "${" + headerVar(k) + "}"
+		for k, v := range in.Headers {
+			// A plain header (X-Tenant: example) is not a secret: it is
+			// written as it is, so the spec runs in CI without it.
+			t.Headers[k] = check.Escape(v)
+			if redact.IsSecretName(k) {
+				t.Headers[k] = "${" + headerVar(k) + "}"
+			}
 		}
 	}
 	if in.BearerToken != "" {

@@ -89,6 +89,13 @@ func classify(err error, during op) *ErrorInfo {
 			Suggestion: `Call connect first, for example connect {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"]} or connect {"url": "http://localhost:3000/mcp"}.`,
 		}
 
+	case errors.Is(err, connmgr.ErrRefused):
+		return &ErrorInfo{
+			Type:       ErrInvalidArguments,
+			Message:    sentence(err.Error()),
+			Suggestion: "This tester runs with a command policy (serve --allow-command or --no-stdio): use one of the allowed programs, leave code-loading variables out of env, or connect to an http(s) URL.",
+		}
+
 	case errors.Is(err, connmgr.ErrInvalidSpec):
 		return &ErrorInfo{
 			Type:       ErrInvalidArguments,

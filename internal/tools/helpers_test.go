@@ -28,6 +28,10 @@ import (
 const runAsTarget = "MCP_TOOLS_TEST_RUN_AS_TARGET"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(runAsEscaper) != "" {
+		escapingTarget()
+		os.Exit(0)
+	}
 	if os.Getenv(runAsTarget) != "" {
 		os.Unsetenv(runAsTarget)
 		if err := testserver.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
@@ -80,6 +84,9 @@ type hostOptions struct {
 	maxTextBytes    int
 	maxMessageBytes int64
 	maxEvents       int // connmgr.Options.MaxEvents; zero means its default
+	policy          *connmgr.CommandPolicy
+	remote          bool   // Deps.Remote
+	workdir         string // Deps.Workdir
 	// client configures the test host's client: its handlers declare
 	// sampling and elicitation; nil means go-sdk's defaults.
 	client *mcp.ClientOptions
@@ -94,7 +101,7 @@ func newHost(t *testing.T, opts *hostOptions) *host {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	mgr := connmgr.New(&connmgr.Options{Logger: logger, MaxMessageBytes: opts.maxMessageBytes, MaxEvents: opts.maxEvents})
+	mgr := connmgr.New(&connmgr.Options{Logger: logger, MaxMessageBytes: opts.maxMessageBytes, MaxEvents: opts.maxEvents, Policy: opts.policy})
 	t.Cleanup(func() { assert.NoError(t, mgr.Close()) })
 
 	server := mcp.NewServer(&mcp.Implementation{Name: "mcp-test-mcp", Version: "test"}, &mcp.ServerOptions{
@@ -102,7 +109,7 @@ func newHost(t *testing.T, opts *hostOptions) *host {
 		SupportedProtocolVersions: []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"},
 	})
 	server.AddReceivingMiddleware(RecoverPanics(logger))
-	Register(server, &Deps{Manager: mgr, Logger: logger, MaxTextBytes: opts.maxTextBytes})
+	Register(server, &Deps{Manager: mgr, Logger: logger, MaxTextBytes: opts.maxTextBytes, Remote: opts.remote, Workdir: opts.workdir})
 
 	st, ct := mcp.NewInMemoryTransports()
 	ss, err := server.Connect(context.Background(), st, nil)

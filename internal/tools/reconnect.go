@@ -53,62 +53,6 @@ func (in *ConnectInput) healthSpec() (connmgr.Spec, error) {
 	return spec, nil
 }
 
-// checkCommand asks Deps.CommandPolicy whether connect may start in's
-// stdio target, before anything is started.
-func (h *handlers) checkCommand(in *ConnectInput) error {
-	if h.policy == nil {
-		return nil
-	}
-	command := in.Command
-	if command == "" {
-		if isHTTPURL(in.URL) {
-			return nil
-		}
-		command = in.URL // a script or executable run over stdio, by path
-		if !strings.Contains(command, "/") {
-			command = "./" + command
-		}
-	}
-	if err := h.policy(command, in.Cwd); err != nil {
-		return &argError{
-			msg:        fmt.Sprintf("this tester refuses to start %q: %v; nothing was started", command, err),
-			suggestion: "This tester runs with a command policy (serve --allow-command or --no-stdio): connect to one of the allowed commands, or to an http(s) URL.",
-		}
-	}
-	for name := range in.Env {
-		if injectsCode(name) {
-			return &argError{
-				msg:        fmt.Sprintf("this tester refuses the environment variable %s: under a command policy it could make an allowed command run other code; nothing was started", name),
-				suggestion: "Leave it out of env: this tester runs with a command policy (serve --allow-command).",
-			}
-		}
-	}
-	return nil
-}
-
-// injectsCode reports whether an environment variable can make a program
-// load or run code other than its own: the dynamic loader's, shells',
-// interpreters' and package runners' hooks. A command policy would mean
-// nothing if these were allowed.
-func injectsCode(name string) bool {
-	n := strings.ToUpper(name)
-	for _, p := range []string{"LD_", "DYLD_", "BASH_FUNC_", "PYTHON", "PERL", "RUBY", "NODE_", "NPM_CONFIG_", "UV_", "PIP_", "GIT_", "JAVA_", "_JAVA_", "JDK_JAVA_", "GCONV_", "DENO_", "BUN_"} {
-		if strings.HasPrefix(n, p) {
-			return true
-		}
-	}
-	switch n {
-	case "PATH", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "IFS", "CDPATH", "HOME", "XDG_CONFIG_HOME", "TMPDIR":
-		return true
-	}
-	return false
-}
-
-func isHTTPURL(u string) bool {
-	l := strings.ToLower(u)
-	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
-}
-
 // ReconnectOutput is the result of reconnect.
 type ReconnectOutput struct {
 	Result

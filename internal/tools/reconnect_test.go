@@ -1,15 +1,12 @@
 package tools
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -104,42 +101,19 @@ func TestAutoReconnectShowsInStatus(t *testing.T) {
 }
 
 func TestCommandPolicyRefusesBeforeStarting(t *testing.T) {
-	logger := discardLogger()
-	mgr := connmgr.New(&connmgr.Options{Logger: logger})
-	t.Cleanup(func() { assert.NoError(t, mgr.Close()) })
-	var asked []string
-	server := mcp.NewServer(&mcp.Implementation{Name: "mcp-test-mcp", Version: "test"}, nil)
-	Register(server, &Deps{Manager: mgr, Logger: logger, CommandPolicy: func(command, cwd string) error {
-		asked = append(asked, command)
-		return errors.New("only node may run")
-	}})
-	st, ct := mcp.NewInMemoryTransports()
-	ss, err := server.Connect(t.Context(), st, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = ss.Close() })
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test-host", Version: "0"}, nil).Connect(t.Context(), ct, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = cs.Close() })
-
+	h := newHost(t, &hostOptions{policy: &connmgr.CommandPolicy{Allow: []string{"node"}}})
 	marker := filepath.Join(t.TempDir(), "ran")
-	call := func(args map[string]any) map[string]any {
-		res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "connect", Arguments: args})
-		require.NoError(t, err)
-		var env map[string]any
-		require.NoError(t, json.Unmarshal([]byte(res.Content[0].(*mcp.TextContent).Text), &env))
-		return env
-	}
-	env := call(map[string]any{"command": "sh", "args": []any{"-c", "touch " + marker}})
+	env := h.call("connect", map[string]any{"command": "sh", "args": []any{"-c", "touch " + marker}})
 	assert.Equal(t, string(ErrInvalidArguments), errType(env))
-	assert.Contains(t, get(env, "error", "message"), "only node may run")
+	assert.Contains(t, get(env, "error", "message"), "is not one of the allowed programs (node)")
 	assert.Contains(t, get(env, "error", "message"), "nothing was started")
 	script := filepath.Join(t.TempDir(), "server.py")
-	env = call(map[string]any{"url": script})
-	assert.Equal(t, string(ErrInvalidArguments), errType(env), "a script path is a stdio target too")
-	env = call(map[string]any{"url": "http://127.0.0.1:1/mcp"})
+	require.NoError(t, os.WriteFile(script, nil, 0o644))
+	env = h.call("connect", map[string]any{"url": script})
+	assert.Equal(t, string(ErrInvalidArguments), errType(env), "a script path is a stdio target too: %v", env)
+	env = h.call("connect", map[string]any{"url": "http://127.0.0.1:1/mcp"})
 	assert.Equal(t, string(ErrConnectionFailed), errType(env), "HTTP targets are not the policy's business")
 
-	assert.Equal(t, []string{"sh", script}, asked)
-	_, err = os.Stat(marker)
+	_, err := os.Stat(marker)
 	assert.ErrorIs(t, err, os.ErrNotExist, "the refused command never ran")
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"runtime/debug"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -47,12 +48,18 @@ type Deps struct {
 	// MaxTextBytes is the size past which a text block of a tool result is
 	// cut; zero means DefaultMaxTextBytes.
 	MaxTextBytes int
-	// CommandPolicy, if set, is asked before connect starts a stdio target:
-	// command is the program (or the script path given as url) as the user
-	// gave it, cwd the child's working directory. A non-nil error refuses
-	// the connection with invalid_arguments, before anything is started.
-	// Nil allows every command.
-	CommandPolicy func(command, cwd string) error
+	// Remote marks a tester served to hosts over HTTP (serve --http), whose
+	// clients are not the local user: run_checks and export_checks read or
+	// write no file at a path a client names (unless Workdir allows it), and
+	// run_checks takes ${VAR} only from the current connection's values and
+	// HOME, PATH, TMPDIR and USER, never from the tester's environment. The command
+	// policy is the Manager's (connmgr.Options.Policy). False is the local
+	// stdio host.
+	Remote bool
+	// Workdir, with Remote, is the one directory in which run_checks
+	// spec_path and export_checks path may name files (no symlink may lead
+	// out of it); empty refuses every such path.
+	Workdir string
 }
 
 // handlers implements the tools. Its methods are the tool handlers.
@@ -60,7 +67,8 @@ type handlers struct {
 	mgr     *connmgr.Manager
 	logger  *slog.Logger
 	maxText int
-	policy  func(command, cwd string) error
+	remote  bool
+	workdir string
 	secrets secretSet
 	// clientCaps are the client capabilities of the live connection.
 	clientCaps clientCapsStore
@@ -70,12 +78,20 @@ type handlers struct {
 
 // Register adds every tool to server.
 func Register(server *mcp.Server, deps *Deps) {
-	h := &handlers{mgr: deps.Manager, logger: deps.Logger, maxText: deps.MaxTextBytes, policy: deps.CommandPolicy}
+	h := &handlers{mgr: deps.Manager, logger: deps.Logger, maxText: deps.MaxTextBytes, remote: deps.Remote, workdir: deps.Workdir}
 	if h.logger == nil {
 		h.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if h.maxText <= 0 {
 		h.maxText = DefaultMaxTextBytes
+	}
+	if h.workdir != "" {
+		// Paths are compared once their symlinks are resolved.
+		if dir, err := filepath.Abs(h.workdir); err == nil {
+			if dir, err = filepath.EvalSymlinks(dir); err == nil {
+				h.workdir = dir
+			}
+		}
 	}
 	addTool(server, h, connectTool(), h.connect)
 	addTool(server, h, disconnectTool, h.disconnect)

@@ -1,0 +1,215 @@
+package tools
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+)
+
+// runAsEscaper makes the test binary run escapingTarget.
+const runAsEscaper = "MCP_TOOLS_TEST_RUN_AS_ESCAPER"
+
+// escapingTarget is a hand-written stdio MCP server whose tool "leak" sends
+// $LEAK_TOKEN back escaped as no Go encoder would: in a log notification
+// with every "/" as \/, and in the result with every character as \uXXXX.
+func escapingTarget() {
+	secret := os.Getenv("LEAK_TOKEN")
+	var slashes, unicode strings.Builder
+	for _, r := range secret {
+		fmt.Fprintf(&unicode, `\u%04x`, r)
+	}
+	slashes.WriteString(strings.ReplaceAll(secret, "/", `\/`))
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if json.Unmarshal(in.Bytes(), &req) != nil || req.ID == nil {
+			continue
+		}
+		switch req.Method {
+		case "initialize":
+			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{},"logging":{}},"serverInfo":{"name":"escaper","version":"0"}}}`+"\n", req.ID)
+		case "tools/list":
+			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"tools":[{"name":"leak","inputSchema":{"type":"object"}}]}}`+"\n", req.ID)
+		case "tools/call":
+			fmt.Printf(`{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"token is %s"}}`+"\n", slashes.String())
+			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"token is %s"}],"structuredContent":{"t":"%s"}}}`+"\n", req.ID, unicode.String(), unicode.String())
+		default:
+			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{}}`+"\n", req.ID)
+		}
+	}
+}
+
+func TestSecretsEchoedWithOddEscapesAreMasked(t *testing.T) {
+	const secret = "tok/SECRET-e5c4p3d"
+	h := newHost(t, nil)
+	env := h.call("connect", map[string]any{"command": os.Args[0], "env": map[string]any{runAsEscaper: "1", "LEAK_TOKEN": secret}})
+	require.Equal(t, true, env["success"], "%v", env)
+	env = h.call("call_tool", map[string]any{"name": "leak"})
+	require.Equal(t, true, env["success"], "%v", env)
+	assert.Equal(t, "token is ***", get(env, "tool_call", "text"))
+	env = h.call("get_notifications", nil)
+	require.Equal(t, true, env["success"], "%v", env)
+	b, err := json.Marshal(env)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "token is ***", "the log notification is there, masked")
+	for _, out := range h.rawOutputs() {
+		var v any
+		require.NoError(t, json.Unmarshal([]byte(out), &v))
+		decoded, err := json.Marshal(v)
+		require.NoError(t, err)
+		assert.NotContains(t, strings.ReplaceAll(string(decoded), `\/`, "/"), secret)
+		assert.NotContains(t, out, `\u0074\u006f\u006b`)
+	}
+}
+
+func TestURLUserInfoEchoedAsBasicAuthIsMasked(t *testing.T) {
+	base := startHTTPTarget(t)
+	h := newHost(t, nil)
+	u := strings.Replace(base, "http://", "http://alice:pw-SECRET-77@", 1) + "/mcp"
+	env := h.call("connect", map[string]any{"url": u, "headers": map[string]any{"X-Tenant": "example"}})
+	require.Equal(t, true, env["success"], "%v", env)
+	env = h.call("call_tool", map[string]any{"name": "headers"})
+	require.Equal(t, true, env["success"], "%v", env)
+	text, _ := get(env, "tool_call", "text").(string)
+	assert.Contains(t, text, "Basic ***", "the target saw Basic credentials, shown masked")
+	assert.Contains(t, text, "example", "a plain header's value is not a secret")
+	env = h.call("export_checks", nil)
+	require.Equal(t, true, env["success"], "%v", env)
+	assert.Equal(t, "example", get(env, "spec", "target", "headers", "X-Tenant"), "an exported spec keeps a plain header as it is")
+	for _, out := range h.rawOutputs() {
+		assert.NotContains(t, out, "YWxpY2U6cHctU0VDUkVULTc3", "base64(alice:pw-SECRET-77)")
+		assert.NotContains(t, out, "pw-SECRET-77")
+	}
+}
+
+func TestRunChecksStartsOnlyWhatThePolicyAllows(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "ran")
+	h := newHost(t, &hostOptions{policy: &connmgr.CommandPolicy{Allow: []string{os.Args[0]}}})
+	env := h.call("run_checks", map[string]any{"spec": map[string]any{
+		"target": map[string]any{"command": "/bin/sh", "args": []any{"-c", "touch " + marker}},
+		"steps":  []any{map[string]any{"ping": true}},
+	}})
+	assert.Equal(t, "invalid_arguments", errType(env), "%v", env)
+	assert.Contains(t, get(env, "error", "message"), "is not one of the allowed programs")
+	assert.Contains(t, get(env, "error", "message"), "nothing was started")
+	_, err := os.Stat(marker)
+	assert.ErrorIs(t, err, os.ErrNotExist, "no process ran")
+
+	env = h.call("run_checks", map[string]any{"spec": map[string]any{
+		"target": map[string]any{"command": os.Args[0], "env": map[string]any{runAsTarget: "1", "LD_PRELOAD": "/tmp/evil.so"}},
+		"steps":  []any{map[string]any{"ping": true}},
+	}})
+	assert.Equal(t, "invalid_arguments", errType(env), "env is checked too: %v", env)
+
+	h.connect(testserver.ModeNormal, nil)
+	env = h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{map[string]any{"ping": true}}}})
+	assert.Equal(t, true, env["passed"], "the allowed target runs: %v", env)
+}
+
+func TestRunChecksUsesTheHostsLimits(t *testing.T) {
+	h := newHost(t, &hostOptions{maxMessageBytes: 1 << 20})
+	h.connect(testserver.ModeNormal, nil)
+	env := h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{
+		map[string]any{"call_tool": "huge", "arguments": map[string]any{"size_bytes": 2 << 20}},
+	}}})
+	require.Equal(t, true, env["success"], "%v", env)
+	assert.Equal(t, false, env["passed"], "a 2 MiB answer is over this host's 1 MiB message cap, not connmgr's default 32 MiB")
+	b, _ := json.Marshal(get(env, "report", "checks", 1))
+	assert.Contains(t, string(b), "larger than the 1 MiB limit", "the failure names the host's limit")
+}
+
+func TestRemoteRunChecksReadsAndWritesNoClientPath(t *testing.T) {
+	outside := t.TempDir()
+	secretFile := filepath.Join(outside, "shadow")
+	require.NoError(t, os.WriteFile(secretFile, []byte("root:$6$SECRETLINE:19000:0:99999:7:::\n"), 0o600))
+
+	t.Run("without a workdir every path is refused", func(t *testing.T) {
+		h := newHost(t, &hostOptions{remote: true})
+		h.connect(testserver.ModeNormal, nil)
+		env := h.call("run_checks", map[string]any{"spec_path": secretFile})
+		assert.Equal(t, "invalid_arguments", errType(env))
+		assert.Contains(t, get(env, "error", "message"), "spec_path is refused")
+		assert.Contains(t, get(env, "error", "suggestion"), `{"spec": {...}}`)
+		written := filepath.Join(outside, "out.yaml")
+		env = h.call("export_checks", map[string]any{"path": written})
+		assert.Equal(t, "invalid_arguments", errType(env))
+		_, err := os.Stat(written)
+		assert.ErrorIs(t, err, os.ErrNotExist)
+		env = h.call("export_checks", nil)
+		assert.Equal(t, true, env["success"], "without path the spec is returned: %v", env)
+	})
+
+	t.Run("with a workdir only paths inside it", func(t *testing.T) {
+		work, err := filepath.EvalSymlinks(t.TempDir())
+		require.NoError(t, err)
+		require.NoError(t, os.Symlink(secretFile, filepath.Join(work, "link.yaml")))
+		require.NoError(t, os.Symlink(outside, filepath.Join(work, "out")))
+		require.NoError(t, os.WriteFile(filepath.Join(work, "bad.yaml"), []byte("root:$6$SECRETLINE:19000:0:99999:7:::\n"), 0o600))
+		h := newHost(t, &hostOptions{remote: true, workdir: work})
+		h.connect(testserver.ModeNormal, nil)
+		h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "hi"}})
+
+		env := h.call("export_checks", map[string]any{"path": "checks.yaml"})
+		require.Equal(t, true, env["success"], "%v", env)
+		assert.Equal(t, filepath.Join(work, "checks.yaml"), env["path"])
+		env = h.call("run_checks", map[string]any{"spec_path": "checks.yaml"})
+		assert.Equal(t, true, env["passed"], "%v", env)
+
+		for _, p := range []string{secretFile, "../" + filepath.Base(outside) + "/shadow", "link.yaml", "out/shadow"} {
+			env = h.call("run_checks", map[string]any{"spec_path": p})
+			assert.Equal(t, "invalid_arguments", errType(env), p)
+			assert.Contains(t, get(env, "error", "message"), "inside this tester's working directory", p)
+		}
+		for _, p := range []string{"link.yaml", "out/new.yaml", "../x.yaml"} {
+			env = h.call("export_checks", map[string]any{"path": p})
+			assert.Equal(t, "invalid_arguments", errType(env), p)
+		}
+		_, err = os.Stat(filepath.Join(outside, "new.yaml"))
+		assert.ErrorIs(t, err, os.ErrNotExist, "nothing was written outside")
+		b, err := os.ReadFile(secretFile)
+		require.NoError(t, err)
+		assert.Contains(t, string(b), "SECRETLINE", "the file behind the symlink is untouched")
+
+		env = h.call("run_checks", map[string]any{"spec_path": "bad.yaml"})
+		assert.Equal(t, "invalid_arguments", errType(env))
+		assert.Contains(t, get(env, "error", "message"), "line 1")
+		for _, out := range h.rawOutputs() {
+			assert.NotContains(t, out, "SECRETLINE", "no error quotes the file")
+		}
+	})
+}
+
+func TestRemoteRunChecksExpandsOnlyTheConnectionsValues(t *testing.T) {
+	t.Setenv("SOME_CLOUD_SECRET", "cloud-SECRET-31337")
+	h := newHost(t, &hostOptions{remote: true})
+	h.connect(testserver.ModeNormal, map[string]any{"env": map[string]any{"MY_SETTING": "from-the-connection"}})
+	echo := func(message string) map[string]any {
+		return h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{
+			map[string]any{"call_tool": "echo", "arguments": map[string]any{"message": message}},
+		}}})
+	}
+	env := echo("${SOME_CLOUD_SECRET}")
+	assert.Equal(t, "invalid_arguments", errType(env))
+	assert.Contains(t, get(env, "error", "message"), "${SOME_CLOUD_SECRET}, which this tester does not take from its environment")
+	assert.Contains(t, get(env, "error", "message"), "HOME, PATH, TMPDIR, USER")
+
+	env = echo("${MY_SETTING} in ${HOME}")
+	require.Equal(t, true, env["passed"], "%v", env)
+	assert.Equal(t, "from-the-connection in "+os.Getenv("HOME"), get(env, "report", "checks", 1, "arguments", "message"))
+	for _, out := range h.rawOutputs() {
+		assert.NotContains(t, out, "cloud-SECRET")
+	}
+}
