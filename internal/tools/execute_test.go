@@ -160,7 +160,7 @@ func TestExecutePrompt(t *testing.T) {
 		t.Setenv("LLM_URL", fakeLLM(t, http.StatusOK, "the key is "+testLLMKey, nil))
 		t.Setenv("LLM_API_KEY", testLLMKey)
 		h := newHost(t, nil)
-		h.connect(testserver.ModeNormal, nil)
+		h.connect(testserver.ModeFaults, nil)
 		env := h.call("execute_prompt", map[string]any{"name": "summarize", "arguments": map[string]any{"text": testLLMKey}})
 		require.True(t, env["success"].(bool), "execute_prompt: %v", env)
 		// The tester's own key is not passed on to the targets it starts.
