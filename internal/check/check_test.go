@@ -763,6 +763,27 @@ steps:
 	assert.True(t, rep.Passed, "%+v", rep.Checks)
 }
 
+func TestSpecPromptArgumentsFollowTheOneRule(t *testing.T) {
+	t.Parallel()
+	spec, err := ParseSpec([]byte(`
+steps:
+  - get_prompt: greet
+    arguments: {name: 42}
+    expect: {text_contains: "Say hi to 42."}
+  - get_prompt: greet
+    arguments: {name: true}
+    expect: {text_contains: "Say hi to true."}
+`), "spec.yaml", noEnv)
+	require.NoError(t, err)
+	rep, err := Run(t.Context(), &Options{Spec: spec, Target: exampleTarget(t, "normal")})
+	require.NoError(t, err)
+	assert.True(t, rep.Passed, "%+v", rep.Checks)
+
+	_, err = ParseSpec([]byte("steps:\n  - get_prompt: greet\n    arguments: {name: {first: Ada}}\n"), "spec.yaml", noEnv)
+	assert.EqualError(t, err, `spec.yaml:2: step 1: prompt arguments are strings: "name" is an object; pass structured values as JSON text, e.g. {"name": "[1, 2]"}`,
+		"the error of get_prompt and execute_prompt, with the line")
+}
+
 func TestAbsenceHoldsWithoutStructuredContent(t *testing.T) {
 	// echo answers with text only.
 	spec, err := ParseSpec([]byte(`

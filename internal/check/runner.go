@@ -668,13 +668,13 @@ func (r *runner) step(ctx context.Context, st *Step) {
 		res, err := r.mgr.ReadResource(ctx, st.ReadResource, timeout)
 		obs = r.fromRead(res, err)
 	case ActionGetPrompt:
-		args := map[string]string{}
-		for k, v := range st.Arguments {
-			if s, ok := v.(string); ok {
-				args[k] = s
-			} else {
-				args[k] = fmt.Sprint(v)
-			}
+		args, err := PromptArguments(st.Arguments)
+		if err != nil {
+			obs = observation{err: err}
+			break
+		}
+		if args == nil {
+			args = map[string]string{}
 		}
 		res, err := r.mgr.GetPrompt(ctx, st.GetPrompt, args, timeout)
 		obs = r.fromPrompt(res, err)
