@@ -526,6 +526,23 @@ func TestCallAllGoEverythingServer(t *testing.T) {
 	callAllCovers(t, &Target{Command: testtargets.GoEverythingServer(t)})
 }
 
+func TestElicitationSchemasGoSDKRefusesReachTheAnswer(t *testing.T) {
+	t.Parallel()
+	// go-sdk's conformance server asks for SEP-1330 enums: titled with
+	// oneOf/anyOf of const and title, and multi-select arrays of them.
+	spec, err := ParseSpec([]byte(`
+client: {elicitation_action: accept}
+steps:
+  - call_tool: test_elicitation_sep1330_enums
+    expect: {text_contains: "action=accept"}
+`), "spec.yaml", noEnv)
+	require.NoError(t, err)
+	rep, err := Run(t.Context(), &Options{Spec: spec, Target: &Target{Command: testtargets.GoEverythingServer(t)}})
+	require.NoError(t, err)
+	require.Len(t, rep.Checks, 2)
+	assert.Equal(t, StatusPassed, rep.Checks[1].Status, "%+v", rep.Checks[1])
+}
+
 func TestCallAllNodeServerEverything(t *testing.T) {
 	t.Parallel()
 	node, script := testtargets.NodeEverything(t)
