@@ -248,3 +248,15 @@ func TestGetPromptAndExecutePromptConvertArgumentsAlike(t *testing.T) {
 		})
 	}
 }
+
+func TestRunChecksCountsTheWarningsOfCallAll(t *testing.T) {
+	h := newHost(t, nil)
+	h.connect(testserver.ModeNormal, nil)
+	// The example server's sample tool answers isError: true when the
+	// client cannot sample, which call_all reports as a warning.
+	env := h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{}}, "call_all": true})
+	require.Equal(t, true, env["success"], "%v", env)
+	assert.Equal(t, true, env["passed"], "a warning does not fail the run")
+	assert.Contains(t, env["message"], "0 failed, 1 skipped, 1 warning.")
+	assert.EqualValues(t, 1, get(env, "report", "summary", "warnings"))
+}
