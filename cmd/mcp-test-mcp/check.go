@@ -36,12 +36,15 @@ const checkUsage = `Usage: mcp-test-mcp check [flags] (URL | -- COMMAND [ARGS...
 
 Checks an MCP server unattended, for CI: connects, lists its tools, resources,
 templates and prompts, pings it, and reports. With --call-all it also calls
-every tool with arguments generated from its input schema; with --spec it runs
-the steps of a spec file and checks their expectations (docs/spec.md); with
---snapshot it fails on breaking changes to the server's surface; with --audit
-it also audits the server and fails on findings at --fail-on or worse.
+every tool with arguments generated from its input schema (a tool that answers
+isError: true to those made-up arguments is a warning; --strict makes it a
+failure); with --spec it runs the steps of a spec file and checks their
+expectations (docs/spec.md); with --snapshot it fails on breaking changes to
+the server's surface; with --audit it also audits the server and fails on
+findings at --fail-on or worse.
 
-Progress goes to stderr, one line per check; the report goes to stdout.
+Progress goes to stderr, one line per check ([n/N]); the report goes to
+stdout. Text from the target is shown with its control characters escaped.
 
 ${NAME} in a spec is read from the whole environment: that is how CI passes
 secrets to a target. (run_checks, the MCP tool, refuses LLM_API_KEY and the
