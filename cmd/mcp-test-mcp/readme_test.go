@@ -34,8 +34,16 @@ func readmePaths(t *testing.T, readme string) []string {
 	for _, e := range entries {
 		top[e.Name()] = true
 	}
-	// Made by the build or by make deps, not kept in the repository.
-	generated := map[string]bool{".cache": true, "bin": true, ".git": true}
+	// Made by the build or by make deps (what .gitignore names at the
+	// top), not kept in the repository.
+	generated := map[string]bool{".git": true}
+	if ignore, err := os.ReadFile(filepath.Join(repoRoot, ".gitignore")); err == nil {
+		for _, line := range strings.Split(string(ignore), "\n") {
+			if name, ok := strings.CutPrefix(strings.TrimSpace(line), "/"); ok {
+				generated[strings.TrimSuffix(name, "/")] = true
+			}
+		}
+	}
 	var paths []string
 	for _, m := range mdLink.FindAllStringSubmatch(readme, -1) {
 		p := m[1]
