@@ -145,14 +145,23 @@ bench: deps ## run the benchmarks once
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
 .PHONY: demo
-# The example server has tools that fail on purpose (fail, bad_structured,
-# env with a made-up name, crash), so check exits 1: that is the demo.
-# hang, stop_reading and huge are left out to keep it quick.
-demo: build ## check the bundled example server, calling every tool, and print the report
-	@$(GO) run ./cmd/mcp-test-mcp check --call-all --call-timeout 5s \
-		--sampling-response "Hello from make demo" --skip hang,stop_reading,huge \
-		-- $(BIN)/mcp-test-mcp example-server || \
-		{ rc=$$?; [ $$rc -eq 1 ] && echo "(exit status 1: some checks failed, as the example server means them to)"; [ $$rc -eq 1 ]; }
+# Built once (the build target); everything runs bin/mcp-test-mcp. First a
+# clean pass against the default example server, which is a correct one;
+# then a short tour of faults: --mode faults adds tools that fail on purpose
+# (check exits 1), and exit-before-init never starts (check exits 3).
+demo: build ## check the bundled example server (a clean pass), then a short tour of its faults
+	@echo "== 1. the example server as it is: every tool called, and the audit"
+	@$(BIN)/mcp-test-mcp check --quiet --call-all --audit --sampling-response "Hello from make demo" \
+		-- $(BIN)/mcp-test-mcp example-server
+	@echo; echo "== 2. --mode faults: an isError answer, a broken outputSchema, a crash, a hang, a server that stops reading"
+	@$(BIN)/mcp-test-mcp check --quiet --call-all --call-timeout 1s --skip huge \
+		-- $(BIN)/mcp-test-mcp example-server --mode faults && rc=0 || rc=$$?; \
+		[ $$rc -eq 1 ] || { echo "expected exit status 1, got $$rc" >&2; exit 1; }; \
+		echo "(exit status 1: those checks fail, as the faults mean them to)"
+	@echo; echo "== 3. --mode exit-before-init: a server that dies before initialize"
+	@$(BIN)/mcp-test-mcp check --quiet -- $(BIN)/mcp-test-mcp example-server --mode exit-before-init 2>/dev/null && rc=0 || rc=$$?; \
+		[ $$rc -eq 3 ] || { echo "expected exit status 3, got $$rc" >&2; exit 1; }; \
+		echo "(exit status 3: the target could not be started)"
 
 .PHONY: demo-host
 demo-host: ## play the host: drive the tester's MCP tools against the example server

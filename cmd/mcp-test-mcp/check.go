@@ -36,12 +36,15 @@ const checkUsage = `Usage: mcp-test-mcp check [flags] (URL | -- COMMAND [ARGS...
 
 Checks an MCP server unattended, for CI: connects, lists its tools, resources,
 templates and prompts, pings it, and reports. With --call-all it also calls
-every tool with arguments generated from its input schema; with --spec it runs
-the steps of a spec file and checks their expectations (docs/spec.md); with
---snapshot it fails on breaking changes to the server's surface; with --audit
-it also audits the server and fails on findings at --fail-on or worse.
+every tool with arguments generated from its input schema (a tool that answers
+isError: true to those made-up arguments is a warning; --strict makes it a
+failure); with --spec it runs the steps of a spec file and checks their
+expectations (docs/spec.md); with --snapshot it fails on breaking changes to
+the server's surface; with --audit it also audits the server and fails on
+findings at --fail-on or worse.
 
-Progress goes to stderr, one line per check; the report goes to stdout.
+Progress goes to stderr, one line per check ([n/N]); the report goes to
+stdout. Text from the target is shown with its control characters escaped.
 
 ${NAME} in a spec is read from the whole environment: that is how CI passes
 secrets to a target. (run_checks, the MCP tool, refuses LLM_API_KEY and the
@@ -72,6 +75,7 @@ Flags:
 type checkFlags struct {
 	spec, snapshot, format, junit       string
 	callAll, includeDestructive, update bool
+	strict                              bool
 	quiet                               bool
 	skip, roots, headers, env           listFlag
 	samplingResponse                    optString
@@ -91,14 +95,14 @@ type checkFlags struct {
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var f checkFlags
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), checkUsage)
-		fs.PrintDefaults()
-	}
+	// The flag package prints the usage itself on -h and on a bad flag;
+	// help goes to stdout once, below, and a bad flag is one line.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.StringVar(&f.spec, "spec", "", "run the steps of this spec `file` (YAML or JSON)")
 	fs.BoolVar(&f.callAll, "call-all", false, "call every tool with arguments generated from its input schema")
 	fs.BoolVar(&f.includeDestructive, "include-destructive", false, "with --call-all, call tools annotated destructiveHint: true too")
+	fs.BoolVar(&f.strict, "strict", false, "with --call-all, fail a tool that answers isError: true to the generated arguments (default: a warning)")
 	fs.Var(&f.skip, "skip", "with --call-all, leave out these `tools` (comma-separated, repeatable)")
 	fs.StringVar(&f.snapshot, "snapshot", "", "compare the server's surface with this snapshot `file` (written on the first run)")
 	fs.BoolVar(&f.update, "update-snapshot", false, "rewrite the snapshot instead of failing on changes")
@@ -133,7 +137,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := fs.Parse(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				fs.SetOutput(stdout)
-				fs.Usage()
+				fmt.Fprint(stdout, checkUsage)
+				fs.PrintDefaults()
 				return nil
 			}
 			return &usageError{err.Error()}
@@ -184,7 +189,13 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case 0:
 		return nil
 	case exitCannotConnect:
-		return &checkExit{code: code, msg: "could not start or reach the target: " + rep.ConnectError.Message}
+		// The report and the progress lines say why; without progress,
+		// stderr says it here.
+		msg := "could not start or reach the target (the report says why)"
+		if f.quiet {
+			msg = "could not start or reach the target: " + rep.ConnectError.Message
+		}
+		return &checkExit{code: code, msg: check.Visible(msg)}
 	case check.ExitInterrupted:
 		return &checkExit{code: code, msg: fmt.Sprintf("interrupted: %d of %d checks skipped", rep.Summary.Skipped, rep.Summary.Total)}
 	default:
@@ -216,6 +227,7 @@ func (f *checkFlags) options(pos []string, dash bool, lookup func(string) (strin
 		AuditProbe:         !f.noProbe,
 		FailOn:             failOn,
 		CallAll:            f.callAll,
+		Strict:             f.strict,
 		IncludeDestructive: f.includeDestructive,
 		Snapshot:           f.snapshot,
 		UpdateSnapshot:     f.update,

@@ -46,8 +46,13 @@ func TestCheckCommand(t *testing.T) {
 		{
 			name:       "a plain check passes and reports the surface",
 			args:       example,
-			wantStdout: []string{"✓ list_tools", "✓ ping", "surface: 16 tools", "PASSED"},
-			wantStderr: []string{"[connect] connect … ok", "[2/6] list_tools … ok", "[6/6] ping … ok"}, // the connect check counts, as in the summary
+			wantStdout: []string{"✓ list_tools", "✓ ping", "surface: 9 tools", "PASSED"},
+			wantStderr: []string{"[1/6] connect … ok", "[2/6] list_tools … ok", "[6/6] ping … ok"}, // the connect check counts, as in the summary
+		},
+		{
+			name:       "the default example server passes call-all and the audit",
+			args:       []string{"--call-all", "--audit", "--sampling-response", "hi", "--", binary, "example-server"},
+			wantStdout: []string{"✓ call_tool echo", "✓ call_tool sample", "- call_tool destructive_reset", "✓ audit", "PASSED: 16 checks, 15 passed, 0 failed, 1 skipped in"},
 		},
 		{
 			name:       "help documents the exit codes",
@@ -99,9 +104,15 @@ steps:
 		},
 		{
 			name:       "call-all calls the tools and puts isError down to the generated arguments",
-			args:       []string{"--call-all", "--skip", "hang,crash,stop_reading,huge", "--sampling-response", "hi", "--", binary, "example-server"},
+			args:       []string{"--call-all", "--skip", "hang,crash,stop_reading,huge", "--sampling-response", "hi", "--", binary, "example-server", "--mode", "faults"},
 			wantCode:   1,
-			wantStdout: []string{"✓ call_tool echo", "✗ call_tool fail", "isError: true with generated arguments", "- call_tool destructive_reset", "✓ call_tool sample"},
+			wantStdout: []string{"✓ call_tool echo", "! call_tool fail", "isError: true to generated arguments, which may be wrong", "✗ call_tool bad_structured", "- call_tool destructive_reset", "✓ call_tool sample", "1 failed, 5 skipped, 2 warnings"},
+		},
+		{
+			name:       "--strict fails a tool that answers isError",
+			args:       []string{"--call-all", "--strict", "--skip", "hang,crash,stop_reading,huge,bad_structured,env,sample", "--", binary, "example-server", "--mode", "faults"},
+			wantCode:   1,
+			wantStdout: []string{"✗ call_tool fail", "isError: true with generated arguments"},
 		},
 	}
 	for _, tc := range tests {
@@ -120,11 +131,35 @@ steps:
 	}
 }
 
+func TestCheckCommandHelpOnce(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := runCheckCommand(t, nil, "--help")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, 1, strings.Count(stdout, "Usage: mcp-test-mcp check"), stdout)
+	assert.Empty(t, stderr, "help goes to stdout only")
+}
+
+func TestCheckCommandSaysAnErrorOncePerPlace(t *testing.T) {
+	t.Parallel()
+	const why = "the target process exited with status 3"
+	for _, quiet := range []bool{false, true} {
+		args := []string{"--", binary, "example-server", "--mode", "exit-before-init"}
+		if quiet {
+			args = append([]string{"--quiet"}, args...)
+		}
+		code, stdout, stderr := runCheckCommand(t, nil, args...)
+		require.Equal(t, 3, code, stdout+stderr)
+		assert.Equal(t, 1, strings.Count(stdout, why), "once in the report:\n%s", stdout)
+		assert.Equal(t, 1, strings.Count(stderr, why), "once on stderr (quiet=%v):\n%s", quiet, stderr)
+		assert.Contains(t, stdout, "stderr tail of the target:\n  | fatal: missing configuration file example.toml")
+	}
+}
+
 func TestCheckCommandJSONAndJUnitAgree(t *testing.T) {
 	t.Parallel()
 	junitPath := filepath.Join(t.TempDir(), "report.xml")
 	code, stdout, stderr := runCheckCommand(t, nil, "--format", "json", "--junit", junitPath, "--call-all",
-		"--skip", "hang,crash,stop_reading,huge,sample", "--", binary, "example-server")
+		"--skip", "hang,crash,stop_reading,huge,sample", "--", binary, "example-server", "--mode", "faults")
 	require.Equal(t, 1, code, stderr)
 	var rep struct {
 		Summary struct{ Total, Passed, Failed, Skipped int }
@@ -189,7 +224,7 @@ steps:
   - call_tool: echo
     arguments: {message: after}
 `)
-			cmd := exec.Command(binary, "check", "--spec", spec, "--", binary, "example-server")
+			cmd := exec.Command(binary, "check", "--spec", spec, "--", binary, "example-server", "--mode", "faults")
 			var stdout bytes.Buffer
 			cmd.Stdout = &stdout
 			stderrPipe, err := cmd.StderrPipe()

@@ -199,7 +199,7 @@ func BenchmarkTwentyMegabyteResult(b *testing.B) {
 	var peakMB float64
 	for b.Loop() {
 		tt := startTester(b)
-		env := tt.call(b, "connect", map[string]any{"command": binary, "args": []any{"example-server"}})
+		env := tt.call(b, "connect", map[string]any{"command": binary, "args": []any{"example-server", "--mode", "faults"}})
 		require.Equal(b, true, env["success"], "%v", env)
 		env = tt.call(b, "call_tool", map[string]any{"name": "huge", "arguments": map[string]any{"size_bytes": 20_000_000}})
 		require.Equal(b, true, env["success"], "%v", env["message"])
@@ -255,6 +255,22 @@ func TestCommandLine(t *testing.T) {
 				assert.Empty(t, stdout, "errors go to stderr")
 			}
 		})
+	}
+}
+
+func TestEverySubcommandHelpExitsZero(t *testing.T) {
+	t.Parallel()
+	// The commands run dispatches (run.go).
+	for _, cmd := range []string{"check", "serve", "example-server", "conformance-client"} {
+		for _, flag := range []string{"--help", "-h"} {
+			t.Run(cmd+" "+flag, func(t *testing.T) {
+				t.Parallel()
+				code, stdout, stderr := runBinary(t, nil, cmd, flag)
+				assert.Equal(t, 0, code, "stderr: %s", stderr)
+				assert.Contains(t, stdout+stderr, "Usage:")
+				assert.Contains(t, stdout+stderr, "mcp-test-mcp "+cmd)
+			})
+		}
 	}
 }
 
@@ -388,7 +404,7 @@ func TestSecretsNeverReachOutputsOrLogs(t *testing.T) {
 	// secret env var back from the target.
 	env := call("connect", map[string]any{"command": binary, "args": []any{"example-server", "--mode", "exit-before-init", "--api-key=" + argSecret}, "env": map[string]any{"API_TOKEN": envSecret}})
 	require.Equal(t, false, env["success"])
-	env = call("connect", map[string]any{"command": binary, "args": []any{"example-server"}, "env": map[string]any{"API_TOKEN": envSecret}})
+	env = call("connect", map[string]any{"command": binary, "args": []any{"example-server", "--mode", "faults"}, "env": map[string]any{"API_TOKEN": envSecret}})
 	require.Equal(t, true, env["success"], "%v", env)
 	env = call("call_tool", map[string]any{"name": "env", "arguments": map[string]any{"name": "API_TOKEN"}})
 	require.Equal(t, true, env["success"], "%v", env)

@@ -60,7 +60,7 @@ to exercise a server under development and see exactly what came back.
 
 Usage:
   mcp-test-mcp                      serve MCP over stdio (what a host runs)
-  mcp-test-mcp example-server ...   run the example target server over stdio
+  mcp-test-mcp example-server ...   run the example target server (example-server --help)
   mcp-test-mcp check ...            check a server unattended, for CI (check --help)
   mcp-test-mcp serve --http ADDR    serve MCP over streamable HTTP at /mcp (serve --help)
   mcp-test-mcp --version            print the version
@@ -76,6 +76,22 @@ Environment:
 Example host configuration:
   {"mcpServers": {"mcp-test": {"command": "mcp-test-mcp"}}}
 `
+
+const conformanceUsage = `Usage: MCP_CONFORMANCE_SCENARIO=S mcp-test-mcp conformance-client [CHECK FLAGS] URL
+
+The client that make conformance hands to the official conformance suite: it
+runs check against URL with the flags the scenario S needs. Not for use by
+hand: run check instead (mcp-test-mcp check --help).
+`
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
+}
 
 // run is the whole program; main only maps its error to an exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -94,6 +110,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case "serve":
 			return runServe(ctx, args[1:], stderr)
 		case "conformance-client": // hidden: make conformance's client (conformance.go)
+			if len(args) == 2 && isHelp(args[1]) {
+				_, err := io.WriteString(stdout, conformanceUsage)
+				return err
+			}
 			return runConformanceClient(ctx, args[1:], stdout, stderr)
 		default:
 			if strings.HasPrefix(args[0], "-") {

@@ -191,6 +191,10 @@ func Run(ctx context.Context, mgr *connmgr.Manager, opts Options) (*Report, erro
 	if !st.Connected || st.Info == nil {
 		return nil, connmgr.ErrNotConnected
 	}
+	// The audit's requests are the tester's own: out of the user's
+	// statistics, and an HTTP error answer to one never ends the user's
+	// connection.
+	ctx = connmgr.WithProbe(ctx)
 	if opts.ProbeTimeout <= 0 {
 		opts.ProbeTimeout = DefaultProbeTimeout
 	}

@@ -105,6 +105,8 @@ func (a *auditor) probeUnknownMethod(ctx context.Context) bool {
 	switch {
 	case err == nil:
 		a.add("probe.unknown_method.wrong_answer", where, "The unknown method %s was answered with a result, not error -32601.", unknownMethod)
+	case errors.As(err, &rpc) && rpc.Code == connmgr.ProbeHTTPErrorCode:
+		a.add("probe.unknown_method.wrong_answer", where, "The unknown method %s was answered with an HTTP error, not a JSON-RPC error -32601: %s.", unknownMethod, trimPeriod(rpc.Message))
 	case errors.As(err, &rpc):
 		if rpc.Code != jsonrpc.CodeMethodNotFound {
 			a.add("probe.unknown_method.wrong_answer", where, "The unknown method %s was answered with error %d (%s), not -32601.", unknownMethod, rpc.Code, rpc.Message)
@@ -134,6 +136,8 @@ func (a *auditor) probeUnknownTool(ctx context.Context) bool {
 		if json.Unmarshal(raw, &res) != nil || !res.IsError {
 			a.add("probe.unknown_tool.wrong_answer", where, "A call of the unknown tool %s succeeded; it should fail with error -32602 or isError: true.", unknownTool)
 		}
+	case errors.As(err, &rpc) && rpc.Code == connmgr.ProbeHTTPErrorCode:
+		a.add("probe.unknown_tool.wrong_answer", where, "A call of the unknown tool %s was answered with an HTTP error, not error -32602 or isError: true: %s.", unknownTool, trimPeriod(rpc.Message))
 	case errors.As(err, &rpc):
 	default:
 		if handled, crashed := a.failed(where, "the call of an unknown tool", err); handled {

@@ -28,7 +28,7 @@ func ErrorType(err error, connecting bool) string {
 		return ""
 	case errors.Is(err, connmgr.ErrNotConnected):
 		return "not_connected"
-	case errors.Is(err, connmgr.ErrInvalidSpec), errors.Is(err, connmgr.ErrRefused):
+	case errors.Is(err, connmgr.ErrInvalidSpec), errors.Is(err, connmgr.ErrRefused), errors.Is(err, ErrPromptArgument):
 		return "invalid_arguments"
 	case errors.As(err, &spawnErr), errors.As(err, &httpErr):
 		return "connection_failed"

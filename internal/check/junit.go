@@ -98,6 +98,8 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			case StatusSkipped:
 				suite.Skipped++
 				tc.Skipped = &junitSkipped{Message: c.Message}
+			case StatusWarning:
+				tc.SystemOut = "[warning] " + tc.SystemOut
 			}
 			suite.Cases = append(suite.Cases, tc)
 		}

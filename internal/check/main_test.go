@@ -57,7 +57,27 @@ func TestMain(m *testing.M) {
 //	breaking lookup needs a new required argument, score is gone from the output, status removed, brief needs an argument
 //	hostile  only tools whose input schemas are hostile to an argument generator (hostileSchemas)
 func variantServer(variant string) error {
+	if variant == "escapes" {
+		return escapesServer()
+	}
+	if variant == "escapes-exit" {
+		fmt.Fprintf(os.Stderr, "fatal: %s%s\u202eevil\n", clear, osc52)
+		os.Exit(3)
+	}
 	s := mcp.NewServer(&mcp.Implementation{Name: "variant", Version: "1.0.0"}, nil)
+	if variant == "apps" {
+		ok := func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "done"}}}, nil
+		}
+		obj := map[string]any{"type": "object"}
+		s.AddTool(&mcp.Tool{Name: "app_only", InputSchema: obj, Meta: mcp.Meta{"ui": map[string]any{"visibility": []any{"app"}}}}, ok)
+		s.AddTool(&mcp.Tool{Name: "app_and_model", InputSchema: obj, Meta: mcp.Meta{"ui": map[string]any{"visibility": []any{"model", "app"}}}}, ok)
+		s.AddTool(&mcp.Tool{Name: "plain", InputSchema: obj}, ok)
+		s.AddTool(&mcp.Tool{Name: "refuses", InputSchema: obj}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "id is required"}}}, nil
+		})
+		return s.Run(context.Background(), &mcp.StdioTransport{})
+	}
 	if variant == "hostile" {
 		for name, schema := range hostileSchemas {
 			var in map[string]any
@@ -118,6 +138,28 @@ func variantServer(variant string) error {
 	s.AddPrompt(&mcp.Prompt{Name: "brief", Arguments: promptArgs}, func(context.Context, *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 		return &mcp.GetPromptResult{}, nil
 	})
+	return s.Run(context.Background(), &mcp.StdioTransport{})
+}
+
+// osc52 writes "pwned" to the terminal's clipboard; clear clears the screen.
+const (
+	osc52 = "\x1b]52;c;cHduZWQ=\x07"
+	clear = "\x1b[2J\x1b[H"
+)
+
+// escapesServer is a target whose every string carries terminal escapes:
+// its name, tool names and descriptions, a tool error and stderr.
+func escapesServer() error {
+	fmt.Fprintf(os.Stderr, "booting %s\u202eevil\n", clear)
+	s := mcp.NewServer(&mcp.Implementation{Name: "esc" + osc52, Version: "1" + clear}, nil)
+	obj := map[string]any{"type": "object"}
+	s.AddTool(&mcp.Tool{Name: "tool" + osc52, Description: "desc" + osc52, InputSchema: obj}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "error" + osc52 + "\u202e\u009b31m"}}}, nil
+	})
+	s.AddTool(&mcp.Tool{Name: "bad_out", InputSchema: obj, OutputSchema: map[string]any{"type": "object", "properties": map[string]any{"n": map[string]any{"type": "number"}}}},
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{StructuredContent: map[string]any{"n": "x" + osc52}}, nil
+		})
 	return s.Run(context.Background(), &mcp.StdioTransport{})
 }
 
@@ -204,7 +246,7 @@ type (
 )
 
 // counts are a report's totals as each format tells them.
-type counts struct{ total, passed, failed, skipped int }
+type counts struct{ total, passed, failed, skipped, warnings int }
 
 // parseJUnit parses JUnit XML into the XSD's shape, checks that every
 // required attribute is there and that the totals add up, and returns them.
@@ -235,6 +277,8 @@ func parseJUnit(t *testing.T, b []byte) (xsdTestsuites, counts) {
 				assert.NotEmpty(t, tc.Failure.Message, "%s: a failure has a message", tc.Name)
 			case tc.Skipped != nil:
 				sk++
+			case tc.SystemOut != nil && strings.HasPrefix(*tc.SystemOut, "[warning] "):
+				c.warnings++
 			}
 		}
 		assert.Equal(t, f, *s.Failures, "suite %s counts its failures", s.Name)
@@ -243,7 +287,7 @@ func parseJUnit(t *testing.T, b []byte) (xsdTestsuites, counts) {
 		c.failed += f
 		c.skipped += sk
 	}
-	c.passed = c.total - c.failed - c.skipped
+	c.passed = c.total - c.failed - c.skipped - c.warnings
 	assert.Equal(t, c.total, *doc.Tests)
 	assert.Equal(t, c.failed, *doc.Failures)
 	return doc, c
@@ -261,7 +305,7 @@ func renderAll(t *testing.T, rep *Report) (map[string]any, xsdTestsuites) {
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal([]byte(js.String()), &doc))
 	sum := doc["summary"].(map[string]any)
-	fromJSON := counts{int(sum["total"].(float64)), int(sum["passed"].(float64)), int(sum["failed"].(float64)), int(sum["skipped"].(float64))}
+	fromJSON := counts{int(sum["total"].(float64)), int(sum["passed"].(float64)), int(sum["failed"].(float64)), int(sum["skipped"].(float64)), int(sum["warnings"].(float64))}
 
 	var fromText counts
 	last := text.String()[strings.LastIndex(strings.TrimRight(text.String(), "\n"), "\n")+1:]
@@ -277,9 +321,14 @@ func renderAll(t *testing.T, rep *Report) (map[string]any, xsdTestsuites) {
 		_, err := fmt.Sscanf(last[j+1:i], "%d", f.dst)
 		require.NoError(t, err)
 	}
+	if i := strings.Index(last, " warning"); i > 0 {
+		j := strings.LastIndex(last[:i], " ")
+		_, err := fmt.Sscanf(last[j+1:i], "%d", &fromText.warnings)
+		require.NoError(t, err)
+	}
 	junitDoc, fromJUnit := parseJUnit(t, []byte(junit.String()))
 
-	want := counts{rep.Summary.Total, rep.Summary.Passed, rep.Summary.Failed, rep.Summary.Skipped}
+	want := counts{rep.Summary.Total, rep.Summary.Passed, rep.Summary.Failed, rep.Summary.Skipped, rep.Summary.Warnings}
 	assert.Equal(t, want, fromJSON, "JSON counts")
 	assert.Equal(t, want, fromText, "text counts")
 	assert.Equal(t, want, fromJUnit, "JUnit counts")

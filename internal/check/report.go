@@ -14,6 +14,10 @@ const (
 	StatusPassed  = "passed"
 	StatusFailed  = "failed"
 	StatusSkipped = "skipped"
+	// StatusWarning is a check that did not fail but deserves a look: a
+	// tool that answered isError: true to generated arguments, which may
+	// be wrong. It does not fail the run.
+	StatusWarning = "warning"
 )
 
 // Check groups: where a check comes from. Each is a JUnit testsuite.
@@ -65,6 +69,9 @@ type Summary struct {
 	Passed  int `json:"passed"`
 	Failed  int `json:"failed"`
 	Skipped int `json:"skipped"`
+	// Warnings counts the checks with status warning; they are not in
+	// Passed.
+	Warnings int `json:"warnings"`
 }
 
 // SurfaceSummary counts what the target offers.
@@ -149,6 +156,8 @@ func (r *Report) tally() {
 			r.Summary.Failed++
 		case StatusSkipped:
 			r.Summary.Skipped++
+		case StatusWarning:
+			r.Summary.Warnings++
 		}
 	}
 	r.Passed = r.Summary.Failed == 0 && r.ConnectError == nil && !r.Interrupted
@@ -168,7 +177,9 @@ type TextOptions struct {
 	Color bool
 }
 
-// WriteText writes the report for a person to read.
+// WriteText writes the report for a person to read. Every string that came
+// from the target is shown through visible, so that its control characters
+// appear as escapes instead of acting on the terminal.
 func (r *Report) WriteText(w io.Writer, opts *TextOptions) error {
 	color := opts != nil && opts.Color
 	paint := func(code, s string) string {
@@ -178,19 +189,19 @@ func (r *Report) WriteText(w io.Writer, opts *TextOptions) error {
 		return "\x1b[" + code + "m" + s + "\x1b[0m"
 	}
 	var b strings.Builder
-	title := r.Name
+	title := visible(r.Name)
 	if r.Server != nil {
-		title = fmt.Sprintf("%s %s (protocol %s)", r.Server.Name, r.Server.Version, r.Server.ProtocolVersion)
+		title = fmt.Sprintf("%s %s (protocol %s)", visible(r.Server.Name), visible(r.Server.Version), visible(r.Server.ProtocolVersion))
 	}
 	fmt.Fprintf(&b, "%s\n", paint("1", "mcp-test-mcp check: "+title))
-	fmt.Fprintf(&b, "target: %s", r.Target)
+	fmt.Fprintf(&b, "target: %s", visible(r.Target))
 	if r.Transport != "" {
 		fmt.Fprintf(&b, " (%s)", r.Transport)
 	}
 	b.WriteString("\n\n")
 	width := 0
 	for _, c := range r.Checks {
-		width = max(width, len([]rune(c.Name)))
+		width = max(width, len([]rune(visible(c.Name))))
 	}
 	width = min(width, 48)
 	for _, c := range r.Checks {
@@ -200,12 +211,14 @@ func (r *Report) WriteText(w io.Writer, opts *TextOptions) error {
 			mark = paint("31", "✗")
 		case StatusSkipped:
 			mark = paint("33", "-")
+		case StatusWarning:
+			mark = paint("33", "!")
 		}
-		name := c.Name
+		name := visible(c.Name)
 		if pad := width - len([]rune(name)); pad > 0 {
 			name += strings.Repeat(" ", pad)
 		}
-		fmt.Fprintf(&b, "  %s %s %8s  %s\n", mark, name, fmtMS(c.DurationMS), c.Message)
+		fmt.Fprintf(&b, "  %s %s %8s  %s\n", mark, name, fmtMS(c.DurationMS), visible(c.Message))
 		indent := "      "
 		if c.Line > 0 && c.Status == StatusFailed {
 			fmt.Fprintf(&b, "%sspec line %d\n", indent, c.Line)
@@ -214,22 +227,21 @@ func (r *Report) WriteText(w io.Writer, opts *TextOptions) error {
 			if len(c.Failures) == 1 && f.Actual == c.Message {
 				continue // the message says it all
 			}
-			fmt.Fprintf(&b, "%s%s\n", indent, paint("31", f.Expectation))
-			fmt.Fprintf(&b, "%s  expected: %s\n", indent, f.Expected)
-			fmt.Fprintf(&b, "%s  got:      %s\n", indent, f.Actual)
+			fmt.Fprintf(&b, "%s%s\n", indent, paint("31", visible(f.Expectation)))
+			fmt.Fprintf(&b, "%s  expected: %s\n", indent, visible(f.Expected))
+			fmt.Fprintf(&b, "%s  got:      %s\n", indent, visible(f.Actual))
 		}
 		if c.Status == StatusPassed && c.Group == GroupCallAll {
 			continue // the generated arguments matter only when a call fails
 		}
 		for _, n := range c.Notes {
-			fmt.Fprintf(&b, "%s%s\n", indent, paint("2", n))
+			fmt.Fprintf(&b, "%s%s\n", indent, paint("2", visible(n)))
 		}
 	}
-	if e := r.ConnectError; e != nil {
-		fmt.Fprintf(&b, "\n%s %s: %s\n", paint("31", "could not connect"), e.Type, e.Message)
-		if e.StderrTail != "" {
-			fmt.Fprintf(&b, "stderr tail of the target:\n%s\n", indentLines(strings.TrimRight(e.StderrTail, "\n"), "  | "))
-		}
+	// The connect check above already says why it failed; only the
+	// stderr tail is added here.
+	if e := r.ConnectError; e != nil && e.StderrTail != "" {
+		fmt.Fprintf(&b, "\nstderr tail of the target:\n%s\n", indentLines(visibleLines(strings.TrimRight(e.StderrTail, "\n")), "  | "))
 	}
 	if s := r.Surface; s != nil {
 		fmt.Fprintf(&b, "\nsurface: %d %s, %d %s, %d resource %s, %d %s",
@@ -243,15 +255,15 @@ func (r *Report) WriteText(w io.Writer, opts *TextOptions) error {
 		b.WriteString("\n")
 	}
 	if d := r.Snapshot; d != nil {
-		fmt.Fprintf(&b, "\nsnapshot %s: %s\n", d.Path, d.Status)
+		fmt.Fprintf(&b, "\nsnapshot %s: %s\n", visible(d.Path), d.Status)
 		for _, x := range d.Breaking {
-			fmt.Fprintf(&b, "  %s %s\n", paint("31", "breaking:"), x)
+			fmt.Fprintf(&b, "  %s %s\n", paint("31", "breaking:"), visible(x))
 		}
 		for _, x := range d.Additive {
-			fmt.Fprintf(&b, "  %s %s\n", paint("32", "added:   "), x)
+			fmt.Fprintf(&b, "  %s %s\n", paint("32", "added:   "), visible(x))
 		}
 		for _, x := range d.Changed {
-			fmt.Fprintf(&b, "  %s %s\n", paint("2", "changed: "), x)
+			fmt.Fprintf(&b, "  %s %s\n", paint("2", "changed: "), visible(x))
 		}
 	}
 	s := r.Summary
@@ -262,8 +274,12 @@ func (r *Report) WriteText(w io.Writer, opts *TextOptions) error {
 	case r.Interrupted:
 		verdict = paint("33", "INTERRUPTED")
 	}
-	fmt.Fprintf(&b, "\n%s: %d %s, %d passed, %d failed, %d skipped in %s\n",
-		verdict, s.Total, plural(s.Total, "check", "checks"), s.Passed, s.Failed, s.Skipped, fmtMS(r.DurationMS))
+	warnings := ""
+	if s.Warnings > 0 {
+		warnings = fmt.Sprintf(", %d %s", s.Warnings, plural(s.Warnings, "warning", "warnings"))
+	}
+	fmt.Fprintf(&b, "\n%s: %d %s, %d passed, %d failed, %d skipped%s in %s\n",
+		verdict, s.Total, plural(s.Total, "check", "checks"), s.Passed, s.Failed, s.Skipped, warnings, fmtMS(r.DurationMS))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -43,6 +43,9 @@ type Options struct {
 	CallAll bool
 	// IncludeDestructive calls tools annotated destructiveHint: true too.
 	IncludeDestructive bool
+	// Strict fails a generated call that the tool answers isError: true;
+	// false makes it a warning, since generated arguments may be wrong.
+	Strict bool
 	// Skip names tools that CallAll leaves out.
 	Skip []string
 	// Snapshot is the path of the surface snapshot; empty means none.
@@ -188,6 +191,7 @@ func (r *runner) run(ctx context.Context) {
 	r.start = time.Now()
 	r.report.StartedAt = r.start.UTC().Format("2006-01-02T15:04:05.000Z07:00")
 	if !r.connect(ctx, "connect") {
+		r.setTotal(r.done)
 		return
 	}
 	steps := r.spec.Steps
@@ -334,8 +338,10 @@ func (r *runner) connect(ctx context.Context, name string) bool {
 				msg += "; the OAuth flow failed: " + ferr.Error()
 			}
 		}
-		c.Message = fmt.Sprintf("could not connect: %s", r.secrets.Scrub(msg))
-		c.Failures = []Failure{{Expectation: "connect", Expected: "the target to start and answer initialize", Actual: c.ErrorType + ": " + msg}}
+		c.Message = fmt.Sprintf("could not connect (%s): %s", c.ErrorType, r.secrets.Scrub(msg))
+		// The same words as the message, so that the text report says
+		// them once.
+		c.Failures = []Failure{{Expectation: "connect", Expected: "the target to start and answer initialize", Actual: c.Message}}
 		if r.report.ConnectError == nil {
 			r.report.ConnectError = &ConnectError{Type: c.ErrorType, Message: msg, StderrTail: stderrTail(err)}
 		}
@@ -503,6 +509,10 @@ func (r *runner) ping(ctx context.Context) Check {
 }
 
 // callGenerated calls a tool with arguments generated from its schema.
+// The arguments are made up, so a tool that answers isError: true is a
+// warning (a failure with Options.Strict). What fails is what no
+// arguments excuse: a crash, a hang, a protocol error, an outputSchema
+// violation, or a target that stops answering after the call.
 func (r *runner) callGenerated(ctx context.Context, t *mcp.Tool) {
 	name := "call_tool " + t.Name
 	if slices.Contains(r.opts.Skip, t.Name) {
@@ -511,6 +521,10 @@ func (r *runner) callGenerated(ctx context.Context, t *mcp.Tool) {
 	}
 	if a := t.Annotations; a != nil && a.DestructiveHint != nil && *a.DestructiveHint && !r.opts.IncludeDestructive {
 		r.skip(GroupCallAll, name, "skipped: annotated destructiveHint: true (pass --include-destructive to call it)")
+		return
+	}
+	if vis, ok := appOnly(t); ok {
+		r.skip(GroupCallAll, name, fmt.Sprintf("skipped: the app calls it, not the model (_meta.ui.visibility is %s)", show(vis)))
 		return
 	}
 	args, err := generateArguments(t.InputSchema)
@@ -526,19 +540,79 @@ func (r *runner) callGenerated(ctx context.Context, t *mcp.Tool) {
 		c.Status, c.ErrorType = StatusFailed, obs.errType
 		c.Message = obs.errType + ": " + obs.err.Error()
 		c.Failures = []Failure{{Expectation: "success", Expected: "an answer", Actual: c.Message}}
-	case obs.isError:
-		c.Status, c.ErrorType = StatusFailed, "tool_error"
-		c.Message = "answered isError: true with generated arguments: " + firstLine(obs.text)
-		c.Failures = []Failure{{Expectation: "is_error", Expected: "false (with generated arguments " + show(args) + ")", Actual: "true: " + show(obs.text)}}
 	case obs.schema.checked && !obs.schema.valid:
 		c.Status = StatusFailed
 		c.Message = "the structured content does not match the tool's outputSchema"
 		c.Failures = []Failure{{Expectation: "output_schema_valid", Expected: "structured content that matches the outputSchema", Actual: strings.Join(obs.schema.errors, "; ")}}
+	case obs.isError && r.opts.Strict:
+		c.Status, c.ErrorType = StatusFailed, "tool_error"
+		c.Message = "answered isError: true with generated arguments: " + firstLine(obs.text)
+		c.Failures = []Failure{{Expectation: "is_error", Expected: "false (with generated arguments " + show(args) + ")", Actual: "true: " + show(obs.text)}}
+	case obs.isError:
+		c.Status, c.ErrorType = StatusWarning, "tool_error"
+		c.Message = "answered isError: true to generated arguments, which may be wrong: " + firstLine(obs.text)
 	default:
 		c.Status = StatusPassed
 		c.Message = describeObs(obs)
 	}
+	if obs.err == nil {
+		r.stillAnswers(ctx, &c)
+	}
 	r.add(c)
+}
+
+// stillAnswersTimeout bounds the ping after each generated call.
+const stillAnswersTimeout = 5 * time.Second
+
+// stillAnswers pings the target after a call that it answered. A target
+// that no longer answers (it stopped reading, or died just after
+// answering) fails this call, not the next tool's; the connection is then
+// closed, so that the next check reconnects.
+func (r *runner) stillAnswers(ctx context.Context, c *Check) {
+	timeout := stillAnswersTimeout
+	if r.opts.CallTimeout > 0 {
+		timeout = min(timeout, r.opts.CallTimeout)
+	}
+	_, err := r.mgr.Ping(ctx, timeout)
+	if err == nil || r.interrupted() {
+		return
+	}
+	// An error answer (a target without ping) is an answer.
+	typ := ErrorType(err, false)
+	if typ != "timeout" && typ != "connection_lost" && typ != "not_connected" {
+		return
+	}
+	if r.mgr.Status().Connected {
+		// Closing a target that stopped reading does not wait for it.
+		_, _, _ = r.mgr.Disconnect(ctx)
+	}
+	c.Status, c.ErrorType = StatusFailed, typ
+	c.Message = "the target stopped answering after this call: " + err.Error()
+	c.Failures = []Failure{{Expectation: "still_answers", Expected: "the target to answer a ping after the call", Actual: c.Message}}
+}
+
+// appOnly reports whether an MCP Apps host shows the tool to its app only:
+// _meta.ui.visibility is present and does not include "model". Such a tool
+// is not meant to be called with made-up arguments.
+func appOnly(t *mcp.Tool) (visibility []any, ok bool) {
+	ui, _ := t.Meta["ui"].(map[string]any)
+	if ui == nil {
+		return nil, false
+	}
+	raw, present := ui["visibility"]
+	if !present {
+		return nil, false
+	}
+	vis, _ := raw.([]any)
+	for _, v := range vis {
+		if v == "model" {
+			return nil, false
+		}
+	}
+	if vis == nil {
+		vis = []any{raw}
+	}
+	return vis, true
 }
 
 // observation is what a request came back with, in a form expectations can
@@ -607,13 +681,13 @@ func (r *runner) step(ctx context.Context, st *Step) {
 		res, err := r.mgr.ReadResource(ctx, st.ReadResource, timeout)
 		obs = r.fromRead(res, err)
 	case ActionGetPrompt:
-		args := map[string]string{}
-		for k, v := range st.Arguments {
-			if s, ok := v.(string); ok {
-				args[k] = s
-			} else {
-				args[k] = fmt.Sprint(v)
-			}
+		args, err := PromptArguments(st.Arguments)
+		if err != nil {
+			obs = observation{err: err}
+			break
+		}
+		if args == nil {
+			args = map[string]string{}
 		}
 		res, err := r.mgr.GetPrompt(ctx, st.GetPrompt, args, timeout)
 		obs = r.fromPrompt(res, err)
@@ -923,21 +997,16 @@ func (r *runner) add(c Check) {
 	if r.opts.Progress == nil {
 		return
 	}
-	status := map[string]string{StatusPassed: "ok", StatusFailed: "FAIL", StatusSkipped: "skip"}[c.Status]
-	line := fmt.Sprintf("%s … %s %s", c.Name, status, fmtMS(c.DurationMS))
+	status := map[string]string{StatusPassed: "ok", StatusFailed: "FAIL", StatusSkipped: "skip", StatusWarning: "WARN"}[c.Status]
+	line := fmt.Sprintf("%s … %s %s", visible(c.Name), status, fmtMS(c.DurationMS))
 	if c.Status != StatusPassed {
-		line += ": " + firstLine(c.Message)
+		line += ": " + visible(firstLine(c.Message))
 	}
 	line = r.secrets.Scrub(line)
 	r.done++
-	if c.Group == GroupConnection {
-		// Connection checks are counted like the others; a reconnect is
-		// one more than was planned.
-		if r.total > 0 {
-			r.total++
-		}
-		fmt.Fprintf(r.opts.Progress, "[%s] %s\n", cmp.Or(c.Action, c.Name), line)
-		return
+	if c.Group == GroupConnection && r.total > 0 {
+		// A reconnect is one more check than was planned.
+		r.total++
 	}
 	if r.total == 0 {
 		r.pending = append(r.pending, line)

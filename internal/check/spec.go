@@ -537,12 +537,8 @@ func (s *Spec) validate(name string) error {
 			return bad(st.line, "step %d: arguments are for call_tool and get_prompt, not %s", i+1, st.action)
 		}
 		if st.action == ActionGetPrompt {
-			for k, v := range st.Arguments {
-				switch v.(type) {
-				case string, int, float64, bool:
-				default:
-					return bad(st.line, "step %d: prompt argument %q must be a string", i+1, k)
-				}
+			if _, err := PromptArguments(st.Arguments); err != nil {
+				return bad(st.line, "step %d: %v", i+1, err)
 			}
 		}
 		if st.TimeoutSeconds < 0 || st.TimeoutSeconds > maxTimeoutSeconds {

@@ -181,7 +181,7 @@ func reconnectEvents(m *Manager) []string {
 
 func TestAutoReconnectOverStdio(t *testing.T) {
 	m := newManager(t, nil)
-	spec := exampleSpec(t, "normal")
+	spec := exampleSpec(t, "faults")
 	spec.AutoReconnect, spec.ReconnectDelay, spec.HealthCheckInterval = true, 10*time.Millisecond, 50*time.Millisecond
 	first := connect(t, m, spec)
 

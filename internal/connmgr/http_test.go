@@ -68,7 +68,7 @@ func startStoppableHTTPExample(t *testing.T, extra ...string) (string, func()) {
 }
 
 func TestHTTPTransports(t *testing.T) {
-	base := startHTTPExample(t)
+	base := startHTTPExample(t, "--mode", "faults")
 	tests := []struct {
 		name, url, transport string
 	}{

@@ -332,6 +332,9 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 			}
 		})
 	}
+	if h := spec.Client.Elicitation; h != nil {
+		client.AddReceivingMiddleware(answerElicitation(h)) // elicit.go
+	}
 	// Added last, so outermost: they see every request, roots/list included.
 	client.AddReceivingMiddleware(recoverPanics(c.log), c.recordEvents)
 	client.AddSendingMiddleware(captureRawTools, c.captureVersion)

@@ -69,7 +69,7 @@ func TestConnectDescribesTheTarget(t *testing.T) {
 
 func TestCallTool(t *testing.T) {
 	m := newManager(t, nil)
-	connect(t, m, exampleSpec(t, "normal"))
+	connect(t, m, exampleSpec(t, "faults"))
 
 	t.Run("a text tool answers with its text", func(t *testing.T) {
 		r, err := m.CallTool(t.Context(), "echo", map[string]any{"message": "hello"}, 0)
@@ -136,7 +136,7 @@ func TestCallTool(t *testing.T) {
 
 func TestStatisticsAndDisconnect(t *testing.T) {
 	m := newManager(t, nil)
-	info := connect(t, m, exampleSpec(t, "normal"))
+	info := connect(t, m, exampleSpec(t, "faults"))
 	pgid := info.Process.PID
 
 	for range 3 {
@@ -310,7 +310,7 @@ func TestFaults(t *testing.T) {
 	})
 	t.Run("an answer over the size cap fails that call clearly and the connection stays usable", func(t *testing.T) {
 		m := newManager(t, &Options{MaxMessageBytes: 1 << 20})
-		connect(t, m, exampleSpec(t, "normal"))
+		connect(t, m, exampleSpec(t, "faults"))
 		_, err := m.CallTool(t.Context(), "huge", map[string]any{"size_bytes": 3 << 20}, 0)
 		var tooLarge *MessageTooLargeError
 		require.ErrorAs(t, err, &tooLarge)
@@ -327,7 +327,7 @@ func TestFaults(t *testing.T) {
 	})
 	t.Run("a target that stops reading its stdin cannot block us", func(t *testing.T) {
 		m := newManager(t, &Options{WriteTimeout: 300 * time.Millisecond})
-		info := connect(t, m, exampleSpec(t, "normal"))
+		info := connect(t, m, exampleSpec(t, "faults"))
 		_, err := m.CallTool(t.Context(), "stop_reading", nil, 0)
 		require.NoError(t, err)
 		// More than a pipe buffer, so the write must block.
@@ -368,7 +368,7 @@ func TestSecretsNeverShow(t *testing.T) {
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), secret)
 
-	spec = exampleSpec(t, "normal")
+	spec = exampleSpec(t, "faults")
 	spec.Env = map[string]string{"API_TOKEN": secret}
 	info, _, err := m.Connect(t.Context(), spec)
 	require.NoError(t, err)

@@ -184,7 +184,7 @@ func TestDefectsFoundInReview(t *testing.T) {
 	})
 	t.Run("a target that stops reading is reported lost even for a small request", func(t *testing.T) {
 		m := newManager(t, nil)
-		connect(t, m, exampleSpec(t, "normal"))
+		connect(t, m, exampleSpec(t, "faults"))
 		_, err := m.CallTool(t.Context(), "stop_reading", nil, 0)
 		require.NoError(t, err)
 		_, err = m.CallTool(t.Context(), "echo", map[string]any{"message": "small"}, 500*time.Millisecond)

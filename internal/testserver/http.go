@@ -29,6 +29,8 @@ func (t *target) serveHTTP(ctx context.Context, addr, token string) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 
 	t.logf("listening on http://%s", ln.Addr())
+	t.logf("  streamable HTTP: http://%s/mcp", ln.Addr())
+	t.logf("  legacy SSE:      http://%s/sse", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -14,10 +14,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var listeningRE = regexp.MustCompile(`listening on (http://\S+)\n`)
+var (
+	listeningRE = regexp.MustCompile(`listening on (http://\S+)\n`)
+	endpointsRE = regexp.MustCompile(`streamable HTTP: (http://\S+)\n.*legacy SSE: +(http://\S+)\n`)
+)
 
 // startHTTP runs the example server over HTTP and returns its base URL.
 func startHTTP(t *testing.T, args ...string) string {
+	t.Helper()
+	return startHTTPOutput(t, args...)[0]
+}
+
+// startHTTPOutput runs the example server over HTTP and returns the base,
+// streamable HTTP and SSE URLs it printed.
+func startHTTPOutput(t *testing.T, args ...string) [3]string {
 	t.Helper()
 	var stderr syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
@@ -34,7 +44,9 @@ func startHTTP(t *testing.T, args ...string) string {
 			t.Error("Main did not return after its context was cancelled")
 		}
 	})
-	return stderr.waitFor(t, listeningRE)[1]
+	base := stderr.waitFor(t, listeningRE)[1]
+	m := stderr.waitFor(t, endpointsRE)
+	return [3]string{base, m[1], m[2]}
 }
 
 // headerTransport adds headers to every request.
@@ -84,7 +96,8 @@ func TestHTTPRequiresTheToken(t *testing.T) {
 }
 
 func TestHTTPTransports(t *testing.T) {
-	base := startHTTP(t, "--require-token", "s3cret")
+	urls := startHTTPOutput(t, "--require-token", "s3cret")
+	base := urls[0]
 	httpClient := &http.Client{Transport: headerTransport{header: http.Header{
 		"Authorization": {"Bearer s3cret"},
 		"X-Example":     {"yes"},
@@ -94,8 +107,8 @@ func TestHTTPTransports(t *testing.T) {
 		name      string
 		transport mcp.Transport
 	}{
-		{name: "streamable HTTP is served at /mcp", transport: &mcp.StreamableClientTransport{Endpoint: base + "/mcp", HTTPClient: httpClient}},
-		{name: "legacy SSE is served at /sse", transport: &mcp.SSEClientTransport{Endpoint: base + "/sse", HTTPClient: httpClient}},
+		{name: "streamable HTTP is served at the printed /mcp URL", transport: &mcp.StreamableClientTransport{Endpoint: urls[1], HTTPClient: httpClient}},
+		{name: "legacy SSE is served at the printed /sse URL", transport: &mcp.SSEClientTransport{Endpoint: urls[2], HTTPClient: httpClient}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

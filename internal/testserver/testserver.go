@@ -2,12 +2,14 @@
 // by our tests, by `make demo`, and by users as
 // `mcp-test-mcp example-server [--mode M] [--http ADDR]`.
 //
-// In the normal mode it is a well-behaved server with tools, resources and
-// prompts that exercise every part of a client (structured output, progress,
-// logs, cancellation, sampling, large results). The fault modes make it
-// misbehave in the ways real servers do: exiting before initialize, crashing
-// or hanging on a call, printing junk on stdout, ignoring SIGTERM and leaving a
-// grandchild behind, or flooding stderr.
+// In the normal mode (the default) it is a correct server with tools,
+// resources and prompts that exercise every part of a client (structured
+// output, progress, logs, sampling). Every other mode adds the fault tools
+// (an error result, a broken outputSchema, a crash, a hang, a huge result, a
+// server that stops reading), and the fault modes misbehave in the ways real
+// servers do: exiting before initialize, crashing or hanging on a call,
+// printing junk on stdout, ignoring SIGTERM and leaving a grandchild behind,
+// or flooding stderr.
 package testserver
 
 import (
@@ -25,10 +27,15 @@ import (
 // Mode selects how the example server behaves.
 type Mode string
 
-// The modes. Only ModeNormal is a well-behaved server.
+// The modes. Only ModeNormal is a well-behaved server; every other mode
+// also has the fault tools ([FaultTools]).
 const (
-	// ModeNormal serves every tool, resource and prompt correctly.
+	// ModeNormal serves every tool, resource and prompt correctly, and has
+	// no fault tools: check --call-all and --audit pass against it.
 	ModeNormal Mode = "normal"
+	// ModeFaults is ModeNormal plus the fault tools: bad_structured, fail,
+	// hang, crash, huge, env and stop_reading.
+	ModeFaults Mode = "faults"
 	// ModeExitBeforeInit writes a fatal error to stderr and exits with
 	// status 3 before reading anything.
 	ModeExitBeforeInit Mode = "exit-before-init"
@@ -48,7 +55,7 @@ const (
 	// ModeSleeper ignores SIGTERM and sleeps; it is the grandchild of
 	// ModeIgnoreSIGTERM.
 	ModeSleeper Mode = "sleeper"
-	// ModeHugeResult is the same as ModeNormal, whose huge tool returns a
+	// ModeHugeResult is the same as ModeFaults, whose huge tool returns a
 	// 20 MB text block by default.
 	ModeHugeResult Mode = "huge-result"
 	// ModeStderrFlood writes about 2 MB to stderr at startup and 1000 lines
@@ -59,7 +66,7 @@ const (
 // Modes returns every valid mode, in the order they are documented.
 func Modes() []Mode {
 	return []Mode{
-		ModeNormal, ModeExitBeforeInit, ModeCrashOnCall, ModeHangOnCall, ModeJunkStdout,
+		ModeNormal, ModeFaults, ModeExitBeforeInit, ModeCrashOnCall, ModeHangOnCall, ModeJunkStdout,
 		ModeIgnoreSIGTERM, ModeSleeper, ModeHugeResult, ModeStderrFlood,
 	}
 }
@@ -88,7 +95,8 @@ type Options struct {
 	Mode Mode
 	// HTTPAddr, if set, serves streamable HTTP at /mcp and legacy SSE at /sse
 	// on this address (":0" picks a free port) instead of stdio. The bound
-	// address is written to Stderr as "listening on http://HOST:PORT".
+	// address is written to Stderr as "listening on http://HOST:PORT",
+	// followed by the two endpoints' URLs.
 	HTTPAddr string
 	// RequireToken, if set, makes HTTP requests without
 	// "Authorization: Bearer RequireToken" fail with 401. HTTP only.
@@ -108,8 +116,14 @@ type Options struct {
 // Main runs the example server. args are the arguments after
 // "example-server": [--mode M] [--http ADDR] [--require-token TOKEN].
 // It returns nil when ctx is cancelled or stdin is closed.
+//
+// -h and --help print the usage on stdout and return nil.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	opts, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		_, err = io.WriteString(stdout, Usage())
+		return err
+	}
 	if err != nil {
 		return err
 	}
@@ -117,13 +131,44 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	return Run(ctx, opts)
 }
 
-func parseArgs(args []string, stderr io.Writer) (*Options, error) {
-	var opts Options
+const usageHead = `Usage: mcp-test-mcp example-server [--mode M] [--http ADDR] [--require-token TOKEN]
+
+Runs the bundled example MCP server over stdio (or HTTP with --http). With no
+--mode it is a correct server: check --call-all and check --audit pass against
+it. The other modes add tools that fail on purpose (` + "bad_structured, fail, hang,\ncrash, huge, env, stop_reading" + `) and misbehave as their names say.
+
+Examples:
+  mcp-test-mcp check --call-all -- mcp-test-mcp example-server
+  mcp-test-mcp check --call-all -- mcp-test-mcp example-server --mode faults
+  mcp-test-mcp example-server --http 127.0.0.1:8080
+
+Flags:
+`
+
+// Usage is the help text of example-server.
+func Usage() string {
+	var b strings.Builder
+	b.WriteString(usageHead)
+	fs := newFlagSet(&Options{})
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	return b.String()
+}
+
+func newFlagSet(opts *Options) *flag.FlagSet {
 	fs := flag.NewFlagSet("example-server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.StringVar((*string)(&opts.Mode), "mode", string(ModeNormal), "behaviour: "+modeList())
 	fs.StringVar(&opts.HTTPAddr, "http", "", "serve streamable HTTP (/mcp) and SSE (/sse) on this address instead of stdio")
 	fs.StringVar(&opts.RequireToken, "require-token", "", "HTTP only: require Authorization: Bearer `TOKEN`")
+	return fs
+}
+
+// parseArgs parses the arguments of example-server; for -h it returns an
+// error that wraps flag.ErrHelp.
+func parseArgs(args []string, _ io.Writer) (*Options, error) {
+	var opts Options
+	fs := newFlagSet(&opts)
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
 	}

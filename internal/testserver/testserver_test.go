@@ -32,7 +32,7 @@ func TestServerIdentity(t *testing.T) {
 
 func TestTools(t *testing.T) {
 	t.Setenv("TESTSERVER_EXAMPLE_VAR", "example value")
-	cs := startStdio(t).connect(t, nil)
+	cs := startStdio(t, "--mode", "faults").connect(t, nil)
 
 	tests := []struct {
 		name           string
@@ -83,16 +83,27 @@ func TestTools(t *testing.T) {
 }
 
 func TestToolList(t *testing.T) {
-	cs := startStdio(t).connect(t, nil)
-
-	res, err := cs.ListTools(t.Context(), nil)
-	require.NoError(t, err)
-	tools := map[string]*mcp.Tool{}
-	for _, tool := range res.Tools {
-		tools[tool.Name] = tool
+	toolNames := func(t *testing.T, args ...string) map[string]*mcp.Tool {
+		res, err := startStdio(t, args...).connect(t, nil).ListTools(t.Context(), nil)
+		require.NoError(t, err)
+		tools := map[string]*mcp.Tool{}
+		for _, tool := range res.Tools {
+			tools[tool.Name] = tool
+		}
+		return tools
 	}
-	for _, name := range []string{"echo", "add", "get_weather", "bad_structured", "tiny_image", "slow", "log", "fail",
-		"hang", "crash", "huge", "env", "headers", "stop_reading", "sample", "destructive_reset"} {
+	correct := []string{"echo", "add", "get_weather", "tiny_image", "slow", "log", "headers", "sample", "destructive_reset"}
+	t.Run("the default server has no fault tools", func(t *testing.T) {
+		tools := toolNames(t)
+		for _, name := range correct {
+			assert.Contains(t, tools, name)
+		}
+		for _, name := range FaultTools {
+			assert.NotContains(t, tools, name)
+		}
+	})
+	tools := toolNames(t, "--mode", "faults")
+	for _, name := range append(correct, FaultTools...) {
 		assert.Contains(t, tools, name)
 	}
 	require.Contains(t, tools, "echo")
@@ -231,7 +242,7 @@ func TestHangReportsCancellation(t *testing.T) {
 		tool string
 		args map[string]any
 	}{
-		{name: "the hang tool stops when the client cancels", mode: ModeNormal, tool: "hang"},
+		{name: "the hang tool stops when the client cancels", mode: ModeFaults, tool: "hang"},
 		{name: "hang-on-call blocks any tool but echo until cancelled", mode: ModeHangOnCall, tool: "add", args: map[string]any{"a": 1, "b": 2}},
 	}
 	for _, tt := range tests {
@@ -259,7 +270,7 @@ func TestHangReportsCancellation(t *testing.T) {
 }
 
 func TestHangEndsWhenStdinCloses(t *testing.T) {
-	srv := startStdio(t)
+	srv := startStdio(t, "--mode", "faults")
 	var n notifications
 	cs := srv.connect(t, n.clientOptions())
 
@@ -281,8 +292,8 @@ func TestExits(t *testing.T) {
 		wantCode   int
 		wantStderr string
 	}{
-		{name: "crash exits with the given status", tool: "crash", toolArgs: map[string]any{"code": 7}, wantCode: 7, wantStderr: "crash: exiting with status 7\n"},
-		{name: "crash exits with status 2 by default", tool: "crash", wantCode: 2, wantStderr: "crash: exiting with status 2\n"},
+		{name: "crash exits with the given status", args: []string{"--mode", "faults"}, tool: "crash", toolArgs: map[string]any{"code": 7}, wantCode: 7, wantStderr: "crash: exiting with status 7\n"},
+		{name: "crash exits with status 2 by default", args: []string{"--mode", "faults"}, tool: "crash", wantCode: 2, wantStderr: "crash: exiting with status 2\n"},
 		{name: "crash-on-call exits on any call", args: []string{"--mode", "crash-on-call"}, tool: "echo", toolArgs: map[string]any{"message": "x"}, wantCode: 2, wantStderr: "crash: tools/call received, exiting\n"},
 	}
 	for _, tt := range tests {
@@ -358,7 +369,7 @@ func TestStderrFlood(t *testing.T) {
 }
 
 func TestStopReading(t *testing.T) {
-	srv := startStdio(t)
+	srv := startStdio(t, "--mode", "faults")
 	cs := srv.connect(t, nil)
 
 	res := callTool(t, cs, "stop_reading", nil)
@@ -387,7 +398,7 @@ func TestArguments(t *testing.T) {
 		{name: "mode and http are read", args: []string{"--mode", "junk-stdout", "--http", "127.0.0.1:0", "--require-token", "t"},
 			want: Options{Mode: ModeJunkStdout, HTTPAddr: "127.0.0.1:0", RequireToken: "t"}},
 		{name: "an unknown mode names the valid ones", args: []string{"--mode", "bogus"}, wantErr: ErrUnknownMode,
-			wantMsg: `unknown mode "bogus" (valid modes: normal, exit-before-init, crash-on-call, hang-on-call, junk-stdout, ignore-sigterm, sleeper, huge-result, stderr-flood)`},
+			wantMsg: `unknown mode "bogus" (valid modes: normal, faults, exit-before-init, crash-on-call, hang-on-call, junk-stdout, ignore-sigterm, sleeper, huge-result, stderr-flood)`},
 		{name: "an unknown flag is a usage error", args: []string{"--nope"}, wantErr: ErrUsage},
 		{name: "a stray argument is a usage error", args: []string{"extra"}, wantErr: ErrUsage},
 		{name: "a token without http is a usage error", args: []string{"--require-token", "t"}, wantErr: ErrUsage},
@@ -412,6 +423,17 @@ func TestMainRejectsAnUnknownMode(t *testing.T) {
 	err := Main(t.Context(), []string{"--mode", "bogus"}, strings.NewReader(""), io.Discard, io.Discard)
 	assert.ErrorIs(t, err, ErrUnknownMode)
 	assert.ErrorIs(t, Run(t.Context(), &Options{Mode: "bogus"}), ErrUnknownMode)
+}
+
+func TestHelpGoesToStdout(t *testing.T) {
+	for _, arg := range []string{"-h", "--help"} {
+		var stdout, stderr strings.Builder
+		err := Main(t.Context(), []string{arg}, strings.NewReader(""), &stdout, &stderr)
+		require.NoError(t, err, "help is not an error")
+		assert.Contains(t, stdout.String(), "Usage: mcp-test-mcp example-server")
+		assert.Contains(t, stdout.String(), "-mode")
+		assert.Empty(t, stderr.String())
+	}
 }
 
 func TestMainReturnsWhenStdinCloses(t *testing.T) {

@@ -87,29 +87,39 @@ func (t *target) addTools(s *mcp.Server) {
 	mcp.AddTool(s, &mcp.Tool{Name: "echo", Title: "Echo", Description: "Returns the message unchanged", Annotations: readOnly}, echo)
 	mcp.AddTool(s, &mcp.Tool{Name: "add", Title: "Add numbers", Description: "Adds two numbers; returns the sum as text and as structured content", Annotations: readOnly}, add)
 	mcp.AddTool(s, &mcp.Tool{Name: "get_weather", Title: "Get weather", Description: "Reports made-up weather for a city as structured content", Annotations: readOnly}, getWeather)
-	s.AddTool(&mcp.Tool{
-		Name:         "bad_structured",
-		Description:  "Returns structured content that violates its own output schema (temperature_c is a string)",
-		InputSchema:  json.RawMessage(`{"type":"object"}`),
-		OutputSchema: badWeatherSchema,
-	}, badStructured)
 	mcp.AddTool(s, &mcp.Tool{Name: "tiny_image", Description: "Returns a 16×16 PNG image block and a text block"}, tinyImage)
 	mcp.AddTool(s, &mcp.Tool{Name: "slow", Title: "Slow task", Description: "Takes steps × delay_ms, sending a progress and a log notification per step"}, slow)
 	mcp.AddTool(s, &mcp.Tool{Name: "log", Description: "Sends one log notification"}, sendLog)
-	mcp.AddTool(s, &mcp.Tool{Name: "fail", Description: "Returns an error result (isError: true) with the message"}, fail)
-	mcp.AddTool(s, &mcp.Tool{Name: "hang", Description: "Logs that it started, then never returns until the client cancels the call"}, t.hangTool)
-	mcp.AddTool(s, &mcp.Tool{Name: "crash", Description: "Ends the server process with the given exit status"}, t.crash)
-	mcp.AddTool(s, &mcp.Tool{Name: "huge", Description: "Returns one text block of size_bytes bytes"}, huge)
-	mcp.AddTool(s, &mcp.Tool{Name: "env", Description: "Returns the value of an environment variable of the server process"}, env)
 	mcp.AddTool(s, &mcp.Tool{Name: "headers", Description: "Returns the HTTP request headers of this call as JSON (streamable HTTP only; {} over stdio and legacy SSE)"}, headers)
-	mcp.AddTool(s, &mcp.Tool{Name: "stop_reading", Description: "Answers, then stops reading stdin forever while staying alive (stdio only)"}, t.stopReading)
 	mcp.AddTool(s, &mcp.Tool{Name: "sample", Description: "Asks the client's model (sampling/createMessage) and returns its answer"}, sample)
+	if t.mode != ModeNormal {
+		t.addFaultTools(s)
+	}
 	mcp.AddTool(s, &mcp.Tool{
 		Name:        "destructive_reset",
 		Title:       "Reset everything",
 		Description: "Claims to reset all data (annotated destructive; actually does nothing)",
 		Annotations: &mcp.ToolAnnotations{DestructiveHint: new(true)},
 	}, destructiveReset)
+}
+
+// FaultTools are the tools that misbehave on purpose: every mode but
+// ModeNormal has them, so that the default server is a correct one.
+var FaultTools = []string{"bad_structured", "fail", "hang", "crash", "huge", "env", "stop_reading"}
+
+func (t *target) addFaultTools(s *mcp.Server) {
+	s.AddTool(&mcp.Tool{
+		Name:         "bad_structured",
+		Description:  "Returns structured content that violates its own output schema (temperature_c is a string)",
+		InputSchema:  json.RawMessage(`{"type":"object"}`),
+		OutputSchema: badWeatherSchema,
+	}, badStructured)
+	mcp.AddTool(s, &mcp.Tool{Name: "fail", Description: "Returns an error result (isError: true) with the message"}, fail)
+	mcp.AddTool(s, &mcp.Tool{Name: "hang", Description: "Logs that it started, then never returns until the client cancels the call"}, t.hangTool)
+	mcp.AddTool(s, &mcp.Tool{Name: "crash", Description: "Ends the server process with the given exit status"}, t.crash)
+	mcp.AddTool(s, &mcp.Tool{Name: "huge", Description: "Returns one text block of size_bytes bytes"}, huge)
+	mcp.AddTool(s, &mcp.Tool{Name: "env", Description: "Returns the value of an environment variable of the server process"}, env)
+	mcp.AddTool(s, &mcp.Tool{Name: "stop_reading", Description: "Answers, then stops reading stdin forever while staying alive (stdio only)"}, t.stopReading)
 }
 
 func textResult(text string) *mcp.CallToolResult {

@@ -35,7 +35,7 @@ func TestAuditServer(t *testing.T) {
 		assert.Equal(t, true, get(env, "report", "probed"))
 		assert.Positive(t, get(env, "report", "summary", "probe_calls"), "the example server's read-only tools are called")
 		assert.Equal(t, "mcp-test-mcp-example", get(env, "report", "server", "name"))
-		assert.EqualValues(t, 16, get(env, "report", "summary", "tools"))
+		assert.EqualValues(t, 9, get(env, "report", "summary", "tools"))
 		assert.NotNil(t, get(env, "report", "findings"))
 		assert.Contains(t, env["message"], "it passes at fail_on warning")
 		assert.NotEmpty(t, get(env, "metadata", "server_url"))

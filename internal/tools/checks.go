@@ -298,7 +298,7 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 	passed := rep.Passed
 	out.Passed = &passed
 	s := rep.Summary
-	out.Message = fmt.Sprintf("Ran %d %s against %s: %d passed, %d failed, %d skipped.", s.Total, plural(s.Total, "check", "checks"), rep.Name, s.Passed, s.Failed, s.Skipped)
+	out.Message = fmt.Sprintf("Ran %d %s against %s: %d passed, %d failed, %d skipped, %d %s.", s.Total, plural(s.Total, "check", "checks"), rep.Name, s.Passed, s.Failed, s.Skipped, s.Warnings, plural(s.Warnings, "warning", "warnings"))
 	var buf bytes.Buffer
 	switch in.Format {
 	case "text":

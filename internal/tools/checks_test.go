@@ -14,7 +14,7 @@ import (
 func TestExportChecksThenRunChecksPasses(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, nil)
-	h.connect(testserver.ModeNormal, map[string]any{"env": map[string]any{"EXAMPLE_API_KEY": "key-SECRET-9f21"}})
+	h.connect(testserver.ModeFaults, map[string]any{"env": map[string]any{"EXAMPLE_API_KEY": "key-SECRET-9f21"}})
 
 	h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "hello there"}})
 	h.call("call_tool", map[string]any{"name": "add", "arguments": map[string]any{"a": 2, "b": 3}})

@@ -248,26 +248,10 @@ func (in *ExecutePromptInput) check() (map[string]string, error) {
 	if _, err := seconds("timeout_seconds", in.TimeoutSeconds); err != nil {
 		return nil, err
 	}
-	raw, err := (&CallToolInput{Arguments: in.Arguments}).arguments()
-	if err != nil {
-		var ae *argError
-		if errors.As(err, &ae) {
-			ae.suggestion = `Pass arguments as a JSON object of strings, e.g. {"topic": "cats"}; list_prompts shows each prompt's arguments.`
-		}
-		return nil, err
-	}
-	if raw == nil {
-		return nil, nil
-	}
-	args := make(map[string]string, len(raw))
-	for k, v := range raw {
-		args[k] = textOf(v)
-	}
-	return args, nil
+	return stringArguments(in.Arguments)
 }
 
-// textOf is v as prompt-argument text: a string as is, anything else as
-// JSON.
+// textOf is v as placeholder text: a string as is, anything else as JSON.
 func textOf(v any) string {
 	if s, ok := v.(string); ok {
 		return s

@@ -160,7 +160,7 @@ func TestExecutePrompt(t *testing.T) {
 		t.Setenv("LLM_URL", fakeLLM(t, http.StatusOK, "the key is "+testLLMKey, nil))
 		t.Setenv("LLM_API_KEY", testLLMKey)
 		h := newHost(t, nil)
-		h.connect(testserver.ModeNormal, nil)
+		h.connect(testserver.ModeFaults, nil)
 		env := h.call("execute_prompt", map[string]any{"name": "summarize", "arguments": map[string]any{"text": testLLMKey}})
 		require.True(t, env["success"].(bool), "execute_prompt: %v", env)
 		// The tester's own key is not passed on to the targets it starts.
@@ -205,4 +205,58 @@ func TestFillPromptVariables(t *testing.T) {
 	assert.Equal(t, []string{"n", "name"}, found)
 	assert.Equal(t, []string{"other"}, placeholdersIn(out))
 	assert.True(t, strings.HasPrefix(out[1].Content.(*mcp.ImageContent).MIMEType, "image/"))
+}
+
+func TestGetPromptAndExecutePromptConvertArgumentsAlike(t *testing.T) {
+	t.Setenv("LLM_URL", fakeLLM(t, http.StatusOK, "ok", nil))
+	t.Setenv("LLM_MODEL_NAME", "fake-model")
+	t.Setenv("LLM_API_KEY", testLLMKey)
+	h := newHost(t, nil)
+	h.connect(testserver.ModeNormal, nil)
+
+	tests := []struct {
+		name    string
+		value   any
+		want    string // the text sent, when accepted
+		wantErr string // the error message, when refused
+	}{
+		{name: "a string is sent as is", value: "Ada", want: "Ada"},
+		{name: "a number is sent as its JSON text", value: 42.5, want: "42.5"},
+		{name: "a boolean is sent as its JSON text", value: true, want: "true"},
+		{name: "an object is refused, naming the argument", value: map[string]any{"a": 1.0}, wantErr: `rguments are strings: "text" is an object`},
+		{name: "an array is refused", value: []any{"a"}, wantErr: `rguments are strings: "text" is an array`},
+		{name: "null is refused", value: nil, wantErr: `rguments are strings: "text" is null`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := map[string]any{"name": "summarize", "arguments": map[string]any{"text": tc.value}}
+			got := h.call("get_prompt", args)
+			ran := h.call("execute_prompt", args)
+			if tc.wantErr != "" {
+				for _, env := range []map[string]any{got, ran} {
+					assert.Equal(t, "invalid_arguments", errType(env), "%v", env)
+					assert.Contains(t, get(env, "error", "message"), tc.wantErr)
+				}
+				assert.Equal(t, get(got, "error", "message"), get(ran, "error", "message"), "one rule, one error")
+				return
+			}
+			require.Equal(t, true, got["success"], "%v", got)
+			require.Equal(t, true, ran["success"], "%v", ran)
+			assert.Equal(t, tc.want, get(got, "prompt", "arguments", "text"))
+			assert.Equal(t, tc.want, get(ran, "prompt", "arguments", "text"))
+			assert.Contains(t, get(got, "prompt", "text"), "\n\n"+tc.want)
+		})
+	}
+}
+
+func TestRunChecksCountsTheWarningsOfCallAll(t *testing.T) {
+	h := newHost(t, nil)
+	h.connect(testserver.ModeNormal, nil)
+	// The example server's sample tool answers isError: true when the
+	// client cannot sample, which call_all reports as a warning.
+	env := h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{}}, "call_all": true})
+	require.Equal(t, true, env["success"], "%v", env)
+	assert.Equal(t, true, env["passed"], "a warning does not fail the run")
+	assert.Contains(t, env["message"], "0 failed, 1 skipped, 1 warning.")
+	assert.EqualValues(t, 1, get(env, "report", "summary", "warnings"))
 }

@@ -2,17 +2,15 @@ package tools
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
 
@@ -206,8 +204,8 @@ func (h *handlers) renderedPrompt(name string, args map[string]string, r *mcp.Ge
 }
 
 // stringArguments decodes prompt arguments: an object (or a string holding
-// one) whose values are strings. Numbers and booleans are sent as their JSON
-// text, since prompt arguments are strings in MCP and "3" is what was meant.
+// one), turned into strings by check.PromptArguments, the one rule that
+// get_prompt, execute_prompt and a spec's get_prompt step share.
 func stringArguments(v any) (map[string]string, error) {
 	obj, err := (&CallToolInput{Arguments: v}).arguments()
 	if err != nil {
@@ -217,25 +215,11 @@ func stringArguments(v any) (map[string]string, error) {
 		}
 		return nil, err
 	}
-	if obj == nil {
-		return nil, nil
-	}
-	args := make(map[string]string, len(obj))
-	for _, k := range slices.Sorted(maps.Keys(obj)) {
-		switch x := obj[k].(type) {
-		case string:
-			args[k] = x
-		case json.Number:
-			args[k] = x.String()
-		case float64:
-			args[k] = fmt.Sprint(x)
-		case bool:
-			args[k] = fmt.Sprint(x)
-		default:
-			return nil, &argError{
-				msg:        fmt.Sprintf("prompt argument %q must be a string, not %s", k, jsonTypeName(x)),
-				suggestion: `Prompt arguments are strings: pass structured values as JSON text, e.g. {"items": "[1, 2]"}.`,
-			}
+	args, err := check.PromptArguments(obj)
+	if err != nil {
+		return nil, &argError{
+			msg:        err.Error(),
+			suggestion: `Prompt arguments are strings; numbers and booleans are sent as their JSON text. Pass objects and arrays as JSON text, e.g. {"items": "[1, 2]"}.`,
 		}
 	}
 	return args, nil

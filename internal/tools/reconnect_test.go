@@ -71,7 +71,7 @@ func TestConnectChecksHealthArguments(t *testing.T) {
 
 func TestAutoReconnectShowsInStatus(t *testing.T) {
 	h := newHost(t, nil)
-	h.connect(testserver.ModeNormal, map[string]any{"auto_reconnect": true, "reconnect_delay_seconds": 0.3})
+	h.connect(testserver.ModeFaults, map[string]any{"auto_reconnect": true, "reconnect_delay_seconds": 0.3})
 	env := h.call("call_tool", map[string]any{"name": "crash", "arguments": map[string]any{}})
 	require.Equal(t, string(ErrConnectionLost), errType(env), "%v", env)
 

@@ -119,7 +119,7 @@ func TestSession(t *testing.T) {
 	h := newHost(t, nil)
 
 	t.Run("connect describes the new connection", func(t *testing.T) {
-		env := h.connect(testserver.ModeNormal, nil)
+		env := h.connect(testserver.ModeFaults, nil)
 		conn := env["connection"].(map[string]any)
 		assert.Equal(t, "stdio", conn["transport"])
 		assert.Equal(t, "connected", conn["status"])
@@ -251,7 +251,7 @@ func TestSession(t *testing.T) {
 	})
 
 	t.Run("connect again replaces the connection", func(t *testing.T) {
-		env := h.connect(testserver.ModeNormal, nil)
+		env := h.connect(testserver.ModeFaults, nil)
 		prev := get(env, "metadata", "replaced_connection")
 		require.NotNil(t, prev)
 		assert.Equal(t, "replaced", get(prev, "ended_by"))
@@ -350,7 +350,7 @@ func TestFailedConnectKeepsThePreviousConnection(t *testing.T) {
 func TestCrashedTarget(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, nil)
-	h.connect(testserver.ModeNormal, nil)
+	h.connect(testserver.ModeFaults, nil)
 
 	env := h.call("call_tool", map[string]any{"name": "crash", "arguments": map[string]any{"code": 7}})
 	assert.Equal(t, "connection_lost", errType(env), "%v", env)
@@ -370,7 +370,7 @@ func TestCrashedTarget(t *testing.T) {
 func TestTimeoutLeavesTheConnectionUsable(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, nil)
-	h.connect(testserver.ModeNormal, nil)
+	h.connect(testserver.ModeFaults, nil)
 
 	env := h.call("call_tool", map[string]any{"name": "hang", "timeout_seconds": 0.3})
 	assert.Equal(t, "timeout", errType(env), "%v", env)
@@ -421,7 +421,7 @@ func TestLargeTextIsCut(t *testing.T) {
 	t.Parallel()
 	const limit = 1000
 	h := newHost(t, &hostOptions{maxTextBytes: limit})
-	h.connect(testserver.ModeNormal, nil)
+	h.connect(testserver.ModeFaults, nil)
 
 	env := h.call("call_tool", map[string]any{"name": "huge", "arguments": map[string]any{"size_bytes": 5000}})
 	require.Equal(t, true, env["success"], "%v", env)
@@ -437,7 +437,7 @@ func TestLargeTextIsCut(t *testing.T) {
 func TestMessageOverTheLimitNamesIt(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, &hostOptions{maxMessageBytes: 1 << 20})
-	h.connect(testserver.ModeNormal, nil)
+	h.connect(testserver.ModeFaults, nil)
 	env := h.call("call_tool", map[string]any{"name": "huge", "arguments": map[string]any{"size_bytes": 2 << 20}})
 	assert.Equal(t, "protocol_error", errType(env), "%v", env)
 	assert.Contains(t, env["message"], "1 MiB")
@@ -450,7 +450,7 @@ func TestTwentyMegabyteResult(t *testing.T) {
 		t.Skip("moves 20 MB through a pipe")
 	}
 	h := newHost(t, nil)
-	h.connect(testserver.ModeNormal, nil)
+	h.connect(testserver.ModeFaults, nil)
 	env := h.call("call_tool", map[string]any{"name": "huge", "arguments": map[string]any{"size_bytes": 20_000_000}})
 	require.Equal(t, true, env["success"], "%v", env["message"])
 	assert.Equal(t, 20_000_000.0, get(env, "tool_call", "content", 0, "size_bytes"))
@@ -468,7 +468,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 	h := newHost(t, nil)
 
 	t.Run("over stdio, with a secret env value the target echoes", func(t *testing.T) {
-		h.connect(testserver.ModeNormal, map[string]any{"env": map[string]any{"MY_API_KEY": envSecret}})
+		h.connect(testserver.ModeFaults, map[string]any{"env": map[string]any{"MY_API_KEY": envSecret}})
 		env := h.call("call_tool", map[string]any{"name": "env", "arguments": map[string]any{"name": "MY_API_KEY"}})
 		assert.Equal(t, true, env["success"], "%v", env)
 		h.call("status", nil)

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// repoRoot is where README.md is, two levels above this package.
+const repoRoot = "../.."
+
+var (
+	// mdLink is a markdown link's target.
+	mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	// codeSpan is a backticked word that may be a path.
+	codeSpan = regexp.MustCompile("`([^`\\s]+)`")
+	// codeMapLine is a line of the Development section's code map.
+	codeMapLine = regexp.MustCompile(`(?m)^((?:cmd|internal|testdata|docs)/[^\s]*)\s`)
+)
+
+// readmePaths returns the repository files README.md points at: relative
+// link targets, backticked paths under the repository's own top-level
+// folders and files, and the code map's entries.
+func readmePaths(t *testing.T, readme string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(repoRoot)
+	require.NoError(t, err)
+	top := map[string]bool{}
+	for _, e := range entries {
+		top[e.Name()] = true
+	}
+	// Made by the build or by make deps (what .gitignore names at the
+	// top), not kept in the repository.
+	generated := map[string]bool{".git": true}
+	if ignore, err := os.ReadFile(filepath.Join(repoRoot, ".gitignore")); err == nil {
+		for _, line := range strings.Split(string(ignore), "\n") {
+			if name, ok := strings.CutPrefix(strings.TrimSpace(line), "/"); ok {
+				generated[strings.TrimSuffix(name, "/")] = true
+			}
+		}
+	}
+	var paths []string
+	for _, m := range mdLink.FindAllStringSubmatch(readme, -1) {
+		p := m[1]
+		if strings.Contains(p, "://") || strings.HasPrefix(p, "#") || strings.HasPrefix(p, "mailto:") {
+			continue
+		}
+		paths = append(paths, strings.SplitN(p, "#", 2)[0])
+	}
+	for _, m := range codeSpan.FindAllStringSubmatch(readme, -1) {
+		p := strings.TrimSuffix(m[1], "/")
+		first := strings.SplitN(p, "/", 2)[0]
+		if !strings.Contains(p, "/") && !strings.Contains(p, ".") {
+			continue
+		}
+		// A path into one of the repository's own top-level entries (or a
+		// top-level file such as go.mod); go-sdk's paths and MCP method
+		// names begin with other words.
+		if top[first] && !generated[first] {
+			paths = append(paths, p)
+		}
+	}
+	for _, m := range codeMapLine.FindAllStringSubmatch(readme, -1) {
+		paths = append(paths, strings.TrimSuffix(m[1], "/"))
+	}
+	return paths
+}
+
+func TestReadmePointsOnlyAtFilesTheRepoHas(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	require.NoError(t, err)
+	paths := readmePaths(t, string(b))
+	require.Contains(t, paths, "docs/spec.md", "the scan finds the README's links")
+	require.Contains(t, paths, "internal/testserver", "the scan finds the code map")
+	for _, p := range paths {
+		_, err := os.Stat(filepath.Join(repoRoot, filepath.FromSlash(p)))
+		assert.NoError(t, err, "README.md points at %s, which the repository lacks", p)
+	}
+}
