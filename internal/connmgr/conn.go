@@ -104,9 +104,7 @@ type conn struct {
 type collector struct {
 	start time.Time
 	mu    sync.Mutex
-	// progress and logs are guarded by mu.
-	progress []Progress
-	logs     []LogEntry
+	notes callNotes // guarded by mu
 }
 
 func (c *conn) scrub(s string) string { return c.tgt.secrets.Scrub(s) }
@@ -340,7 +338,7 @@ func (c *conn) recordProgress(p *mcp.ProgressNotificationParams) {
 	}
 	col.mu.Lock()
 	defer col.mu.Unlock()
-	col.progress = append(col.progress, Progress{
+	col.notes.addProgress(Progress{
 		Progress: p.Progress,
 		Total:    p.Total,
 		Message:  c.scrub(p.Message),
@@ -349,11 +347,7 @@ func (c *conn) recordProgress(p *mcp.ProgressNotificationParams) {
 }
 
 func (c *conn) recordLog(p *mcp.LoggingMessageParams) {
-	data, err := json.Marshal(p.Data)
-	if err != nil {
-		data, _ = json.Marshal(fmt.Sprint(p.Data))
-	}
-	e := LogEntry{Level: string(p.Level), Logger: p.Logger, Data: json.RawMessage(c.scrub(string(data)))}
+	e := logEntry(p, c.scrub)
 	c.mu.Lock()
 	cols := make([]*collector, 0, len(c.byToken))
 	for _, col := range c.byToken {
@@ -362,7 +356,7 @@ func (c *conn) recordLog(p *mcp.LoggingMessageParams) {
 	c.mu.Unlock()
 	for _, col := range cols {
 		col.mu.Lock()
-		col.logs = append(col.logs, e)
+		col.notes.addLog(e)
 		col.mu.Unlock()
 	}
 }
@@ -462,8 +456,8 @@ func (c *conn) classify(parent, rctx context.Context, method string, timeout tim
 	case c.stdio != nil && c.stdio.stalled.Load():
 		c.markDead(errWriteStalled.Error())
 		return &TimeoutError{Method: method, After: timeout, Lost: true, StderrTail: c.stderrTail()}
-	case errors.As(err, &werr) && isTooLarge(werr):
-		return &MessageTooLargeError{Limit: c.maxBytes}
+	case errors.As(err, &werr) && madeUpError(werr, c.maxBytes) != nil:
+		return madeUpError(werr, c.maxBytes)
 	case errors.As(err, &werr):
 		return &RPCError{Method: method, Code: werr.Code, Message: c.scrub(werr.Message)}
 	case parent.Err() != nil:
@@ -671,16 +665,18 @@ func (c *conn) callTool(ctx context.Context, name string, args map[string]any, t
 	}
 	col.mu.Lock()
 	defer col.mu.Unlock()
-	return &CallResult{
+	out := &CallResult{
 		Result:      res,
 		Tool:        tool,
-		Progress:    slices.Clone(col.progress),
-		Logs:        slices.Clone(col.logs),
+		Progress:    slices.Clone(col.notes.progress),
+		Logs:        slices.Clone(col.notes.logs),
 		StartedAt:   started.UTC(),
 		CompletedAt: completed.UTC(),
 		ServerURL:   c.static.ServerURL,
 		Statistics:  c.stats.Snapshot(),
-	}, nil
+	}
+	out.ProgressDropped, out.LogsDropped = col.notes.progressDropped, col.notes.logsDropped
+	return out, nil
 }
 
 // settle gives notifications that arrived just before an HTTP target's
@@ -706,7 +702,7 @@ const (
 func (col *collector) count() int {
 	col.mu.Lock()
 	defer col.mu.Unlock()
-	return len(col.progress) + len(col.logs)
+	return col.notes.count()
 }
 
 func msSince(t time.Time) float64 {
