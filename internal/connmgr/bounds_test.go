@@ -1,6 +1,8 @@
 package connmgr
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -95,5 +97,37 @@ func TestUndeliverableAnswers(t *testing.T) {
 		require.ErrorAs(t, err, &tooLarge, "not a timeout: %v", err)
 		assert.Contains(t, err.Error(), "over the 1 MiB limit (MCP_TEST_MAX_MESSAGE_BYTES)")
 		assert.Greater(t, tooLarge.Size, int64(2<<20))
+	})
+}
+
+func TestTargetStringsAreCut(t *testing.T) {
+	t.Run("a 512 KiB WWW-Authenticate header is cut with a note", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+strings.Repeat("r", 512<<10)+`"`)
+			w.WriteHeader(http.StatusUnauthorized)
+		}))
+		t.Cleanup(srv.Close)
+		m := newManager(t, nil)
+		_, _, err := m.Connect(t.Context(), Spec{URL: srv.URL + "/mcp"})
+		var herr *HTTPError
+		require.ErrorAs(t, err, &herr)
+		assert.Contains(t, herr.WWWAuthenticate, "[cut: 524303 bytes in all]")
+		assert.Less(t, len(err.Error()), 4<<10)
+	})
+	t.Run("serverInfo strings of 2 MiB are cut with a note", func(t *testing.T) {
+		m := newManager(t, nil)
+		info := connect(t, m, hostileSpec(t, hostile.LongStrings, nil))
+		for _, s := range []string{info.ServerInfo.Name, info.ServerInfo.Title, info.ServerInfo.Version} {
+			assert.Less(t, len(s), 2<<10)
+			assert.Contains(t, s, "[cut: 2097152 bytes in all]")
+		}
+	})
+	t.Run("pages of 50,000 tools stop the walk with a protocol error naming the bound", func(t *testing.T) {
+		m := newManager(t, nil)
+		connect(t, m, hostileSpec(t, hostile.HugePages, map[string]string{"HOSTILE_PAGE_ITEMS": "4000"}))
+		_, err := m.ListTools(t.Context())
+		var perr *ProtocolError
+		require.ErrorAs(t, err, &perr)
+		assert.Contains(t, err.Error(), `tools/list returned more than 10000 items (12000 by page 3, whose cursor was "page-2")`)
 	})
 }

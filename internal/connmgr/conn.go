@@ -23,8 +23,6 @@ import (
 )
 
 const (
-	// maxPages stops a list walk that never ends.
-	maxPages = 100
 	// maxInstructions is how much of a target's instructions Info keeps.
 	maxInstructions = 8 << 10
 	// junkKept is how many non-JSON-RPC stdout lines are kept.
@@ -545,39 +543,6 @@ func captureRawTools(next mcp.MethodHandler) mcp.MethodHandler {
 			}
 		}
 		return res, err
-	}
-}
-
-// listAll walks every page of a list method. A cursor that repeats, or more
-// than maxPages pages, stops the walk with a ProtocolError naming the cursor.
-func listAll[T any](ctx context.Context, c *conn, method string, kind stats.Kind, timeout time.Duration, page func(ctx context.Context, cursor string) ([]T, string, error)) ([]T, error) {
-	var all []T
-	seen := map[string]bool{}
-	cursor := ""
-	for n := 1; ; n++ {
-		if n > maxPages {
-			return nil, &ProtocolError{Msg: fmt.Sprintf("%s returned more than %d pages; the last cursor was %q", method, maxPages, cursor)}
-		}
-		var (
-			items []T
-			next  string
-		)
-		err := c.do(ctx, method, kind, timeout, func(ctx context.Context) (err error) {
-			items, next, err = page(ctx, cursor)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items...)
-		if next == "" {
-			return all, nil
-		}
-		if seen[next] {
-			return nil, &ProtocolError{Msg: fmt.Sprintf("%s returned the cursor %q twice; the server's pagination loops", method, next)}
-		}
-		seen[next] = true
-		cursor = next
 	}
 }
 

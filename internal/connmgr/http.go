@@ -77,7 +77,7 @@ func (t *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error
 	carries := req.Method == http.MethodPost || t.sse && req.Method == http.MethodGet
 	switch {
 	case resp.StatusCode >= 400 && carries:
-		e := &HTTPError{StatusCode: resp.StatusCode, ContentType: ct, WWWAuthenticate: t.secrets.Scrub(resp.Header.Get("WWW-Authenticate"))}
+		e := &HTTPError{StatusCode: resp.StatusCode, ContentType: ct, WWWAuthenticate: cutNote(t.secrets.Scrub(resp.Header.Get("WWW-Authenticate")), maxHeaderValue)}
 		e.BodySnippet = t.peek(resp)
 		t.note(e)
 	case req.Method == http.MethodPost && resp.StatusCode == http.StatusOK &&

@@ -454,7 +454,7 @@ func (m *Manager) describe(c *conn, tgt *target, offered string) Info {
 		in.ProtocolVersion = res.ProtocolVersion
 		in.Capabilities = res.Capabilities
 		if si := res.ServerInfo; si != nil {
-			in.ServerInfo = ServerInfo{Name: si.Name, Title: si.Title, Version: si.Version}
+			in.ServerInfo = ServerInfo{Name: cutNote(si.Name, MaxInfoField), Title: cutNote(si.Title, MaxInfoField), Version: cutNote(si.Version, MaxInfoField)}
 		}
 		// Scrub first, so that no prefix of a secret survives the cut.
 		in.InstructionsBytes = len(res.Instructions)

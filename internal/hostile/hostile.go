@@ -47,8 +47,9 @@ const (
 	// tools, each page with a new cursor, without end.
 	HugePages = "huge-pages"
 	// LongStrings declares a serverInfo name, title and version and
-	// instructions of [HOSTILE_BIG] each, and answers tools/call with a
-	// JSON-RPC error whose message is [HOSTILE_BIG] long.
+	// instructions of [HOSTILE_BIG] each, lists 8 tools, 7 of them with a
+	// description of [HOSTILE_BIG], and answers tools/call with a JSON-RPC
+	// error whose message is [HOSTILE_BIG] long.
 	LongStrings = "long-strings"
 )
 
@@ -117,6 +118,12 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 			tools := make([]any, n)
 			for i := range tools {
 				tools[i] = map[string]any{"name": fmt.Sprintf("t%d_%d", page, i), "inputSchema": map[string]any{"type": "object"}}
+			}
+			if behaviour == LongStrings {
+				tools = make([]any, 8)
+				for i := range tools {
+					tools[i] = map[string]any{"name": fmt.Sprintf("long_%d", i), "description": strings.Repeat("d", big), "inputSchema": map[string]any{"type": "object"}}
+				}
 			}
 			if behaviour != HugePages {
 				tools[0] = map[string]any{"name": Tool, "inputSchema": map[string]any{"type": "object"}}
