@@ -29,6 +29,9 @@ type headerRoundTripper struct {
 	headers http.Header
 	secrets *redact.Secrets
 	sse     bool // legacy SSE: the GET stream carries our answers
+	// maxBytes caps the decoded bytes of one message (see capBody); zero
+	// means no cap.
+	maxBytes int64
 
 	mu      sync.Mutex
 	lastErr *HTTPError // guarded by mu
@@ -86,7 +89,7 @@ func (t *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error
 		e.BodySnippet = t.peek(resp)
 		t.note(e)
 	}
-	return resp, nil
+	return t.capBody(req, resp), nil
 }
 
 // peek reads the start of resp's body for a report and puts it back. It

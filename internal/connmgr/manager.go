@@ -339,6 +339,7 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 			return nil, fmt.Errorf("%w: %v", ErrInvalidSpec, err)
 		}
 		c.rt.sse = tgt.transport == TransportSSE
+		c.rt.maxBytes = m.opts.MaxMessageBytes
 		hc := &http.Client{Transport: c.rt}
 		if tgt.transport == TransportSSE {
 			transport = &mcp.SSEClientTransport{Endpoint: tgt.url, HTTPClient: hc, MaxEventSize: int(m.opts.MaxMessageBytes)}

@@ -1,0 +1,199 @@
+package connmgr
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+)
+
+// capBody bounds what one message in resp's body may cost: the decoded bytes
+// count (Go's transport gunzips a body it asked to be compressed, so a 1 MB
+// body can be 400 MB of JSON). A JSON answer over the cap is replaced by a
+// made-up error answer for the request it answers, which fails that call
+// with a MessageTooLargeError; so is an SSE event over the cap that carries
+// an id. Over HTTP the oversized answer fails its call at once: a POST's
+// answer, or its event stream, belongs to that call.
+func (t *headerRoundTripper) capBody(req *http.Request, resp *http.Response) *http.Response {
+	if t.maxBytes <= 0 || resp.Body == nil || resp.Body == http.NoBody {
+		return resp
+	}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch {
+	case resp.StatusCode < 200 || resp.StatusCode >= 300:
+		// go-sdk reads error bodies whole to find a JSON-RPC error.
+		resp.Body = readCloser{io.LimitReader(resp.Body, t.maxBytes), resp.Body}
+	case mt == "text/event-stream":
+		resp.Body = newSSECap(resp.Body, t.maxBytes)
+	case req.Method == http.MethodPost:
+		resp.Body = &jsonCap{body: resp.Body, max: t.maxBytes, req: req}
+	}
+	return resp
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// jsonCap is the body of a POST's JSON answer: it reads at most max+1 bytes
+// before handing any out, and stands a made-up error answer in for a body
+// over max.
+type jsonCap struct {
+	body io.ReadCloser
+	max  int64
+	req  *http.Request
+	r    io.Reader // what Read hands out, once the body has been judged
+}
+
+func (j *jsonCap) Read(p []byte) (int, error) {
+	if j.r == nil {
+		buf, err := io.ReadAll(io.LimitReader(j.body, j.max+1))
+		switch {
+		case int64(len(buf)) > j.max:
+			j.r = j.tooLarge()
+		case err != nil:
+			j.r = io.MultiReader(bytes.NewReader(buf), errReader{err})
+		default:
+			j.r = bytes.NewReader(buf)
+		}
+	}
+	return j.r.Read(p)
+}
+
+func (j *jsonCap) Close() error { return j.body.Close() }
+
+// tooLarge returns the made-up answer to the request j answers, or a
+// reader that fails with the MessageTooLargeError when that request carries
+// no id.
+func (j *jsonCap) tooLarge() io.Reader {
+	failure := &MessageTooLargeError{Limit: j.max}
+	if j.req.GetBody != nil {
+		if body, err := j.req.GetBody(); err == nil {
+			data, _ := io.ReadAll(body)
+			if msg, err := jsonrpc.DecodeMessage(data); err == nil {
+				if call, ok := msg.(*jsonrpc.Request); ok && call.IsCall() {
+					if b, err := jsonrpc.EncodeMessage(madeUp(call.ID, failure)); err == nil {
+						return bytes.NewReader(b)
+					}
+				}
+			}
+		}
+	}
+	return errReader{failure}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// sseCap passes an SSE stream through, event by event, dropping any event
+// whose bytes (every line of it, as go-sdk counts them) exceed max. A dropped
+// event whose data carries an id is replaced by a made-up error answer for
+// that id. Memory stays within max per event.
+type sseCap struct {
+	body io.ReadCloser
+	br   *bufio.Reader
+	max  int64
+	out  []byte // ready to be read
+	err  error  // the body's error, returned once out is empty
+
+	ev        []byte // the current event's lines, while within max
+	size      int64  // bytes of the current event so far
+	over      bool   // the current event went over max
+	head      []byte // the start of an oversized event's first data
+	tail      []byte // the last bytes of an oversized event
+	lineStart bool   // the next chunk starts a line
+}
+
+func newSSECap(body io.ReadCloser, max int64) *sseCap {
+	return &sseCap{body: body, br: bufio.NewReaderSize(body, 64<<10), max: max, lineStart: true}
+}
+
+func (s *sseCap) Close() error { return s.body.Close() }
+
+func (s *sseCap) Read(p []byte) (int, error) {
+	for len(s.out) == 0 && s.err == nil {
+		s.step()
+	}
+	if len(s.out) > 0 {
+		n := copy(p, s.out)
+		s.out = s.out[n:]
+		return n, nil
+	}
+	return 0, s.err
+}
+
+// step reads one chunk of a line and moves finished events to out.
+func (s *sseCap) step() {
+	chunk, err := s.br.ReadSlice('\n')
+	blank := s.lineStart && len(bytes.TrimRight(chunk, "\r\n")) == 0 && len(chunk) > 0
+	s.size += int64(len(chunk))
+	switch {
+	case s.over:
+		s.keepTail(chunk)
+	case s.size > s.max:
+		s.over = true
+		s.head = firstData(s.ev, chunk)
+		s.keepTail(s.ev)
+		s.keepTail(chunk)
+		s.ev = nil
+	default:
+		s.ev = append(s.ev, chunk...)
+	}
+	s.lineStart = len(chunk) > 0 && chunk[len(chunk)-1] == '\n'
+	switch {
+	case errors.Is(err, bufio.ErrBufferFull):
+		return
+	case err != nil:
+		s.endEvent()
+		s.err = err
+		return
+	}
+	if blank {
+		s.endEvent()
+	}
+}
+
+// endEvent hands out the current event, or what stands for it when it was
+// over max, and starts the next.
+func (s *sseCap) endEvent() {
+	switch {
+	case s.over:
+		if id, ok := frameID(s.head, bytes.TrimSpace(s.tail)); ok {
+			if b, err := jsonrpc.EncodeMessage(madeUp(id, &MessageTooLargeError{Limit: s.max, Size: s.size})); err == nil {
+				s.out = append(s.out, "event: message\ndata: "...)
+				s.out = append(s.out, b...)
+				s.out = append(s.out, "\n\n"...)
+			}
+		}
+	default:
+		s.out = append(s.out, s.ev...)
+	}
+	s.ev, s.size, s.over, s.head, s.tail = nil, 0, false, nil, nil
+}
+
+func (s *sseCap) keepTail(b []byte) {
+	s.tail = append(s.tail, b[max(0, len(b)-2*peek):]...)
+	if len(s.tail) > 2*peek {
+		s.tail = append(s.tail[:0:0], s.tail[len(s.tail)-peek:]...)
+	}
+}
+
+// firstData returns the start of the first data line's value in the event
+// lines ev, or in chunk, the line being read after them.
+func firstData(ev, chunk []byte) []byte {
+	for line := range bytes.Lines(ev) {
+		if v, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+			return bytes.Clone(v[:min(len(v), peek)])
+		}
+	}
+	if v, ok := bytes.CutPrefix(chunk, []byte("data:")); ok {
+		return bytes.Clone(v[:min(len(v), peek)])
+	}
+	return nil
+}
