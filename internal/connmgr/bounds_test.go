@@ -131,3 +131,20 @@ func TestTargetStringsAreCut(t *testing.T) {
 		assert.Contains(t, err.Error(), `tools/list returned more than 10000 items (12000 by page 3, whose cursor was "page-2")`)
 	})
 }
+
+func TestACancelledRequestIsNoLongerInFlight(t *testing.T) {
+	m := newManager(t, nil)
+	connect(t, m, hostileSpec(t, hostile.Silent, nil))
+	_, err := m.CallTool(t.Context(), hostile.Tool, nil, 200*time.Millisecond)
+	var te *TimeoutError
+	require.ErrorAs(t, err, &te)
+	m.mu.Lock()
+	c := m.cur
+	m.mu.Unlock()
+	require.NotNil(t, c)
+	require.Eventually(t, func() bool {
+		n := 0
+		c.stdio.inFlight.Range(func(any, any) bool { n++; return true })
+		return n == 0
+	}, 5*time.Second, 10*time.Millisecond, "notifications/cancelled removes the id, so a late junk frame with it fails nothing")
+}

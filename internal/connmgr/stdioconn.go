@@ -401,6 +401,15 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	if err != nil {
 		return fmt.Errorf("encoding message: %w", err)
 	}
+	if req, ok := msg.(*jsonrpc.Request); ok && req.Method == "notifications/cancelled" {
+		// A cancelled request is no longer waited for.
+		var p mcp.CancelledParams
+		if json.Unmarshal(req.Params, &p) == nil {
+			if id, err := jsonrpc.MakeID(p.RequestID); err == nil {
+				c.answered(id)
+			}
+		}
+	}
 	if req, ok := msg.(*jsonrpc.Request); ok && req.IsCall() {
 		c.inFlight.Store(req.ID, struct{}{})
 		if rc, ok := ctx.Value(rawCaptureKey{}).(*rawCapture); ok {
@@ -461,6 +470,12 @@ func (c *stdioConn) stopsReading(d time.Duration) bool {
 func (c *stdioConn) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closed)
+		c.heldMu.Lock()
+		for id, t := range c.held {
+			t.Stop()
+			delete(c.held, id)
+		}
+		c.heldMu.Unlock()
 		c.closeFn()
 	})
 	return nil

@@ -43,6 +43,8 @@ const (
 	// OversizedOnly answers tools/call with only a message of [HOSTILE_BIG]
 	// that carries the call's id.
 	OversizedOnly = "oversized-only"
+	// Silent never answers tools/call, not even after a cancellation.
+	Silent = "silent"
 	// HugePages answers tools/list with pages of [HOSTILE_PAGE_ITEMS=50000]
 	// tools, each page with a new cursor, without end.
 	HugePages = "huge-pages"
@@ -169,6 +171,7 @@ func call(behaviour string, id json.RawMessage, token any, big int, w *bufio.Wri
 		if behaviour == OversizedThenAnswer {
 			answer(id, text("real"))
 		}
+	case Silent:
 	case LongStrings:
 		send(map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{"code": -32603, "message": strings.Repeat("e", big)}})
 	default:
