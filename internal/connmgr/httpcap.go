@@ -99,15 +99,15 @@ type sseCap struct {
 	body io.ReadCloser
 	br   *bufio.Reader
 	max  int64
-	out  []byte // ready to be read
-	err  error  // the body's error, returned once out is empty
+	out  [][]byte // ready to be read, in order
+	err  error    // the body's error, returned once out is empty
 
-	ev        []byte // the current event's lines, while within max
-	size      int64  // bytes of the current event so far
-	over      bool   // the current event went over max
-	head      []byte // the start of an oversized event's first data
-	tail      []byte // the last bytes of an oversized event
-	lineStart bool   // the next chunk starts a line
+	ev        [][]byte // the current event's lines, in chunks, while within max (chunks, not one slice, so that growing it copies nothing)
+	size      int64    // bytes of the current event so far
+	over      bool     // the current event went over max
+	head      []byte   // the start of an oversized event's first data
+	tail      []byte   // the last bytes of an oversized event
+	lineStart bool     // the next chunk starts a line
 }
 
 func newSSECap(body io.ReadCloser, max int64) *sseCap {
@@ -121,8 +121,11 @@ func (s *sseCap) Read(p []byte) (int, error) {
 		s.step()
 	}
 	if len(s.out) > 0 {
-		n := copy(p, s.out)
-		s.out = s.out[n:]
+		n := copy(p, s.out[0])
+		if s.out[0] = s.out[0][n:]; len(s.out[0]) == 0 {
+			s.out[0] = nil
+			s.out = s.out[1:]
+		}
 		return n, nil
 	}
 	return 0, s.err
@@ -139,11 +142,13 @@ func (s *sseCap) step() {
 	case s.size > s.max:
 		s.over = true
 		s.head = firstData(s.ev, chunk)
-		s.keepTail(s.ev)
+		for _, c := range s.ev[max(0, len(s.ev)-2):] {
+			s.keepTail(c)
+		}
 		s.keepTail(chunk)
 		s.ev = nil
 	default:
-		s.ev = append(s.ev, chunk...)
+		s.ev = append(s.ev, bytes.Clone(chunk))
 	}
 	s.lineStart = len(chunk) > 0 && chunk[len(chunk)-1] == '\n'
 	switch {
@@ -166,9 +171,7 @@ func (s *sseCap) endEvent() {
 	case s.over:
 		if id, ok := frameID(s.head, bytes.TrimSpace(s.tail)); ok {
 			if b, err := jsonrpc.EncodeMessage(madeUp(id, &MessageTooLargeError{Limit: s.max, Size: s.size})); err == nil {
-				s.out = append(s.out, "event: message\ndata: "...)
-				s.out = append(s.out, b...)
-				s.out = append(s.out, "\n\n"...)
+				s.out = append(s.out, []byte("event: message\ndata: "), b, []byte("\n\n"))
 			}
 		}
 	default:
@@ -185,9 +188,9 @@ func (s *sseCap) keepTail(b []byte) {
 }
 
 // firstData returns the start of the first data line's value in the event
-// lines ev, or in chunk, the line being read after them.
-func firstData(ev, chunk []byte) []byte {
-	for line := range bytes.Lines(ev) {
+// chunks ev, or in chunk, the line being read after them.
+func firstData(ev [][]byte, chunk []byte) []byte {
+	for line := range bytes.Lines(bytes.Join(ev[:min(len(ev), 4)], nil)) {
 		if v, ok := bytes.CutPrefix(line, []byte("data:")); ok {
 			return bytes.Clone(v[:min(len(v), peek)])
 		}

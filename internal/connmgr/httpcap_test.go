@@ -2,7 +2,9 @@ package connmgr
 
 import (
 	"fmt"
+	"io"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -36,4 +38,32 @@ func TestDecodedBytesAreCapped(t *testing.T) {
 			assert.NoError(t, err)
 		})
 	}
+}
+
+func TestSSECap(t *testing.T) {
+	big := strings.Repeat("x", 200<<10) // several reads of the 64 KiB buffer
+	event := func(id, text string) string {
+		return "id: e" + id + "\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"text\":\"" + text + "\"}}\n\n"
+	}
+	t.Run("events under the cap pass through byte for byte", func(t *testing.T) {
+		in := ": comment\n\n" + event("1", big) + event("2", "small") + "data: {\"jsonrpc\":\"2.0\",\"method\":\"x\"}\r\n\r\n"
+		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 1<<20))
+		require.NoError(t, err)
+		assert.Equal(t, in, string(out))
+	})
+	t.Run("an event over the cap is replaced by a made-up error answer for its id", func(t *testing.T) {
+		in := event("1", big) + event("2", "small")
+		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 100<<10))
+		require.NoError(t, err)
+		assert.True(t, strings.HasSuffix(string(out), event("2", "small")), "the next event passes")
+		first := strings.TrimSuffix(string(out), event("2", "small"))
+		assert.Contains(t, first, `"id":1,"error":{"code":-32099`)
+		assert.Contains(t, first, "over the 102400 byte limit (MCP_TEST_MAX_MESSAGE_BYTES)")
+	})
+	t.Run("an event over the cap without an id is dropped", func(t *testing.T) {
+		in := "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"data\":\"" + big + "\"}}\n\n" + event("2", "small")
+		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 100<<10))
+		require.NoError(t, err)
+		assert.Equal(t, event("2", "small"), string(out))
+	})
 }
