@@ -33,6 +33,26 @@ func BenchmarkLogFlood(b *testing.B) {
 	}
 }
 
+// BenchmarkLogFloodOverHTTP is BenchmarkLogFlood with the log messages on
+// a streamable HTTP target's event stream.
+func BenchmarkLogFloodOverHTTP(b *testing.B) {
+	srv := httptest.NewServer(hostile.LogFloodHandler())
+	b.Cleanup(srv.Close)
+	var peakMB float64
+	for b.Loop() {
+		tt := startTester(b)
+		env := tt.call(b, "connect", map[string]any{"url": srv.URL + "/mcp"})
+		require.Equal(b, true, env["success"], "%v", env)
+		env = tt.call(b, "call_tool", map[string]any{"name": hostile.BombTool})
+		require.Equal(b, true, env["success"], "%v", env["message"])
+		peakMB = max(peakMB, float64(peakRSSKB(b, tt.cmd.Process.Pid))/1024)
+	}
+	b.ReportMetric(peakMB, "peak-rss-MB")
+	if peakMB > 200 {
+		b.Errorf("60 log messages of 4 MiB over HTTP cost the tester %.0f MB of RSS; the target is 200 MB", peakMB)
+	}
+}
+
 // BenchmarkGzipBomb measures the tester's peak RSS when an HTTP target
 // answers with 0.5 MB of gzip that expands to 400 MB, as JSON and as an SSE
 // event. It fails above 200 MB.

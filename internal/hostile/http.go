@@ -50,7 +50,14 @@ func gzipBomb(prefix, id, suffix string) []byte {
 // BombHandler serves a stateless streamable HTTP MCP target whose one tool,
 // BombTool, answers with a gzip bomb: as application/json, or as one event
 // of a text/event-stream when sse is true.
-func BombHandler(sse bool) http.Handler {
+func BombHandler(sse bool) http.Handler { return httpTarget(sse, false) }
+
+// LogFloodHandler serves a stateless streamable HTTP MCP target whose one
+// tool, BombTool, answers on a text/event-stream after 60 log messages of
+// 4 MiB.
+func LogFloodHandler() http.Handler { return httpTarget(true, true) }
+
+func httpTarget(sse, flood bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.WriteHeader(http.StatusMethodNotAllowed)
@@ -67,10 +74,21 @@ func BombHandler(sse bool) http.Handler {
 		var result any = map[string]any{}
 		switch req.Method {
 		case "initialize":
-			result = map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{"tools": map[string]any{}}, "serverInfo": map[string]any{"name": "bomb", "version": "1"}}
+			result = map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{"tools": map[string]any{}, "logging": map[string]any{}}, "serverInfo": map[string]any{"name": "bomb", "version": "1"}}
 		case "tools/list":
 			result = map[string]any{"tools": []any{map[string]any{"name": BombTool, "inputSchema": map[string]any{"type": "object"}}}}
 		case "tools/call":
+			if flood {
+				w.Header().Set("Content-Type", "text/event-stream")
+				data := strings.Repeat("L", 4<<20)
+				for range 60 {
+					b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "notifications/message", "params": map[string]any{"level": "info", "data": data}})
+					_, _ = io.WriteString(w, "event: message\ndata: "+string(b)+"\n\n")
+				}
+				b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{"content": []any{map[string]any{"type": "text", "text": "done"}}}})
+				_, _ = io.WriteString(w, "event: message\ndata: "+string(b)+"\n\n")
+				return
+			}
 			if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 				http.Error(w, "the bomb needs gzip", http.StatusBadRequest)
 				return
