@@ -96,7 +96,9 @@ func TestAnswersStayUnderTheBound(t *testing.T) {
 func TestFitAnswer(t *testing.T) {
 	t.Run("an answer under the bound is left alone", func(t *testing.T) {
 		b := []byte(`{"success":true,"message":"ok"}`)
-		assert.Equal(t, b, fitAnswer(b, 1<<10))
+		out, failed := fitAnswer(b, 1<<10)
+		assert.Equal(t, b, out)
+		assert.False(t, failed)
 	})
 	t.Run("a list of many small items is shortened when cutting strings is not enough", func(t *testing.T) {
 		items := make([]any, 50_000)
@@ -105,7 +107,8 @@ func TestFitAnswer(t *testing.T) {
 		}
 		b, err := json.Marshal(map[string]any{"success": true, "message": "many", "tools": items, "metadata": map[string]any{"n": json.Number("12345678901234567890")}})
 		require.NoError(t, err)
-		out := fitAnswer(b, 256<<10)
+		out, failed := fitAnswer(b, 256<<10)
+		assert.False(t, failed)
 		assert.LessOrEqual(t, len(out), 256<<10)
 		var v map[string]any
 		require.NoError(t, json.Unmarshal(out, &v))
@@ -113,4 +116,26 @@ func TestFitAnswer(t *testing.T) {
 		assert.NotEmpty(t, v["tools"])
 		assert.Contains(t, string(out), "12345678901234567890", "numbers stay exact")
 	})
+}
+
+func TestFitAnswerNeverSendsMoreThanTheBound(t *testing.T) {
+	inner := map[string]any{}
+	for i := range 100 {
+		inner["k"+strconv.Itoa(i)] = i
+	}
+	outer := map[string]any{}
+	for i := range 100 {
+		outer["o"+strconv.Itoa(i)] = inner
+	}
+	b, err := json.Marshal(map[string]any{"success": true, "message": "wide", "data": outer, "metadata": map[string]any{"request_time_ms": 1.5}})
+	require.NoError(t, err)
+	out, failed := fitAnswer(b, 8<<10)
+	assert.True(t, failed, "the host is told with isError")
+	assert.LessOrEqual(t, len(out), 8<<10)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(out, &v))
+	assert.Equal(t, false, v["success"])
+	assert.Equal(t, string(ErrInternalError), get(v, "error", "type"))
+	assert.Contains(t, v["message"], "could not be cut to fit")
+	assert.Equal(t, 1.5, get(v, "metadata", "request_time_ms"))
 }

@@ -173,11 +173,11 @@ func (h *handlers) result(out envelope) (*mcp.CallToolResult, error) {
 		return nil, fmt.Errorf("marshaling output: %w", err)
 	}
 	b = h.secrets.scrubJSON(b)
-	b = fitAnswer(b, maxAnswerBytes)
+	b, failed := fitAnswer(b, maxAnswerBytes)
 	return &mcp.CallToolResult{
 		Content:           []mcp.Content{&mcp.TextContent{Text: string(b)}},
 		StructuredContent: json.RawMessage(b),
-		IsError:           out.result().isError(),
+		IsError:           failed || out.result().isError(),
 	}, nil
 }
 

@@ -26,17 +26,18 @@ const (
 // over limit, it cuts the longest strings, then shortens the longest lists
 // and objects (most of a big answer is what the target sent), halving the
 // caps until it fits, and says so in message. Types stay as they were, so
-// the answer still matches its output schema.
-func fitAnswer(b []byte, limit int) []byte {
+// the answer still matches its output schema. When no cutting is enough, it
+// returns a failed envelope instead, and failed is true.
+func fitAnswer(b []byte, limit int) (out []byte, failed bool) {
 	if len(b) <= limit {
-		return b
+		return b, false
 	}
 	strCap, listCap := limit/8, 0
 	for {
 		f := &fitter{strCap: strCap, listCap: listCap}
 		v, err := decodeNumbers(b)
 		if err != nil {
-			return b // not ours to judge; cannot happen for our own JSON
+			return tooLargeAnswer(b, len(b), limit), true // cannot happen for our own JSON
 		}
 		v = f.walk(v)
 		env, ok := v.(map[string]any)
@@ -46,10 +47,10 @@ func fitAnswer(b []byte, limit int) []byte {
 		}
 		out, err := json.Marshal(v)
 		if err == nil && len(out) <= limit {
-			return out
+			return out, false
 		}
 		if strCap == minStringCap && listCap == 1 {
-			return out // as small as it gets
+			return tooLargeAnswer(b, len(b), limit), true
 		}
 		strCap = max(strCap/2, minStringCap)
 		if strCap <= 4<<10 {
@@ -113,4 +114,24 @@ func (f *fitter) note(size, limit int) string {
 		s += fmt.Sprintf(", %d lists or objects to %d items", f.lists, max(f.listCap, 1))
 	}
 	return s + ". Ask for less, e.g. with a filter or a limit.]"
+}
+
+// tooLargeAnswer is what stands for an answer that no cutting brought under
+// limit (objects of many small objects): a failed envelope that says so.
+// It is unreachable for answers built from messages under the message cap
+// in practice, but the bound holds whatever the answer.
+func tooLargeAnswer(b []byte, size, limit int) []byte {
+	var meta struct {
+		Metadata Metadata `json:"metadata"`
+	}
+	_ = json.Unmarshal(b, &meta)
+	msg := fmt.Sprintf("The answer was %d bytes, over the %d MiB bound, and could not be cut to fit.", size, limit>>20)
+	out, _ := json.Marshal(map[string]any{
+		"success": false,
+		"message": msg,
+		"error": &ErrorInfo{Type: ErrInternalError, Message: msg,
+			Suggestion: "Ask for less: a filter, a limit, or a tool that returns a smaller result."},
+		"metadata": meta.Metadata,
+	})
+	return out
 }
