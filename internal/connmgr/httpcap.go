@@ -106,6 +106,7 @@ type sseCap struct {
 	size      int64    // bytes of the current event so far
 	over      bool     // the current event went over max
 	head      []byte   // the start of an oversized event's first data
+	eventID   []byte   // an oversized event's SSE id line, kept for resumption
 	tail      []byte   // the last bytes of an oversized event
 	lineStart bool     // the next chunk starts a line
 }
@@ -141,7 +142,10 @@ func (s *sseCap) step() {
 		s.keepTail(chunk)
 	case s.size > s.max:
 		s.over = true
-		s.head = firstData(s.ev, chunk)
+		s.head = firstField(s.ev, chunk, "data:")
+		if id := firstField(s.ev, chunk, "id:"); id != nil {
+			s.eventID = append(append([]byte("id:"), bytes.TrimRight(id, "\r\n")...), '\n')
+		}
 		for _, c := range s.ev[max(0, len(s.ev)-2):] {
 			s.keepTail(c)
 		}
@@ -169,15 +173,18 @@ func (s *sseCap) step() {
 func (s *sseCap) endEvent() {
 	switch {
 	case s.over:
+		// The SSE id goes on, so that a resumed stream starts after it.
 		if id, ok := frameID(s.head, bytes.TrimSpace(s.tail)); ok {
 			if b, err := jsonrpc.EncodeMessage(madeUp(id, &MessageTooLargeError{Limit: s.max, Size: s.size})); err == nil {
-				s.out = append(s.out, []byte("event: message\ndata: "), b, []byte("\n\n"))
+				s.out = append(s.out, s.eventID, []byte("event: message\ndata: "), b, []byte("\n\n"))
 			}
+		} else if s.eventID != nil {
+			s.out = append(s.out, s.eventID, []byte("\n"))
 		}
 	default:
 		s.out = append(s.out, s.ev...)
 	}
-	s.ev, s.size, s.over, s.head, s.tail = nil, 0, false, nil, nil
+	s.ev, s.size, s.over, s.head, s.tail, s.eventID = nil, 0, false, nil, nil, nil
 }
 
 func (s *sseCap) keepTail(b []byte) {
@@ -187,15 +194,16 @@ func (s *sseCap) keepTail(b []byte) {
 	}
 }
 
-// firstData returns the start of the first data line's value in the event
-// chunks ev, or in chunk, the line being read after them.
-func firstData(ev [][]byte, chunk []byte) []byte {
+// firstField returns the start of the value of the first line with the
+// given field prefix in the event chunks ev, or in chunk, the line being read
+// after them.
+func firstField(ev [][]byte, chunk []byte, field string) []byte {
 	for line := range bytes.Lines(bytes.Join(ev[:min(len(ev), 4)], nil)) {
-		if v, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+		if v, ok := bytes.CutPrefix(line, []byte(field)); ok {
 			return bytes.Clone(v[:min(len(v), peek)])
 		}
 	}
-	if v, ok := bytes.CutPrefix(chunk, []byte("data:")); ok {
+	if v, ok := bytes.CutPrefix(chunk, []byte(field)); ok {
 		return bytes.Clone(v[:min(len(v), peek)])
 	}
 	return nil

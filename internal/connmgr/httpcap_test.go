@@ -57,6 +57,7 @@ func TestSSECap(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, strings.HasSuffix(string(out), event("2", "small")), "the next event passes")
 		first := strings.TrimSuffix(string(out), event("2", "small"))
+		assert.True(t, strings.HasPrefix(first, "id: e1\nevent: message\ndata: "), "the SSE id goes on, for resumption: %.80q", first)
 		assert.Contains(t, first, `"id":1,"error":{"code":-32099`)
 		assert.Contains(t, first, "over the 102400 byte limit (MCP_TEST_MAX_MESSAGE_BYTES)")
 	})
@@ -65,5 +66,11 @@ func TestSSECap(t *testing.T) {
 		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 100<<10))
 		require.NoError(t, err)
 		assert.Equal(t, event("2", "small"), string(out))
+	})
+	t.Run("an event over the cap without a JSON-RPC id leaves its SSE id", func(t *testing.T) {
+		in := "id: e7\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"data\":\"" + big + "\"}}\n\n"
+		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 100<<10))
+		require.NoError(t, err)
+		assert.Equal(t, "id: e7\n\n", string(out))
 	})
 }
