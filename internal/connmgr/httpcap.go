@@ -16,8 +16,10 @@ import (
 // body can be 400 MB of JSON). A JSON answer over the cap is replaced by a
 // made-up error answer for the request it answers, which fails that call
 // with a MessageTooLargeError; so is an SSE event over the cap that carries
-// an id. Over HTTP the oversized answer fails its call at once: a POST's
-// answer, or its event stream, belongs to that call.
+// an id. On a POST's event stream, which ends with the call's answer, the
+// made-up answer waits for the end of the stream, so that a real answer with
+// the same id after the oversized one wins (as over stdio); on a GET stream,
+// which has no such end, it is handed out at once.
 func (t *headerRoundTripper) capBody(req *http.Request, resp *http.Response) *http.Response {
 	if t.maxBytes <= 0 || resp.Body == nil || resp.Body == http.NoBody {
 		return resp
@@ -28,7 +30,7 @@ func (t *headerRoundTripper) capBody(req *http.Request, resp *http.Response) *ht
 		// go-sdk reads error bodies whole to find a JSON-RPC error.
 		resp.Body = readCloser{io.LimitReader(resp.Body, t.maxBytes), resp.Body}
 	case mt == "text/event-stream":
-		resp.Body = newSSECap(resp.Body, t.maxBytes)
+		resp.Body = newSSECap(resp.Body, t.maxBytes, req.Method == http.MethodPost)
 	case req.Method == http.MethodPost:
 		resp.Body = &jsonCap{body: resp.Body, max: t.maxBytes, req: req}
 	}
@@ -94,13 +96,17 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 // sseCap passes an SSE stream through, event by event, dropping any event
 // whose bytes (every line of it, as go-sdk counts them) exceed max. A dropped
 // event whose data carries an id is replaced by a made-up error answer for
-// that id. Memory stays within max per event.
+// that id: at once, or, when hold is set, at the end of the stream unless an
+// event with that id passed in the meantime. Memory stays within max per
+// event.
 type sseCap struct {
 	body io.ReadCloser
 	br   *bufio.Reader
 	max  int64
-	out  [][]byte // ready to be read, in order
-	err  error    // the body's error, returned once out is empty
+	hold bool
+	out  [][]byte              // ready to be read, in order
+	err  error                 // the body's error, returned once out is empty
+	held map[jsonrpc.ID][]byte // made-up answers waiting for the end of the stream
 
 	ev        [][]byte // the current event's lines, in chunks, while within max (chunks, not one slice, so that growing it copies nothing)
 	size      int64    // bytes of the current event so far
@@ -111,8 +117,8 @@ type sseCap struct {
 	lineStart bool     // the next chunk starts a line
 }
 
-func newSSECap(body io.ReadCloser, max int64) *sseCap {
-	return &sseCap{body: body, br: bufio.NewReaderSize(body, 64<<10), max: max, lineStart: true}
+func newSSECap(body io.ReadCloser, max int64, hold bool) *sseCap {
+	return &sseCap{body: body, br: bufio.NewReaderSize(body, 64<<10), max: max, hold: hold, lineStart: true}
 }
 
 func (s *sseCap) Close() error { return s.body.Close() }
@@ -160,6 +166,10 @@ func (s *sseCap) step() {
 		return
 	case err != nil:
 		s.endEvent()
+		for _, b := range s.held {
+			s.out = append(s.out, b)
+		}
+		s.held = nil
 		s.err = err
 		return
 	}
@@ -174,14 +184,37 @@ func (s *sseCap) endEvent() {
 	switch {
 	case s.over:
 		// The SSE id goes on, so that a resumed stream starts after it.
-		if id, ok := frameID(s.head, bytes.TrimSpace(s.tail)); ok {
+		id, ok := frameID(s.head, bytes.TrimSpace(s.tail))
+		var answer []byte
+		if ok {
 			if b, err := jsonrpc.EncodeMessage(madeUp(id, &MessageTooLargeError{Limit: s.max, Size: s.size})); err == nil {
-				s.out = append(s.out, s.eventID, []byte("event: message\ndata: "), b, []byte("\n\n"))
+				answer = append(append([]byte("event: message\ndata: "), b...), "\n\n"...)
 			}
-		} else if s.eventID != nil {
+		}
+		switch {
+		case answer != nil && s.hold:
+			if s.held == nil {
+				s.held = map[jsonrpc.ID][]byte{}
+			}
+			s.held[id] = answer
+			if s.eventID != nil {
+				s.out = append(s.out, s.eventID, []byte("\n"))
+			}
+		case answer != nil:
+			s.out = append(s.out, s.eventID, answer)
+		case s.eventID != nil:
 			s.out = append(s.out, s.eventID, []byte("\n"))
 		}
 	default:
+		if len(s.held) > 0 {
+			var tail []byte
+			for _, c := range s.ev[max(0, len(s.ev)-2):] {
+				tail = append(tail, c...)
+			}
+			if id, ok := frameID(firstField(s.ev, nil, "data:"), bytes.TrimSpace(tail)); ok {
+				delete(s.held, id) // the real answer wins
+			}
+		}
 		s.out = append(s.out, s.ev...)
 	}
 	s.ev, s.size, s.over, s.head, s.tail, s.eventID = nil, 0, false, nil, nil, nil

@@ -47,13 +47,13 @@ func TestSSECap(t *testing.T) {
 	}
 	t.Run("events under the cap pass through byte for byte", func(t *testing.T) {
 		in := ": comment\n\n" + event("1", big) + event("2", "small") + "data: {\"jsonrpc\":\"2.0\",\"method\":\"x\"}\r\n\r\n"
-		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 1<<20))
+		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 1<<20, false))
 		require.NoError(t, err)
 		assert.Equal(t, in, string(out))
 	})
 	t.Run("an event over the cap is replaced by a made-up error answer for its id", func(t *testing.T) {
 		in := event("1", big) + event("2", "small")
-		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 100<<10))
+		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 100<<10, false))
 		require.NoError(t, err)
 		assert.True(t, strings.HasSuffix(string(out), event("2", "small")), "the next event passes")
 		first := strings.TrimSuffix(string(out), event("2", "small"))
@@ -61,15 +61,29 @@ func TestSSECap(t *testing.T) {
 		assert.Contains(t, first, `"id":1,"error":{"code":-32099`)
 		assert.Contains(t, first, "over the 102400 byte limit (MCP_TEST_MAX_MESSAGE_BYTES)")
 	})
+	t.Run("on a POST's stream, a real answer after an oversized one with its id wins", func(t *testing.T) {
+		in := event("1", big) + event("1", "real")
+		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 100<<10, true))
+		require.NoError(t, err)
+		assert.Equal(t, "id: e1\n\n"+event("1", "real"), string(out))
+	})
+	t.Run("on a POST's stream, an oversized answer with no real one fails its call at the end of the stream", func(t *testing.T) {
+		in := event("1", big) + event("2", "small")
+		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 100<<10, true))
+		require.NoError(t, err)
+		rest, ok := strings.CutPrefix(string(out), "id: e1\n\n"+event("2", "small"))
+		require.True(t, ok, "%.200q", out)
+		assert.Contains(t, rest, `"id":1,"error":{"code":-32099`)
+	})
 	t.Run("an event over the cap without an id is dropped", func(t *testing.T) {
 		in := "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"data\":\"" + big + "\"}}\n\n" + event("2", "small")
-		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 100<<10))
+		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 100<<10, false))
 		require.NoError(t, err)
 		assert.Equal(t, event("2", "small"), string(out))
 	})
 	t.Run("an event over the cap without a JSON-RPC id leaves its SSE id", func(t *testing.T) {
 		in := "id: e7\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"data\":\"" + big + "\"}}\n\n"
-		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 100<<10))
+		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 100<<10, false))
 		require.NoError(t, err)
 		assert.Equal(t, "id: e7\n\n", string(out))
 	})
