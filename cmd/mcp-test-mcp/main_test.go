@@ -23,12 +23,18 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 )
 
 // binary is the tester, built once by TestMain.
 var binary string
 
 func TestMain(m *testing.M) {
+	if b := os.Getenv(hostile.Behaviour); b != "" {
+		hostile.Main(b, os.Stdin, os.Stdout)
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "mcp-test-mcp-e2e")
 	if err != nil {
 		panic(err)

@@ -23,8 +23,6 @@ import (
 )
 
 const (
-	// maxPages stops a list walk that never ends.
-	maxPages = 100
 	// maxInstructions is how much of a target's instructions Info keeps.
 	maxInstructions = 8 << 10
 	// junkKept is how many non-JSON-RPC stdout lines are kept.
@@ -110,9 +108,7 @@ type conn struct {
 type collector struct {
 	start time.Time
 	mu    sync.Mutex
-	// progress and logs are guarded by mu.
-	progress []Progress
-	logs     []LogEntry
+	notes callNotes // guarded by mu
 }
 
 func (c *conn) scrub(s string) string { return c.tgt.secrets.Scrub(s) }
@@ -378,7 +374,7 @@ func (c *conn) recordProgress(p *mcp.ProgressNotificationParams) {
 	}
 	col.mu.Lock()
 	defer col.mu.Unlock()
-	col.progress = append(col.progress, Progress{
+	col.notes.addProgress(Progress{
 		Progress: p.Progress,
 		Total:    p.Total,
 		Message:  c.scrub(p.Message),
@@ -387,11 +383,7 @@ func (c *conn) recordProgress(p *mcp.ProgressNotificationParams) {
 }
 
 func (c *conn) recordLog(p *mcp.LoggingMessageParams) {
-	data, err := json.Marshal(p.Data)
-	if err != nil {
-		data, _ = json.Marshal(fmt.Sprint(p.Data))
-	}
-	e := LogEntry{Level: string(p.Level), Logger: p.Logger, Data: json.RawMessage(c.scrub(string(data)))}
+	e := logEntry(p, c.scrub)
 	c.mu.Lock()
 	cols := make([]*collector, 0, len(c.byToken))
 	for _, col := range c.byToken {
@@ -400,7 +392,7 @@ func (c *conn) recordLog(p *mcp.LoggingMessageParams) {
 	c.mu.Unlock()
 	for _, col := range cols {
 		col.mu.Lock()
-		col.logs = append(col.logs, e)
+		col.notes.addLog(e)
 		col.mu.Unlock()
 	}
 }
@@ -505,8 +497,8 @@ func (c *conn) classify(parent, rctx context.Context, method string, timeout tim
 	case c.stdio != nil && c.stdio.stalled.Load():
 		c.markDead(errWriteStalled.Error())
 		return &TimeoutError{Method: method, After: timeout, Lost: true, StderrTail: c.stderrTail()}
-	case errors.As(err, &werr) && isTooLarge(werr):
-		return &MessageTooLargeError{Limit: c.maxBytes}
+	case errors.As(err, &werr) && madeUpError(werr, c.maxBytes) != nil:
+		return madeUpError(werr, c.maxBytes)
 	case errors.As(err, &werr):
 		return &RPCError{Method: method, Code: werr.Code, Message: c.scrub(werr.Message)}
 	case parent.Err() != nil:
@@ -697,39 +689,6 @@ func (c *conn) answeredVersion() string {
 	return ""
 }
 
-// listAll walks every page of a list method. A cursor that repeats, or more
-// than maxPages pages, stops the walk with a ProtocolError naming the cursor.
-func listAll[T any](ctx context.Context, c *conn, method string, kind stats.Kind, timeout time.Duration, page func(ctx context.Context, cursor string) ([]T, string, error)) ([]T, error) {
-	var all []T
-	seen := map[string]bool{}
-	cursor := ""
-	for n := 1; ; n++ {
-		if n > maxPages {
-			return nil, &ProtocolError{Msg: fmt.Sprintf("%s returned more than %d pages; the last cursor was %q", method, maxPages, cursor)}
-		}
-		var (
-			items []T
-			next  string
-		)
-		err := c.do(ctx, method, kind, timeout, func(ctx context.Context) (err error) {
-			items, next, err = page(ctx, cursor)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items...)
-		if next == "" {
-			return all, nil
-		}
-		if seen[next] {
-			return nil, &ProtocolError{Msg: fmt.Sprintf("%s returned the cursor %q twice; the server's pagination loops", method, next)}
-		}
-		seen[next] = true
-		cursor = next
-	}
-}
-
 // findTool looks name up in the target's tool list, fetching the list when
 // the cache is stale or the name is not in it. It returns nil, nil when the
 // list cannot be had (the call then goes ahead without a definition).
@@ -814,16 +773,18 @@ func (c *conn) callTool(ctx context.Context, name string, args map[string]any, t
 	}
 	col.mu.Lock()
 	defer col.mu.Unlock()
-	return &CallResult{
+	out := &CallResult{
 		Result:      res,
 		Tool:        tool,
-		Progress:    slices.Clone(col.progress),
-		Logs:        slices.Clone(col.logs),
+		Progress:    slices.Clone(col.notes.progress),
+		Logs:        slices.Clone(col.notes.logs),
 		StartedAt:   started.UTC(),
 		CompletedAt: completed.UTC(),
 		ServerURL:   c.static.ServerURL,
 		Statistics:  c.stats.Snapshot(),
-	}, nil
+	}
+	out.ProgressDropped, out.LogsDropped = col.notes.progressDropped, col.notes.logsDropped
+	return out, nil
 }
 
 // settle gives notifications that arrived just before an HTTP target's
@@ -849,7 +810,7 @@ const (
 func (col *collector) count() int {
 	col.mu.Lock()
 	defer col.mu.Unlock()
-	return len(col.progress) + len(col.logs)
+	return col.notes.count()
 }
 
 func msSince(t time.Time) float64 {

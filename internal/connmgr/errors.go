@@ -138,10 +138,24 @@ func (e *ToolNotFoundError) Error() string {
 // MessageTooLargeError reports a message from the target over the size cap.
 type MessageTooLargeError struct {
 	Limit int64
+	// Size is the message's size in bytes (decoded bytes over HTTP), or
+	// the bytes read before giving up; zero when unknown.
+	Size int64
 }
 
 func (e *MessageTooLargeError) Error() string {
-	return fmt.Sprintf("the target sent a message larger than the %d MiB limit (MCP_TEST_MAX_MESSAGE_BYTES)", e.Limit>>20)
+	if e.Size > 0 {
+		return fmt.Sprintf("the target sent a message of %d bytes, over the %s limit (MCP_TEST_MAX_MESSAGE_BYTES)", e.Size, byteSize(e.Limit))
+	}
+	return fmt.Sprintf("the target sent a message larger than the %s limit (MCP_TEST_MAX_MESSAGE_BYTES)", byteSize(e.Limit))
+}
+
+// byteSize says n in MiB when it is a whole number of them, else in bytes.
+func byteSize(n int64) string {
+	if n > 0 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d byte", n)
 }
 
 // ProtocolError reports a target that broke the protocol: a malformed

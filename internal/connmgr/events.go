@@ -42,8 +42,14 @@ type Event struct {
 	ConnectionID string    `json:"connection_id"`
 	// Data is the notification's params in wire form; {"line": …} for
 	// stdout and stderr; for a request {"params", "answered_by", "result"
-	// or "error"}.
+	// or "error"}. Data over MaxEventData bytes is cut when stored: it is
+	// then a JSON string holding the start of the JSON text, and Truncated
+	// and SizeBytes say so.
 	Data json.RawMessage `json:"data,omitempty"`
+	// Truncated is true when Data was cut; SizeBytes is then the size of
+	// its JSON text before the cut.
+	Truncated bool `json:"truncated,omitempty"`
+	SizeBytes int  `json:"size_bytes,omitempty"`
 }
 
 // EventQuery selects events.
@@ -94,11 +100,15 @@ func (l *eventLog) add(kind, method, connID string, data any) {
 		}
 		raw = b
 	}
+	raw, truncated, size := cutJSON(raw, MaxEventData)
+	if !truncated {
+		size = 0
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.seq++
 	l.counts[kind]++
-	e := Event{Seq: l.seq, At: time.Now().UTC(), Kind: kind, Method: method, ConnectionID: connID, Data: raw}
+	e := Event{Seq: l.seq, At: time.Now().UTC(), Kind: kind, Method: method, ConnectionID: connID, Data: raw, Truncated: truncated, SizeBytes: size}
 	if len(l.buf) < l.max {
 		l.buf = append(l.buf, e)
 		return

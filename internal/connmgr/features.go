@@ -349,3 +349,49 @@ func (m *Manager) Events(q EventQuery) EventPage { return m.events.query(q) }
 // every event. Events that arrived after a read survive a clear through
 // that read's LastSeq.
 func (m *Manager) ClearEvents(through int64) { m.events.clear(through) }
+
+// Bounds of a list walk, so that a target's list cannot take the tester's
+// memory or its host's answer size.
+const (
+	// maxPages stops a list walk that never ends.
+	maxPages = 100
+	// MaxListItems is how many items a list walk takes in all.
+	MaxListItems = 10_000
+)
+
+// listAll walks every page of a list method. A cursor that repeats, more
+// than maxPages pages, or more than MaxListItems items stop the walk with a
+// ProtocolError naming the cursor or the bound.
+func listAll[T any](ctx context.Context, c *conn, method string, kind stats.Kind, timeout time.Duration, page func(ctx context.Context, cursor string) ([]T, string, error)) ([]T, error) {
+	var all []T
+	seen := map[string]bool{}
+	cursor := ""
+	for n := 1; ; n++ {
+		if n > maxPages {
+			return nil, &ProtocolError{Msg: fmt.Sprintf("%s returned more than %d pages; the last cursor was %q", method, maxPages, cursor)}
+		}
+		var (
+			items []T
+			next  string
+		)
+		err := c.do(ctx, method, kind, timeout, func(ctx context.Context) (err error) {
+			items, next, err = page(ctx, cursor)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(all)+len(items) > MaxListItems {
+			return nil, &ProtocolError{Msg: fmt.Sprintf("%s returned more than %d items (%d by page %d, whose cursor was %q); the tester stops there", method, MaxListItems, len(all)+len(items), n, cursor)}
+		}
+		all = append(all, items...)
+		if next == "" {
+			return all, nil
+		}
+		if seen[next] {
+			return nil, &ProtocolError{Msg: fmt.Sprintf("%s returned the cursor %q twice; the server's pagination loops", method, next)}
+		}
+		seen[next] = true
+		cursor = next
+	}
+}

@@ -30,6 +30,9 @@ type headerRoundTripper struct {
 	headers http.Header
 	secrets *redact.Secrets
 	sse     bool // legacy SSE: the GET stream carries our answers
+	// maxBytes caps the decoded bytes of one message (see capBody); zero
+	// means no cap.
+	maxBytes int64
 
 	mu      sync.Mutex
 	lastErr *HTTPError // guarded by mu
@@ -93,7 +96,7 @@ func (t *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error
 	carries := req.Method == http.MethodPost || t.sse && req.Method == http.MethodGet
 	switch {
 	case resp.StatusCode >= 400 && carries:
-		e := &HTTPError{StatusCode: resp.StatusCode, ContentType: ct, WWWAuthenticate: t.secrets.Scrub(resp.Header.Get("WWW-Authenticate"))}
+		e := &HTTPError{StatusCode: resp.StatusCode, ContentType: ct, WWWAuthenticate: cutNote(t.secrets.Scrub(resp.Header.Get("WWW-Authenticate")), maxHeaderValue)}
 		e.BodySnippet = t.peek(resp)
 		if probeAnswer(req, resp, e.BodySnippet) { // probe.go
 			return resp, nil
@@ -105,7 +108,7 @@ func (t *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error
 		e.BodySnippet = t.peek(resp)
 		t.note(e)
 	}
-	return resp, nil
+	return t.capBody(req, resp), nil
 }
 
 // peek reads the start of resp's body for a report and puts it back. It

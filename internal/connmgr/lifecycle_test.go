@@ -178,7 +178,7 @@ func testClosedStdoutWhileIdle(t *testing.T) {
 func TestDeadlinesHoldWhenTheTargetStopsReading(t *testing.T) {
 	t.Run("call_tool returns at its deadline when its request cannot be written", func(t *testing.T) {
 		m := newManager(t, nil)
-		info := connect(t, m, exampleSpec(t, "normal"))
+		info := connect(t, m, exampleSpec(t, "faults"))
 		_, err := m.CallTool(t.Context(), "stop_reading", nil, 0)
 		require.NoError(t, err)
 		const deadline = 2 * time.Second
@@ -195,7 +195,7 @@ func TestDeadlinesHoldWhenTheTargetStopsReading(t *testing.T) {
 	})
 	t.Run("call_tool returns at its deadline when its small request stays unread", func(t *testing.T) {
 		m := newManager(t, nil)
-		info := connect(t, m, exampleSpec(t, "normal"))
+		info := connect(t, m, exampleSpec(t, "faults"))
 		_, err := m.CallTool(t.Context(), "stop_reading", nil, 0)
 		require.NoError(t, err)
 		const deadline = 2 * time.Second

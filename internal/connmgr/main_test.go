@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/procgroup"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
 )
@@ -17,6 +18,10 @@ import (
 // "example-server [flags]" it serves the example server over stdio, so tests
 // drive real processes and real protocol traffic.
 func TestMain(m *testing.M) {
+	if b := os.Getenv(hostile.Behaviour); b != "" {
+		hostile.Main(b, os.Stdin, os.Stdout)
+		os.Exit(0)
+	}
 	if len(os.Args) > 2 && os.Args[1] == "raw-server" {
 		rawServer(os.Args[2])
 		os.Exit(0)

@@ -361,6 +361,7 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 			return nil, fmt.Errorf("%w: %v", ErrInvalidSpec, err)
 		}
 		c.rt.sse = tgt.transport == TransportSSE
+		c.rt.maxBytes = m.opts.MaxMessageBytes
 		hc := &http.Client{Transport: c.rt, CheckRedirect: checkRedirect}
 		if tgt.transport == TransportSSE {
 			transport = &mcp.SSEClientTransport{Endpoint: tgt.url, HTTPClient: hc, MaxEventSize: int(m.opts.MaxMessageBytes)}
@@ -493,7 +494,7 @@ func (m *Manager) describe(c *conn, tgt *target, offered string) Info {
 		in.ProtocolVersion = res.ProtocolVersion
 		in.Capabilities = res.Capabilities
 		if si := res.ServerInfo; si != nil {
-			in.ServerInfo = ServerInfo{Name: si.Name, Title: si.Title, Version: si.Version}
+			in.ServerInfo = ServerInfo{Name: cutNote(si.Name, MaxInfoField), Title: cutNote(si.Title, MaxInfoField), Version: cutNote(si.Version, MaxInfoField)}
 		}
 		// Scrub first, so that no prefix of a secret survives the cut.
 		in.InstructionsBytes = len(res.Instructions)

@@ -100,7 +100,7 @@ func TestEveryStartPassesThePolicy(t *testing.T) {
 	path := os.Getenv("PATH")
 	t.Setenv("PATH", allowed+string(os.PathListSeparator)+path)
 	policy := &CommandPolicy{Allow: []string{filepath.Join(allowed, "prog")}}
-	spec := Spec{Command: "prog", Args: []string{"example-server"}}
+	spec := Spec{Command: "prog", Args: []string{"example-server", "--mode", "faults"}}
 
 	t.Run("reconnect", func(t *testing.T) {
 		t.Setenv("PATH", allowed+string(os.PathListSeparator)+path)
@@ -135,7 +135,7 @@ func TestTargetsNeverInheritTheTestersSecrets(t *testing.T) {
 	}
 	t.Setenv("MCP_TEST_CALL_TIMEOUT", "61")
 	m := newManager(t, nil)
-	connect(t, m, exampleSpec(t, "normal"))
+	connect(t, m, exampleSpec(t, "faults"))
 	for _, name := range secrets {
 		r, err := m.CallTool(t.Context(), "env", map[string]any{"name": name}, 0)
 		require.NoError(t, err)

@@ -19,11 +19,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// codeMessageTooLarge is the JSON-RPC error code of the answer the tester
-// makes up for a request whose real answer was over the size cap, so that
-// the call fails at once with a clear error instead of timing out.
-const codeMessageTooLarge = -32099
-
 // errWriteStalled marks a write that hit its deadline.
 var errWriteStalled = errors.New("the target stopped reading its stdin")
 
@@ -53,6 +48,14 @@ type stdioConn struct {
 	// captures pairs the ids of RawRequest's requests with their
 	// *rawCapture until the answer is read.
 	captures sync.Map
+	// inFlight holds the ids of our requests not answered yet.
+	inFlight sync.Map
+	// holdGrace is how long a made-up answer for an undeliverable message
+	// waits for the real answer (see hold).
+	holdGrace time.Duration
+
+	heldMu sync.Mutex
+	held   map[jsonrpc.ID]*time.Timer // guarded by heldMu: made-up answers waiting (see hold)
 
 	closeOnce sync.Once
 	closeFn   func() // ends the process; called once by Close
@@ -72,6 +75,8 @@ func newStdioConn(stdin *os.File, stdout io.Reader, maxBytes int64, onJunk func(
 		onNotify:     onNotify,
 		incoming:     make(chan readResult),
 		closed:       make(chan struct{}),
+		holdGrace:    defaultHoldGrace,
+		held:         map[jsonrpc.ID]*time.Timer{},
 		closeFn:      closeFn,
 	}
 	go c.readLoop(stdout)
@@ -80,6 +85,12 @@ func newStdioConn(stdin *os.File, stdout io.Reader, maxBytes int64, onJunk func(
 
 // readLoop reads newline-delimited frames until stdout ends or the
 // connection is closed. It owns stdout.
+//
+// A frame that carries the id of a request in flight but cannot be delivered
+// (over the size cap, or not decodable, e.g. nested too deep) fails nothing
+// by itself: it is recorded as a stdout event, and the request gets the next
+// real answer with its id; only when none comes within holdGrace does it fail
+// with an error that says what was dropped (see hold).
 func (c *stdioConn) readLoop(stdout io.Reader) {
 	br := bufio.NewReaderSize(stdout, 64<<10)
 	for {
@@ -87,29 +98,32 @@ func (c *stdioConn) readLoop(stdout io.Reader) {
 		var res readResult
 		switch {
 		case over != nil:
-			if resp := over.answer(c.maxBytes); resp != nil {
-				res.msgs = []jsonrpc.Message{resp}
-			} else {
-				c.onJunk(fmt.Sprintf("[dropped a message of %d bytes: over the %d MiB limit]", over.size, c.maxBytes>>20))
-			}
+			c.undeliverable(over.head, over.tail, over.size, fmt.Sprintf("over the %s limit (MCP_TEST_MAX_MESSAGE_BYTES)", byteSize(c.maxBytes)), &MessageTooLargeError{Limit: c.maxBytes, Size: over.size})
 		case len(bytes.TrimSpace(line)) > 0:
 			msgs, derr := decodeFrame(line)
 			if derr != nil {
-				c.onJunk(string(line))
+				head, tail := line[:min(len(line), peek)], line[max(0, len(line)-peek):]
+				if !c.undeliverable(head, tail, int64(len(line)), "not decodable: "+derr.Error(), &ProtocolError{Msg: "the target's answer could not be decoded", Err: derr}) {
+					c.onJunk(string(line))
+				}
 			}
 			for _, msg := range msgs {
 				switch msg := msg.(type) {
 				case *jsonrpc.Request:
 					if !msg.IsCall() {
 						c.onNotify(msg.Method, msg.Params)
+						if recordedOnly(msg) {
+							continue
+						}
 					}
 				case *jsonrpc.Response:
+					c.answered(msg.ID)
 					if rc, ok := c.captures.LoadAndDelete(msg.ID); ok {
 						rc.(*rawCapture).set(msg)
 					}
 				}
+				res.msgs = append(res.msgs, msg)
 			}
-			res.msgs = msgs
 		}
 		if len(res.msgs) > 0 {
 			if !c.deliver(res) {
@@ -120,6 +134,77 @@ func (c *stdioConn) readLoop(stdout io.Reader) {
 			c.deliver(readResult{err: err})
 			return
 		}
+	}
+}
+
+// recordedOnly reports whether a notification is only recorded, not handed
+// to go-sdk: a stdio target's progress and log messages are taken in read
+// order by onNotify, and go-sdk has no use for them, so big ones are not
+// decoded a second time.
+func recordedOnly(msg *jsonrpc.Request) bool {
+	return len(msg.Params) > MaxLogData &&
+		(msg.Method == "notifications/message" || msg.Method == "notifications/progress")
+}
+
+// defaultHoldGrace is how long a request whose answer was undeliverable
+// waits for a real one before it fails.
+const defaultHoldGrace = time.Second
+
+// undeliverable records a frame that could not be delivered, of size bytes
+// and with the given ends, as a stdout event. When it carries the id of a
+// request in flight it holds failure as that request's answer (see hold) and
+// reports true.
+func (c *stdioConn) undeliverable(head, tail []byte, size int64, why string, failure error) bool {
+	id, ok := frameID(head, tail)
+	if !ok {
+		c.onJunk(fmt.Sprintf("[dropped a message of %d bytes: %s]", size, why))
+		return false
+	}
+	if _, inFlight := c.inFlight.Load(id); !inFlight {
+		c.onJunk(fmt.Sprintf("[dropped a message of %d bytes with id %v, which is no request in flight: %s]", size, id.Raw(), why))
+		return false
+	}
+	c.onJunk(fmt.Sprintf("[dropped a message of %d bytes with the id %v of a request in flight: %s; the request waits %s for another answer]", size, id.Raw(), why, c.holdGrace))
+	c.hold(id, failure)
+	return true
+}
+
+// hold fails the request id with failure after holdGrace, unless a real
+// answer with that id is read first (answered). The rule is that the real
+// answer wins: a hostile or confused target may send junk with an id in
+// flight, then the answer.
+func (c *stdioConn) hold(id jsonrpc.ID, failure error) {
+	resp := madeUp(id, failure)
+	c.heldMu.Lock()
+	defer c.heldMu.Unlock()
+	if t, ok := c.held[id]; ok {
+		t.Stop()
+	}
+	var t *time.Timer
+	t = time.AfterFunc(c.holdGrace, func() {
+		c.heldMu.Lock()
+		mine := c.held[id] == t
+		if mine {
+			delete(c.held, id)
+		}
+		c.heldMu.Unlock()
+		if mine {
+			c.inFlight.Delete(id)
+			c.deliver(readResult{msgs: []jsonrpc.Message{resp}})
+		}
+	})
+	c.held[id] = t
+}
+
+// answered notes that id got its answer: a made-up answer held for it is
+// dropped.
+func (c *stdioConn) answered(id jsonrpc.ID) {
+	c.inFlight.Delete(id)
+	c.heldMu.Lock()
+	defer c.heldMu.Unlock()
+	if t, ok := c.held[id]; ok {
+		t.Stop()
+		delete(c.held, id)
 	}
 }
 
@@ -146,48 +231,74 @@ var (
 	tailID = regexp.MustCompile(`"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*(?:,\s*"jsonrpc"\s*:\s*"2\.0"\s*)?\}\s*$`)
 )
 
-// answer makes up an error response for the request that the oversized
-// frame answered, or returns nil when its id cannot be found (go-sdk writes
-// the id first, the TypeScript SDK last).
-func (o *oversize) answer(limit int64) *jsonrpc.Response {
+// frameID finds the id of the answer a frame carries from its first and
+// last bytes (go-sdk writes the id first, the TypeScript SDK last). It
+// reports false for a frame whose id cannot be found, and for a request or
+// notification from the target.
+func frameID(head, tail []byte) (jsonrpc.ID, bool) {
 	var raw []byte
-	if m := headID.FindSubmatchIndex(o.head); m != nil {
-		if rest := bytes.TrimSpace(o.head[m[1]:]); bytes.HasPrefix(rest, []byte(`,"method"`)) {
-			return nil // a request or notification from the target, not an answer
+	if m := headID.FindSubmatchIndex(head); m != nil {
+		if rest := bytes.TrimSpace(head[m[1]:]); bytes.HasPrefix(rest, []byte(`,"method"`)) {
+			return jsonrpc.ID{}, false
 		}
-		raw = o.head[m[2]:m[3]]
-	} else if m := tailID.FindSubmatch(o.tail); m != nil {
+		raw = head[m[2]:m[3]]
+	} else if m := tailID.FindSubmatch(tail); m != nil {
 		raw = m[1]
 	} else {
-		return nil
+		return jsonrpc.ID{}, false
 	}
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil
+		return jsonrpc.ID{}, false
 	}
 	id, err := jsonrpc.MakeID(v)
-	if err != nil {
-		return nil
-	}
-	data, _ := json.Marshal(map[string]any{tooLargeMarker: true, "size_bytes": o.size})
-	return &jsonrpc.Response{ID: id, Error: &jsonrpc.Error{
-		Code:    codeMessageTooLarge,
-		Message: fmt.Sprintf("the answer was %d bytes, over the %d byte limit", o.size, limit),
-		Data:    data,
-	}}
+	return id, err == nil
 }
 
-// tooLargeMarker marks the error answers the tester makes up, so that a
-// target's own use of the code is not mistaken for one.
-const tooLargeMarker = "mcp_test_mcp_message_too_large"
+// Made-up answers: the JSON-RPC error codes and the markers in their data,
+// so that a target's own use of a code is not mistaken for one.
+const (
+	codeMessageTooLarge = -32099
+	codeUndecodable     = -32098
+	tooLargeMarker      = "mcp_test_mcp_message_too_large"
+	undecodableMarker   = "mcp_test_mcp_undecodable"
+)
 
-// isTooLarge reports whether e is an answer made up for an oversized frame.
-func isTooLarge(e *jsonrpc.Error) bool {
-	if e.Code != codeMessageTooLarge {
-		return false
+// madeUp returns the error answer to request id that stands for failure, a
+// *MessageTooLargeError or a *ProtocolError; madeUpError turns it back.
+func madeUp(id jsonrpc.ID, failure error) *jsonrpc.Response {
+	code, marker := codeUndecodable, undecodableMarker
+	data := map[string]any{}
+	var tooLarge *MessageTooLargeError
+	if errors.As(failure, &tooLarge) {
+		code, marker = codeMessageTooLarge, tooLargeMarker
+		data["size_bytes"] = tooLarge.Size
 	}
-	var data map[string]any
-	return json.Unmarshal(e.Data, &data) == nil && data[tooLargeMarker] == true
+	data[marker] = true
+	raw, _ := json.Marshal(data)
+	return &jsonrpc.Response{ID: id, Error: &jsonrpc.Error{Code: int64(code), Message: failure.Error(), Data: raw}}
+}
+
+// madeUpError returns the error a made-up answer stands for, or nil when e
+// is the target's own error.
+func madeUpError(e *jsonrpc.Error, limit int64) error {
+	if e.Code != codeMessageTooLarge && e.Code != codeUndecodable {
+		return nil
+	}
+	var data struct {
+		TooLarge    bool  `json:"mcp_test_mcp_message_too_large"`
+		Undecodable bool  `json:"mcp_test_mcp_undecodable"`
+		Size        int64 `json:"size_bytes"`
+	}
+	switch {
+	case json.Unmarshal(e.Data, &data) != nil:
+		return nil
+	case e.Code == codeMessageTooLarge && data.TooLarge:
+		return &MessageTooLargeError{Limit: limit, Size: data.Size}
+	case e.Code == codeUndecodable && data.Undecodable:
+		return &ProtocolError{Msg: e.Message}
+	}
+	return nil
 }
 
 // readFrame reads one line. A line longer than max is not kept: its size and
@@ -291,8 +402,18 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	if err != nil {
 		return fmt.Errorf("encoding message: %w", err)
 	}
-	if rc, ok := ctx.Value(rawCaptureKey{}).(*rawCapture); ok {
-		if req, ok := msg.(*jsonrpc.Request); ok && req.IsCall() {
+	if req, ok := msg.(*jsonrpc.Request); ok && req.Method == "notifications/cancelled" {
+		// A cancelled request is no longer waited for.
+		var p mcp.CancelledParams
+		if json.Unmarshal(req.Params, &p) == nil {
+			if id, err := jsonrpc.MakeID(p.RequestID); err == nil {
+				c.answered(id)
+			}
+		}
+	}
+	if req, ok := msg.(*jsonrpc.Request); ok && req.IsCall() {
+		c.inFlight.Store(req.ID, struct{}{})
+		if rc, ok := ctx.Value(rawCaptureKey{}).(*rawCapture); ok {
 			c.captures.Store(req.ID, rc)
 		}
 	}
@@ -338,6 +459,12 @@ func (c *stdioConn) unread() int {
 func (c *stdioConn) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closed)
+		c.heldMu.Lock()
+		for id, t := range c.held {
+			t.Stop()
+			delete(c.held, id)
+		}
+		c.heldMu.Unlock()
 		c.closeFn()
 	})
 	return nil

@@ -208,6 +208,9 @@ type Progress struct {
 	Progress float64 `json:"progress"`
 	Total    float64 `json:"total,omitempty"`
 	Message  string  `json:"message,omitempty"`
+	// MessageSizeBytes is the size of Message before it was cut at
+	// MaxProgressMessage bytes; zero when it was not cut.
+	MessageSizeBytes int `json:"message_size_bytes,omitempty"`
 	// AtMS is milliseconds since the call started.
 	AtMS float64 `json:"at_ms"`
 }
@@ -217,6 +220,11 @@ type LogEntry struct {
 	Level  string          `json:"level"`
 	Logger string          `json:"logger,omitempty"`
 	Data   json.RawMessage `json:"data"`
+	// Truncated is true when Data was cut at MaxLogData bytes: it is then a
+	// JSON string holding the start of the JSON text, and SizeBytes is the
+	// size of that text before the cut.
+	Truncated bool `json:"truncated,omitempty"`
+	SizeBytes int  `json:"size_bytes,omitempty"`
 }
 
 // CallResult is the outcome of a tools/call that the target answered.
@@ -227,8 +235,12 @@ type CallResult struct {
 	// the list could not be fetched.
 	Tool *mcp.Tool
 	// Progress and Logs are the notifications received while the call ran.
-	Progress []Progress
-	Logs     []LogEntry
+	// They are bounded (see MaxCallLogs): the newest are kept, and
+	// ProgressDropped and LogsDropped count the older ones left out.
+	Progress        []Progress
+	Logs            []LogEntry
+	ProgressDropped int
+	LogsDropped     int
 	// StartedAt and CompletedAt bound the request.
 	StartedAt, CompletedAt time.Time
 	// ServerURL is the connection's redacted server URL.

@@ -46,11 +46,31 @@ type envelope interface {
 
 func (r *Result) result() *Result { return r }
 
-// fail marks r as failed with e.
+// fail marks r as failed with e. Its message, suggestion and string details
+// often quote the target, so they are cut at maxErrorText with a note.
 func (r *Result) fail(e *ErrorInfo) {
+	e.Message, e.Suggestion = cutNote(e.Message, maxErrorText), cutNote(e.Suggestion, maxErrorText)
+	for k, v := range e.Details {
+		if s, ok := v.(string); ok {
+			e.Details[k] = cutNote(s, maxErrorText)
+		}
+	}
 	r.Success = false
 	r.Message = e.Message
 	r.Error = e
+}
+
+// maxErrorText bounds an error's message and suggestion.
+const maxErrorText = 8 << 10
+
+// cutNote returns s if it is at most n bytes, else its first n bytes (at a
+// rune boundary) and a note that says how long it was.
+func cutNote(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	kept, size := cutString(s, n)
+	return kept + fmt.Sprintf("…[cut: %d bytes in all]", size)
 }
 
 // isError reports whether the MCP result of an output with r is an error:
@@ -153,10 +173,11 @@ func (h *handlers) result(out envelope) (*mcp.CallToolResult, error) {
 		return nil, fmt.Errorf("marshaling output: %w", err)
 	}
 	b = h.secrets.scrubJSON(b)
+	b, failed := fitAnswer(b, maxAnswerBytes)
 	return &mcp.CallToolResult{
 		Content:           []mcp.Content{&mcp.TextContent{Text: string(b)}},
 		StructuredContent: json.RawMessage(b),
-		IsError:           out.result().isError(),
+		IsError:           failed || out.result().isError(),
 	}, nil
 }
 

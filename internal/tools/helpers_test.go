@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
 )
@@ -28,6 +29,10 @@ import (
 const runAsTarget = "MCP_TOOLS_TEST_RUN_AS_TARGET"
 
 func TestMain(m *testing.M) {
+	if b := os.Getenv(hostile.Behaviour); b != "" {
+		hostile.Main(b, os.Stdin, os.Stdout)
+		os.Exit(0)
+	}
 	if os.Getenv(runAsEscaper) != "" {
 		escapingTarget()
 		os.Exit(0)

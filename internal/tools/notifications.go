@@ -46,7 +46,7 @@ type Notification struct {
 	ConnectionID string `json:"connection_id" jsonschema:"the id of the connection it arrived on"`
 	Data         any    `json:"data" jsonschema:"the notification's params in wire form; {line} for stdout and stderr; for a request from the target {params, answered_by, result or error}"`
 	// DataTruncated and DataSizeBytes say that Data was cut, and from what.
-	DataTruncated bool `json:"data_truncated,omitempty" jsonschema:"true when data was too large and is shown as the start of its JSON text"`
+	DataTruncated bool `json:"data_truncated,omitempty" jsonschema:"true when data was too large (over 16 KiB when received, or over the text limit) and is shown as a string holding the start of its JSON text"`
 	DataSizeBytes int  `json:"data_size_bytes,omitempty" jsonschema:"the size of data's JSON before it was cut"`
 }
 
@@ -136,6 +136,8 @@ func (h *handlers) notification(e connmgr.Event) Notification {
 	n := Notification{Seq: e.Seq, At: timestamp(e.At), Kind: e.Kind, Method: e.Method, ConnectionID: e.ConnectionID}
 	switch {
 	case len(e.Data) == 0:
+	case e.Truncated: // cut when it was stored
+		n.Data, n.DataTruncated, n.DataSizeBytes = json.RawMessage(e.Data), true, e.SizeBytes
 	case len(e.Data) > h.maxText:
 		s, size := cutString(string(e.Data), h.maxText)
 		n.Data, n.DataTruncated, n.DataSizeBytes = s, true, size

@@ -121,14 +121,14 @@ func TestRunChecksStartsOnlyWhatThePolicyAllows(t *testing.T) {
 
 func TestRunChecksUsesTheHostsLimits(t *testing.T) {
 	h := newHost(t, &hostOptions{maxMessageBytes: 1 << 20})
-	h.connect(testserver.ModeNormal, nil)
+	h.connect(testserver.ModeFaults, nil)
 	env := h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{
 		map[string]any{"call_tool": "huge", "arguments": map[string]any{"size_bytes": 2 << 20}},
 	}}})
 	require.Equal(t, true, env["success"], "%v", env)
 	assert.Equal(t, false, env["passed"], "a 2 MiB answer is over this host's 1 MiB message cap, not connmgr's default 32 MiB")
 	b, _ := json.Marshal(get(env, "report", "checks", 1))
-	assert.Contains(t, string(b), "larger than the 1 MiB limit", "the failure names the host's limit")
+	assert.Contains(t, string(b), "over the 1 MiB limit", "the failure names the host's limit")
 }
 
 func TestRemoteRunChecksReadsAndWritesNoClientPath(t *testing.T) {

@@ -126,8 +126,10 @@ type ToolCall struct {
 	TextSizeBytes     int                `json:"text_size_bytes,omitempty" jsonschema:"the size of text before it was cut"`
 	StructuredContent any                `json:"structured_content" jsonschema:"the target's structuredContent, or null"`
 	OutputSchemaCheck schemacheck.Result `json:"output_schema_check"`
-	Progress          []ProgressLog      `json:"progress" jsonschema:"progress notifications received during the call"`
-	Logs              []LogEntry         `json:"logs" jsonschema:"log notifications received during the call"`
+	Progress          []ProgressLog      `json:"progress" jsonschema:"progress notifications received during the call, the newest 100; a message over 1 KiB is cut, with message_size_bytes"`
+	ProgressDropped   int                `json:"progress_dropped,omitempty" jsonschema:"how many older progress notifications were left out"`
+	Logs              []LogEntry         `json:"logs" jsonschema:"log notifications received during the call, the newest 100; data over 16 KiB is cut when received: it is then a string holding the start of its JSON text, with truncated: true and size_bytes"`
+	LogsDropped       int                `json:"logs_dropped,omitempty" jsonschema:"how many older log notifications were left out"`
 	Execution         Execution          `json:"execution"`
 }
 
@@ -299,7 +301,9 @@ func (h *handlers) toolCall(name string, args map[string]any, res *connmgr.CallR
 		StructuredContent: r.StructuredContent,
 		OutputSchemaCheck: schemacheck.Output(res.Tool, r),
 		Progress:          nonNil(res.Progress),
+		ProgressDropped:   res.ProgressDropped,
 		Logs:              nonNil(res.Logs),
+		LogsDropped:       res.LogsDropped,
 		Execution: Execution{
 			StartedAt:   timestamp(res.StartedAt),
 			CompletedAt: timestamp(res.CompletedAt),
@@ -332,11 +336,20 @@ func describeResult(c *ToolCall) string {
 	if c.StructuredContent != nil {
 		s += " and structured content"
 	}
-	if n := len(c.Progress); n > 0 {
+	if n := len(c.Progress) + c.ProgressDropped; n > 0 {
 		s += fmt.Sprintf(", %d progress %s", n, plural(n, "notification", "notifications"))
+		if c.ProgressDropped > 0 {
+			s += fmt.Sprintf(" (the newest %d kept)", len(c.Progress))
+		}
 	}
-	if n := len(c.Logs); n > 0 {
+	if n := len(c.Logs) + c.LogsDropped; n > 0 {
 		s += fmt.Sprintf(", %d log %s", n, plural(n, "message", "messages"))
+		if c.LogsDropped > 0 {
+			s += fmt.Sprintf(" (the newest %d kept)", len(c.Logs))
+		}
+		if cut := countCut(c.Logs); cut > 0 {
+			s += fmt.Sprintf(" (%d cut at %d KiB)", cut, connmgr.MaxLogData>>10)
+		}
 	}
 	chk := c.OutputSchemaCheck
 	switch {
@@ -346,6 +359,17 @@ func describeResult(c *ToolCall) string {
 		s += "; the result does NOT match the tool's outputSchema (see tool_call.output_schema_check)"
 	}
 	return s
+}
+
+// countCut counts the log entries whose data was cut.
+func countCut(logs []LogEntry) int {
+	n := 0
+	for _, l := range logs {
+		if l.Truncated {
+			n++
+		}
+	}
+	return n
 }
 
 func firstLine(s string, n int) string {

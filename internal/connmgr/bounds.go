@@ -1,0 +1,127 @@
+package connmgr
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Bounds on what is stored of the target's notifications, so that memory
+// stays bounded whatever the target sends: data is cut when it is stored,
+// not only when it is shown.
+const (
+	// MaxEventData is how many bytes of one event's data are kept.
+	MaxEventData = 16 << 10
+	// MaxCallLogs and MaxCallProgress are how many log and progress
+	// notifications one call keeps (the newest; older ones are counted as
+	// dropped).
+	MaxCallLogs     = 100
+	MaxCallProgress = 100
+	// MaxLogData is how many bytes of one log message's data a call keeps.
+	MaxLogData = 16 << 10
+	// MaxProgressMessage is how many bytes of a progress message a call
+	// keeps.
+	MaxProgressMessage = 1 << 10
+	// MaxInfoField is how many bytes of each of the target's serverInfo
+	// name, title and version are kept.
+	MaxInfoField = 1 << 10
+	// maxHeaderValue is how many bytes of a header such as
+	// WWW-Authenticate an error keeps.
+	maxHeaderValue = 1 << 10
+)
+
+// cutNote returns s if it is at most n bytes, else its first n bytes (at a
+// rune boundary) and a note that says how long it was.
+func cutNote(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return cutBytes(s, n) + fmt.Sprintf("…[cut: %d bytes in all]", len(s))
+}
+
+// cutJSON returns raw if it is at most max bytes; otherwise a JSON string of
+// at most max bytes holding the start of raw's text (cut at a rune
+// boundary), true, and len(raw).
+func cutJSON(raw json.RawMessage, limit int) (json.RawMessage, bool, int) {
+	if len(raw) <= limit {
+		return raw, false, len(raw)
+	}
+	n := limit - 2 // the quotes
+	for {
+		for n > 0 && !utf8.RuneStart(raw[n]) {
+			n--
+		}
+		b, _ := json.Marshal(strings.ToValidUTF8(string(raw[:n]), ""))
+		if len(b) <= limit || n == 0 {
+			return b, true, len(raw)
+		}
+		n -= max(len(b)-limit, 1) // escapes grew it
+	}
+}
+
+// callNotes keeps the progress and log notifications of one call, bounded in
+// count (the newest MaxCallProgress and MaxCallLogs; older ones are counted
+// as dropped) and in bytes (each log's data and each progress message cut
+// when stored). The zero value is ready to use; it is not safe for
+// concurrent use (the collector's mu guards it).
+type callNotes struct {
+	progress        []Progress
+	logs            []LogEntry
+	progressDropped int
+	logsDropped     int
+}
+
+func (n *callNotes) addProgress(p Progress) {
+	if len(p.Message) > MaxProgressMessage {
+		p.MessageSizeBytes = len(p.Message)
+		p.Message = cutBytes(p.Message, MaxProgressMessage)
+	}
+	if len(n.progress) >= MaxCallProgress {
+		n.progress = slices.Delete(n.progress, 0, 1)
+		n.progressDropped++
+	}
+	n.progress = append(n.progress, p)
+}
+
+func (n *callNotes) addLog(e LogEntry) {
+	if len(n.logs) >= MaxCallLogs {
+		n.logs = slices.Delete(n.logs, 0, 1)
+		n.logsDropped++
+	}
+	n.logs = append(n.logs, e)
+}
+
+func (n *callNotes) count() int {
+	return len(n.progress) + len(n.logs) + n.progressDropped + n.logsDropped
+}
+
+// cutBytes returns s cut to at most n bytes at a rune boundary, as a copy
+// that does not keep s alive.
+func cutBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strings.Clone(s[:n])
+}
+
+// logEntry turns a log notification into what a call keeps: its data masked,
+// then cut at MaxLogData.
+func logEntry(p *mcp.LoggingMessageParams, scrub func(string) string) LogEntry {
+	data, err := json.Marshal(p.Data)
+	if err != nil {
+		data, _ = json.Marshal(fmt.Sprint(p.Data))
+	}
+	raw, truncated, size := cutJSON(json.RawMessage(scrub(string(data))), MaxLogData)
+	e := LogEntry{Level: cutBytes(string(p.Level), 64), Logger: cutBytes(p.Logger, 256), Data: raw}
+	if truncated {
+		e.Truncated, e.SizeBytes = true, size
+	}
+	return e
+}

@@ -1,0 +1,150 @@
+package connmgr
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
+)
+
+// hostileSpec runs the test binary as the hostile target with behaviour and
+// extra environment.
+func hostileSpec(t testing.TB, behaviour string, env map[string]string) Spec {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	e := map[string]string{hostile.Behaviour: behaviour}
+	for k, v := range env {
+		e[k] = v
+	}
+	return Spec{Command: exe, Env: e}
+}
+
+func TestNotificationsAreCutWhenStored(t *testing.T) {
+	const logBytes = 100 << 10
+	m := newManager(t, nil)
+	connect(t, m, hostileSpec(t, hostile.LogFlood, map[string]string{
+		"HOSTILE_LOGS": "150", "HOSTILE_PROGRESS": "130", "HOSTILE_LOG_BYTES": strconv.Itoa(logBytes),
+	}))
+	r, err := m.CallTool(t.Context(), hostile.Tool, nil, 0)
+	require.NoError(t, err)
+
+	t.Run("a call keeps the newest logs, each cut, and counts the dropped ones", func(t *testing.T) {
+		require.Len(t, r.Logs, MaxCallLogs)
+		assert.Equal(t, 50, r.LogsDropped)
+		for _, l := range r.Logs {
+			assert.True(t, l.Truncated)
+			assert.Equal(t, logBytes+2, l.SizeBytes, "the size of the JSON string before the cut")
+			assert.LessOrEqual(t, len(l.Data), MaxLogData)
+			assert.True(t, strings.HasPrefix(string(l.Data), `"\"LLL`), "the data is the start of its JSON text, as a string")
+		}
+	})
+	t.Run("a call keeps the newest progress, each message cut", func(t *testing.T) {
+		require.Len(t, r.Progress, MaxCallProgress)
+		assert.Equal(t, 30, r.ProgressDropped)
+		assert.Equal(t, float64(129), r.Progress[len(r.Progress)-1].Progress, "the newest are kept")
+		for _, p := range r.Progress {
+			assert.Len(t, p.Message, MaxProgressMessage)
+			assert.Equal(t, logBytes, p.MessageSizeBytes)
+		}
+	})
+	t.Run("the event log stores each notification cut", func(t *testing.T) {
+		page := m.Events(EventQuery{Kinds: []string{EventLog, EventProgress}})
+		require.Len(t, page.Events, 280)
+		for _, e := range page.Events {
+			assert.True(t, e.Truncated)
+			assert.Greater(t, e.SizeBytes, logBytes)
+			assert.LessOrEqual(t, len(e.Data), MaxEventData)
+		}
+	})
+}
+
+func TestUndeliverableAnswers(t *testing.T) {
+	t.Run("an answer nested too deep to decode fails its call at once with a protocol error", func(t *testing.T) {
+		m := newManager(t, nil)
+		connect(t, m, hostileSpec(t, hostile.DeepNest, nil))
+		_, err := m.CallTool(t.Context(), hostile.Tool, nil, 30*time.Second)
+		var perr *ProtocolError
+		require.ErrorAs(t, err, &perr, "not a timeout: %v", err)
+		assert.Contains(t, err.Error(), "could not be decoded")
+		assert.Contains(t, err.Error(), "depth")
+		_, err = m.Ping(t.Context(), 0)
+		assert.NoError(t, err, "the connection stays usable")
+	})
+	t.Run("an oversized message with the id of a call in flight does not fail it: the real answer after it wins", func(t *testing.T) {
+		m := newManager(t, &Options{MaxMessageBytes: 1 << 20})
+		connect(t, m, hostileSpec(t, hostile.OversizedThenAnswer, nil))
+		r, err := m.CallTool(t.Context(), hostile.Tool, nil, 30*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, "real", text(t, r))
+		page := m.Events(EventQuery{Kinds: []string{EventStdout}})
+		require.NotEmpty(t, page.Events)
+		assert.Contains(t, string(page.Events[len(page.Events)-1].Data), "of a request in flight: over the 1 MiB limit")
+	})
+	t.Run("an oversized answer with no real one after it fails its call naming the limit", func(t *testing.T) {
+		m := newManager(t, &Options{MaxMessageBytes: 1 << 20})
+		connect(t, m, hostileSpec(t, hostile.OversizedOnly, nil))
+		_, err := m.CallTool(t.Context(), hostile.Tool, nil, 30*time.Second)
+		var tooLarge *MessageTooLargeError
+		require.ErrorAs(t, err, &tooLarge, "not a timeout: %v", err)
+		assert.Contains(t, err.Error(), "over the 1 MiB limit (MCP_TEST_MAX_MESSAGE_BYTES)")
+		assert.Greater(t, tooLarge.Size, int64(2<<20))
+	})
+}
+
+func TestTargetStringsAreCut(t *testing.T) {
+	t.Run("a 512 KiB WWW-Authenticate header is cut with a note", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+strings.Repeat("r", 512<<10)+`"`)
+			w.WriteHeader(http.StatusUnauthorized)
+		}))
+		t.Cleanup(srv.Close)
+		m := newManager(t, nil)
+		_, _, err := m.Connect(t.Context(), Spec{URL: srv.URL + "/mcp"})
+		var herr *HTTPError
+		require.ErrorAs(t, err, &herr)
+		assert.Contains(t, herr.WWWAuthenticate, "[cut: 524303 bytes in all]")
+		assert.Less(t, len(err.Error()), 4<<10)
+	})
+	t.Run("serverInfo strings of 2 MiB are cut with a note", func(t *testing.T) {
+		m := newManager(t, nil)
+		info := connect(t, m, hostileSpec(t, hostile.LongStrings, nil))
+		for _, s := range []string{info.ServerInfo.Name, info.ServerInfo.Title, info.ServerInfo.Version} {
+			assert.Less(t, len(s), 2<<10)
+			assert.Contains(t, s, "[cut: 2097152 bytes in all]")
+		}
+	})
+	t.Run("pages of 50,000 tools stop the walk with a protocol error naming the bound", func(t *testing.T) {
+		m := newManager(t, nil)
+		connect(t, m, hostileSpec(t, hostile.HugePages, map[string]string{"HOSTILE_PAGE_ITEMS": "4000"}))
+		_, err := m.ListTools(t.Context())
+		var perr *ProtocolError
+		require.ErrorAs(t, err, &perr)
+		assert.Contains(t, err.Error(), `tools/list returned more than 10000 items (12000 by page 3, whose cursor was "page-2")`)
+	})
+}
+
+func TestACancelledRequestIsNoLongerInFlight(t *testing.T) {
+	m := newManager(t, nil)
+	connect(t, m, hostileSpec(t, hostile.Silent, nil))
+	_, err := m.CallTool(t.Context(), hostile.Tool, nil, 200*time.Millisecond)
+	var te *TimeoutError
+	require.ErrorAs(t, err, &te)
+	m.mu.Lock()
+	c := m.cur
+	m.mu.Unlock()
+	require.NotNil(t, c)
+	require.Eventually(t, func() bool {
+		n := 0
+		c.stdio.inFlight.Range(func(any, any) bool { n++; return true })
+		return n == 0
+	}, 5*time.Second, 10*time.Millisecond, "notifications/cancelled removes the id, so a late junk frame with it fails nothing")
+}

@@ -1,0 +1,180 @@
+// Package hostile is a hand-written stdio MCP target that floods, nests and
+// oversizes its messages, for tests of the tester's bounds. A test binary
+// runs it from TestMain when Behaviour is set in its environment:
+//
+//	if b := os.Getenv(hostile.Behaviour); b != "" {
+//		hostile.Main(b, os.Stdin, os.Stdout)
+//		os.Exit(0)
+//	}
+//
+// Import this package only from _test.go files.
+package hostile
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Behaviour is the environment variable that names the behaviour.
+const Behaviour = "MCP_TEST_HOSTILE"
+
+// Tool is the name of the one tool listed (except by HugePages).
+const Tool = "hostile"
+
+// The behaviours. Sizes and counts come from the environment variables named
+// in brackets, with the defaults shown.
+const (
+	// LogFlood answers tools/call after [HOSTILE_LOGS=60] log notifications
+	// of [HOSTILE_LOG_BYTES=4 MiB] of data each, and [HOSTILE_PROGRESS=0]
+	// progress notifications with a [HOSTILE_LOG_BYTES] message each.
+	LogFlood = "log-flood"
+	// DeepNest answers tools/call with a result nested in 100,000 arrays,
+	// too deep for encoding/json.
+	DeepNest = "deep-nest"
+	// OversizedThenAnswer answers tools/call first with a message of
+	// [HOSTILE_BIG=2 MiB] that carries the call's id, then with the real
+	// answer, text "real".
+	OversizedThenAnswer = "oversized-then-answer"
+	// OversizedOnly answers tools/call with only a message of [HOSTILE_BIG]
+	// that carries the call's id.
+	OversizedOnly = "oversized-only"
+	// Silent never answers tools/call, not even after a cancellation.
+	Silent = "silent"
+	// HugePages answers tools/list with pages of [HOSTILE_PAGE_ITEMS=50000]
+	// tools, each page with a new cursor, without end.
+	HugePages = "huge-pages"
+	// LongStrings declares a serverInfo name, title and version and
+	// instructions of [HOSTILE_BIG] each, lists 8 tools, 7 of them with a
+	// description of [HOSTILE_BIG], and answers tools/call with a JSON-RPC
+	// error whose message is [HOSTILE_BIG] long.
+	LongStrings = "long-strings"
+)
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
+}
+
+// Main serves behaviour on in and out until in ends.
+func Main(behaviour string, in io.Reader, stdout io.Writer) {
+	big := envInt("HOSTILE_BIG", 2<<20)
+	w := bufio.NewWriterSize(stdout, 64<<10)
+	send := func(v any) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(err)
+		}
+		w.Write(b)
+		w.WriteByte('\n')
+		w.Flush()
+	}
+	answer := func(id json.RawMessage, result any) {
+		send(map[string]any{"jsonrpc": "2.0", "id": id, "result": result})
+	}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	page := 0
+	for sc.Scan() {
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Params struct {
+				Meta struct {
+					ProgressToken any `json:"progressToken"`
+				} `json:"_meta"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(sc.Bytes(), &req) != nil || req.ID == nil {
+			continue
+		}
+		switch req.Method {
+		case "initialize":
+			info := map[string]any{"name": "hostile", "version": "0"}
+			result := map[string]any{
+				"protocolVersion": "2025-06-18",
+				"capabilities":    map[string]any{"tools": map[string]any{}, "logging": map[string]any{}},
+				"serverInfo":      info,
+			}
+			if behaviour == LongStrings {
+				info["name"] = strings.Repeat("n", big)
+				info["title"] = strings.Repeat("t", big)
+				info["version"] = strings.Repeat("v", big)
+				result["instructions"] = strings.Repeat("i", big)
+			}
+			answer(req.ID, result)
+		case "tools/list":
+			n := 1
+			next := ""
+			if behaviour == HugePages {
+				n = envInt("HOSTILE_PAGE_ITEMS", 50000)
+				page++
+				next = "page-" + strconv.Itoa(page)
+			}
+			tools := make([]any, n)
+			for i := range tools {
+				tools[i] = map[string]any{"name": fmt.Sprintf("t%d_%d", page, i), "inputSchema": map[string]any{"type": "object"}}
+			}
+			if behaviour == LongStrings {
+				tools = make([]any, 8)
+				for i := range tools {
+					tools[i] = map[string]any{"name": fmt.Sprintf("long_%d", i), "description": strings.Repeat("d", big), "inputSchema": map[string]any{"type": "object"}}
+				}
+			}
+			if behaviour != HugePages {
+				tools[0] = map[string]any{"name": Tool, "inputSchema": map[string]any{"type": "object"}}
+			}
+			res := map[string]any{"tools": tools}
+			if next != "" {
+				res["nextCursor"] = next
+			}
+			answer(req.ID, res)
+		case "tools/call":
+			call(behaviour, req.ID, req.Params.Meta.ProgressToken, big, w, send, answer)
+		default:
+			answer(req.ID, map[string]any{})
+		}
+	}
+}
+
+func call(behaviour string, id json.RawMessage, token any, big int, w *bufio.Writer, send func(any), answer func(json.RawMessage, any)) {
+	text := func(s string) any {
+		return map[string]any{"content": []any{map[string]any{"type": "text", "text": s}}}
+	}
+	switch behaviour {
+	case LogFlood:
+		data := strings.Repeat("L", envInt("HOSTILE_LOG_BYTES", 4<<20))
+		for i := range envInt("HOSTILE_PROGRESS", 0) {
+			send(map[string]any{"jsonrpc": "2.0", "method": "notifications/progress", "params": map[string]any{
+				"progressToken": token, "progress": i, "message": data,
+			}})
+		}
+		for range envInt("HOSTILE_LOGS", 60) {
+			send(map[string]any{"jsonrpc": "2.0", "method": "notifications/message", "params": map[string]any{
+				"level": "info", "logger": "flood", "data": data,
+			}})
+		}
+		answer(id, text("done"))
+	case DeepNest:
+		const depth = 100_000
+		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"content":[],"structuredContent":{"deep":%s%s}}}`+"\n",
+			id, strings.Repeat("[", depth), strings.Repeat("]", depth))
+		w.Flush()
+	case OversizedThenAnswer, OversizedOnly:
+		answer(id, text(strings.Repeat("o", big)))
+		if behaviour == OversizedThenAnswer {
+			answer(id, text("real"))
+		}
+	case Silent:
+	case LongStrings:
+		send(map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{"code": -32603, "message": strings.Repeat("e", big)}})
+	default:
+		answer(id, text("ok"))
+	}
+}

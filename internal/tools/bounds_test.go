@@ -1,0 +1,141 @@
+package tools
+
+import (
+	"encoding/json"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
+)
+
+// hostileArgs returns connect's arguments for the hostile target with
+// behaviour and extra environment.
+func hostileArgs(behaviour string, env map[string]any) map[string]any {
+	e := map[string]any{hostile.Behaviour: behaviour}
+	for k, v := range env {
+		e[k] = v
+	}
+	return map[string]any{"command": os.Args[0], "env": e}
+}
+
+func TestCallToolBoundsLogsAndProgress(t *testing.T) {
+	const logBytes = 256 << 10
+	h := newHost(t, nil)
+	env := h.call("connect", hostileArgs(hostile.LogFlood, map[string]any{
+		"HOSTILE_LOGS": "120", "HOSTILE_PROGRESS": "110", "HOSTILE_LOG_BYTES": strconv.Itoa(logBytes),
+	}))
+	require.Equal(t, true, env["success"], "%v", env)
+
+	env = h.call("call_tool", map[string]any{"name": hostile.Tool})
+	require.Equal(t, true, env["success"], "%v", env)
+	call := env["tool_call"].(map[string]any)
+	logs := call["logs"].([]any)
+	assert.Len(t, logs, connmgr.MaxCallLogs)
+	assert.EqualValues(t, 20, call["logs_dropped"])
+	assert.Equal(t, true, get(logs, 0, "truncated"))
+	assert.EqualValues(t, logBytes+2, get(logs, 0, "size_bytes"))
+	assert.Len(t, call["progress"], connmgr.MaxCallProgress)
+	assert.EqualValues(t, 10, call["progress_dropped"])
+	assert.EqualValues(t, logBytes, get(call, "progress", 0, "message_size_bytes"))
+	assert.Contains(t, env["message"], "120 log messages (the newest 100 kept) (100 cut at 16 KiB)")
+	assert.Contains(t, env["message"], "110 progress notifications (the newest 100 kept)")
+	raw := h.rawOutputs()
+	assert.Less(t, len(raw[len(raw)-1]), 4<<20, "the answer stays under 4 MiB")
+
+	env = h.call("get_notifications", map[string]any{"kinds": []any{"log"}, "limit": 1})
+	assert.Equal(t, true, get(env, "notifications", 0, "data_truncated"))
+	assert.Greater(t, get(env, "notifications", 0, "data_size_bytes"), float64(logBytes))
+}
+
+func TestAnswersStayUnderTheBound(t *testing.T) {
+	t.Run("a target whose tools/list pages hold 50,000 tools gets a protocol error naming the bound", func(t *testing.T) {
+		h := newHost(t, nil)
+		env := h.call("connect", hostileArgs(hostile.HugePages, nil))
+		require.Equal(t, true, env["success"], "%v", env)
+		env = h.call("list_tools", nil)
+		assert.Equal(t, string(ErrProtocolError), errType(env))
+		assert.Contains(t, env["message"], "more than 10000 items")
+	})
+
+	h := newHost(t, nil)
+	env := h.call("connect", hostileArgs(hostile.LongStrings, nil))
+	require.Equal(t, true, env["success"], "%v", env)
+	last := func() string { raw := h.rawOutputs(); return raw[len(raw)-1] }
+
+	t.Run("serverInfo strings of 2 MiB are cut with a note", func(t *testing.T) {
+		for _, field := range []string{"name", "title", "version"} {
+			s := get(env, "connection", "server_info", field).(string)
+			assert.Less(t, len(s), 2<<10, field)
+			assert.Contains(t, s, "[cut: 2097152 bytes in all]", field)
+		}
+		assert.Less(t, len(get(env, "connection", "instructions").(string)), 16<<10)
+		assert.Less(t, len(last()), 64<<10)
+	})
+	t.Run("a 2 MiB error message from the target is cut with a note", func(t *testing.T) {
+		env := h.call("call_tool", map[string]any{"name": hostile.Tool})
+		require.Equal(t, false, env["success"])
+		msg := get(env, "error", "message").(string)
+		assert.Less(t, len(msg), 9<<10)
+		assert.Contains(t, msg, "bytes in all]")
+		assert.Less(t, len(last()), 64<<10)
+	})
+	t.Run("a 14 MiB tool list is cut to the 4 MiB bound, says so, and still matches the output schema", func(t *testing.T) {
+		env := h.call("list_tools", nil)
+		require.Equal(t, true, env["success"], "%v", env["message"])
+		assert.LessOrEqual(t, len(last()), 4<<20)
+		assert.Contains(t, env["message"], "over the 4 MiB bound, so it was cut")
+		assert.Len(t, env["tools"], 8, "the list itself is whole")
+	})
+}
+
+func TestFitAnswer(t *testing.T) {
+	t.Run("an answer under the bound is left alone", func(t *testing.T) {
+		b := []byte(`{"success":true,"message":"ok"}`)
+		out, failed := fitAnswer(b, 1<<10)
+		assert.Equal(t, b, out)
+		assert.False(t, failed)
+	})
+	t.Run("a list of many small items is shortened when cutting strings is not enough", func(t *testing.T) {
+		items := make([]any, 50_000)
+		for i := range items {
+			items[i] = map[string]any{"name": "tool_" + strconv.Itoa(i)}
+		}
+		b, err := json.Marshal(map[string]any{"success": true, "message": "many", "tools": items, "metadata": map[string]any{"n": json.Number("12345678901234567890")}})
+		require.NoError(t, err)
+		out, failed := fitAnswer(b, 256<<10)
+		assert.False(t, failed)
+		assert.LessOrEqual(t, len(out), 256<<10)
+		var v map[string]any
+		require.NoError(t, json.Unmarshal(out, &v))
+		assert.Contains(t, v["message"], "lists or objects to")
+		assert.NotEmpty(t, v["tools"])
+		assert.Contains(t, string(out), "12345678901234567890", "numbers stay exact")
+	})
+}
+
+func TestFitAnswerNeverSendsMoreThanTheBound(t *testing.T) {
+	inner := map[string]any{}
+	for i := range 100 {
+		inner["k"+strconv.Itoa(i)] = i
+	}
+	outer := map[string]any{}
+	for i := range 100 {
+		outer["o"+strconv.Itoa(i)] = inner
+	}
+	b, err := json.Marshal(map[string]any{"success": true, "message": "wide", "data": outer, "metadata": map[string]any{"request_time_ms": 1.5}})
+	require.NoError(t, err)
+	out, failed := fitAnswer(b, 8<<10)
+	assert.True(t, failed, "the host is told with isError")
+	assert.LessOrEqual(t, len(out), 8<<10)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(out, &v))
+	assert.Equal(t, false, v["success"])
+	assert.Equal(t, string(ErrInternalError), get(v, "error", "type"))
+	assert.Contains(t, v["message"], "could not be cut to fit")
+	assert.Equal(t, 1.5, get(v, "metadata", "request_time_ms"))
+}
