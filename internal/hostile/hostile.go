@@ -53,6 +53,11 @@ const (
 	// description of [HOSTILE_BIG], and answers tools/call with a JSON-RPC
 	// error whose message is [HOSTILE_BIG] long.
 	LongStrings = "long-strings"
+	// EscapedEcho answers tools/call by sending [HOSTILE_SECRET] back
+	// escaped as no Go encoder would: in a log notification with every "/"
+	// as \/, and in the result (text and structured content) with every
+	// character as \uXXXX.
+	EscapedEcho = "escaped-echo"
 )
 
 func envInt(name string, def int) int {
@@ -172,6 +177,15 @@ func call(behaviour string, id json.RawMessage, token any, big int, w *bufio.Wri
 			answer(id, text("real"))
 		}
 	case Silent:
+	case EscapedEcho:
+		secret := os.Getenv("HOSTILE_SECRET")
+		var unicode strings.Builder
+		for _, r := range secret {
+			fmt.Fprintf(&unicode, `\u%04x`, r)
+		}
+		fmt.Fprintf(w, `{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"token is %s"}}`+"\n", strings.ReplaceAll(secret, "/", `\/`))
+		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"token is %s"}],"structuredContent":{"t":"%s"}}}`+"\n", id, unicode.String(), unicode.String())
+		w.Flush()
 	case LongStrings:
 		send(map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{"code": -32603, "message": strings.Repeat("e", big)}})
 	default:

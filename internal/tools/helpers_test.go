@@ -33,10 +33,6 @@ func TestMain(m *testing.M) {
 		hostile.Main(b, os.Stdin, os.Stdout)
 		os.Exit(0)
 	}
-	if os.Getenv(runAsEscaper) != "" {
-		escapingTarget()
-		os.Exit(0)
-	}
 	if os.Getenv(runAsTarget) != "" {
 		os.Unsetenv(runAsTarget)
 		if err := testserver.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {

@@ -1,9 +1,7 @@
 package tools
 
 import (
-	"bufio"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,51 +11,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
 )
-
-// runAsEscaper makes the test binary run escapingTarget.
-const runAsEscaper = "MCP_TOOLS_TEST_RUN_AS_ESCAPER"
-
-// escapingTarget is a hand-written stdio MCP server whose tool "leak" sends
-// $LEAK_TOKEN back escaped as no Go encoder would: in a log notification
-// with every "/" as \/, and in the result with every character as \uXXXX.
-func escapingTarget() {
-	secret := os.Getenv("LEAK_TOKEN")
-	var slashes, unicode strings.Builder
-	for _, r := range secret {
-		fmt.Fprintf(&unicode, `\u%04x`, r)
-	}
-	slashes.WriteString(strings.ReplaceAll(secret, "/", `\/`))
-	in := bufio.NewScanner(os.Stdin)
-	for in.Scan() {
-		var req struct {
-			ID     json.RawMessage `json:"id"`
-			Method string          `json:"method"`
-		}
-		if json.Unmarshal(in.Bytes(), &req) != nil || req.ID == nil {
-			continue
-		}
-		switch req.Method {
-		case "initialize":
-			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{},"logging":{}},"serverInfo":{"name":"escaper","version":"0"}}}`+"\n", req.ID)
-		case "tools/list":
-			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"tools":[{"name":"leak","inputSchema":{"type":"object"}}]}}`+"\n", req.ID)
-		case "tools/call":
-			fmt.Printf(`{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"token is %s"}}`+"\n", slashes.String())
-			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"token is %s"}],"structuredContent":{"t":"%s"}}}`+"\n", req.ID, unicode.String(), unicode.String())
-		default:
-			fmt.Printf(`{"jsonrpc":"2.0","id":%s,"result":{}}`+"\n", req.ID)
-		}
-	}
-}
 
 func TestSecretsEchoedWithOddEscapesAreMasked(t *testing.T) {
 	const secret = "tok/SECRET-e5c4p3d"
 	h := newHost(t, nil)
-	env := h.call("connect", map[string]any{"command": os.Args[0], "env": map[string]any{runAsEscaper: "1", "LEAK_TOKEN": secret}})
+	env := h.call("connect", map[string]any{"command": os.Args[0], "env": map[string]any{hostile.Behaviour: hostile.EscapedEcho, "HOSTILE_SECRET": secret}})
 	require.Equal(t, true, env["success"], "%v", env)
-	env = h.call("call_tool", map[string]any{"name": "leak"})
+	env = h.call("call_tool", map[string]any{"name": hostile.Tool})
 	require.Equal(t, true, env["success"], "%v", env)
 	assert.Equal(t, "token is ***", get(env, "tool_call", "text"))
 	env = h.call("get_notifications", nil)
