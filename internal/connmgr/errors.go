@@ -15,6 +15,10 @@ var ErrNotConnected = errors.New("not connected to an MCP server")
 // started (no target, both URL and command, an unknown transport...).
 var ErrInvalidSpec = errors.New("invalid connection spec")
 
+// ErrClosed is returned by Connect and Reconnect on a Manager that was
+// closed: the tester is shutting down, and starts no target.
+var ErrClosed = errors.New("the tester is shutting down")
+
 // SpawnError reports a stdio target that could not be started at all.
 type SpawnError struct {
 	// Command is the program that was looked up or run.

@@ -93,6 +93,11 @@ type Manager struct {
 	pending *recovery
 	lastLin *lineage
 
+	// closed is set by Close: no connection is installed, and no recovery
+	// or cleanup is started, after it. bg and cleanups are added to only
+	// under mu while closed is false, so that Close's waits see them all.
+	closed bool
+
 	bg sync.WaitGroup // recovery goroutines
 	// cleanups are the closes of targets whose connect timed out; Close
 	// waits for them.
@@ -182,9 +187,10 @@ func (m *Manager) retire(c *conn, endedBy string) (*Previous, string) {
 	if m.cur == c {
 		m.cur = nil
 		m.lastLin = lin
-		if prev.EndedBy == EndedByLost && c.spec.AutoReconnect {
+		if prev.EndedBy == EndedByLost && c.spec.AutoReconnect && !m.closed {
 			r = newRecovery(lin, prev.Reason)
 			m.pending = r
+			m.bg.Add(1) // under mu, while not closed: see Manager.closed
 		}
 	}
 	if m.last == nil || !prev.DisconnectedAt.Before(m.last.DisconnectedAt) {
@@ -216,6 +222,12 @@ func (m *Manager) Connect(ctx context.Context, spec Spec) (info *Info, replaced 
 		c.fetchSurface(ctx)
 	}
 	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		c.closing.Store(true)
+		c.finish(EndedByDisconnect)
+		return nil, nil, ErrClosed
+	}
 	old := m.cur
 	m.cur = c
 	r := m.pending
@@ -234,6 +246,12 @@ func (m *Manager) Connect(ctx context.Context, spec Spec) (info *Info, replaced 
 // when set, is the lineage this connection continues (a reconnect): it keeps
 // its id and statistics.
 func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, error) {
+	m.mu.Lock()
+	closed := m.closed
+	m.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
 	tgt, err := resolve(spec)
 	if err == nil {
 		err = m.opts.Policy.check(tgt, spec)
@@ -403,9 +421,7 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 		}
 		// A deadline is a deadline: the close (stdin EOF, SIGTERM, SIGKILL
 		// of the group) goes on in the background, and Close waits for it.
-		m.cleanups.Add(1)
-		go func() {
-			defer m.cleanups.Done()
+		cleanup := func() {
 			c.finish(EndedByDisconnect)
 			// Connect returns soon after its transport is closed; collect a
 			// session that raced our deadline.
@@ -416,6 +432,20 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 				}
 			case <-time.After(sessionCloseTimeout):
 			}
+		}
+		m.mu.Lock()
+		background := !m.closed
+		if background {
+			m.cleanups.Add(1) // under mu, while not closed: see Manager.closed
+		}
+		m.mu.Unlock()
+		if !background {
+			cleanup() // the Manager is closing: finish before Close returns
+			return nil, failure
+		}
+		go func() {
+			defer m.cleanups.Done()
+			cleanup()
 		}()
 		return nil, failure
 	}
@@ -629,6 +659,9 @@ func (m *Manager) CallTool(ctx context.Context, name string, args map[string]any
 // Close ends the current connection, and any recovery of a lost one, for
 // shutdown. It is idempotent.
 func (m *Manager) Close() error {
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
 	_, _, err := m.Disconnect(context.Background())
 	m.bg.Wait()
 	m.cleanups.Wait()

@@ -474,3 +474,15 @@ func goneOrZombie(pid int) bool {
 func pathBase(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 
 var _ = errors.New
+
+func TestAClosedManagerStartsNothing(t *testing.T) {
+	m := New(nil)
+	connect(t, m, exampleSpec(t, "normal"))
+	require.NoError(t, m.Close())
+	_, _, err := m.Connect(t.Context(), exampleSpec(t, "normal"))
+	require.ErrorIs(t, err, ErrClosed)
+	_, err = m.Reconnect(t.Context())
+	require.ErrorIs(t, err, ErrClosed)
+	assert.False(t, m.Status().Connected)
+	require.NoError(t, m.Close(), "Close stays idempotent")
+}

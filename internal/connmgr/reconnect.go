@@ -146,11 +146,11 @@ func backoff(base time.Duration, n int) time.Duration {
 	return time.Duration(min(d, float64(MaxReconnectDelay)))
 }
 
-// startRecovery runs r in a goroutine owned by m.
+// startRecovery runs r in a goroutine owned by m; the caller has added it
+// to m.bg.
 func (m *Manager) startRecovery(r *recovery) {
 	m.log.Info("connection lost; reconnecting", "connection", r.lin.id, "reason", r.reason, "max_attempts", r.max)
 	m.events.add(EventReconnect, "", r.lin.id, map[string]any{"outcome": "lost", "reason": r.reason, "max_attempts": r.max})
-	m.bg.Add(1)
 	go func() {
 		defer m.bg.Done()
 		defer close(r.done)
@@ -212,7 +212,7 @@ func (m *Manager) recover(r *recovery) {
 // stopped meanwhile; then c is closed and install returns false.
 func (m *Manager) install(r *recovery, c *conn) bool {
 	m.mu.Lock()
-	ok := m.pending == r && m.cur == nil
+	ok := m.pending == r && m.cur == nil && !m.closed
 	if ok {
 		m.cur, m.pending = c, nil
 	}
@@ -341,6 +341,12 @@ func (m *Manager) Reconnect(ctx context.Context) (*ReconnectResult, error) {
 	}
 	diff := before.Diff(c.fetchSurface(ctx))
 	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		c.closing.Store(true)
+		c.finish(EndedByDisconnect)
+		return nil, ErrClosed
+	}
 	m.cur = c
 	raced := m.pending // old died meanwhile and started its own recovery
 	m.pending = nil
