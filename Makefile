@@ -121,8 +121,17 @@ conformance-server: build $(CONFORMANCE_STAMP) ## run the conformance suite's dn
 	conformance server --url "$$url" --scenario dns-rebinding-protection
 
 .PHONY: test
-test: deps ## run all tests with the race detector
+test: deps ## run all tests with the race detector, then the memory bounds once
 	$(GO) test $(GO_TEST_FLAGS) ./...
+	$(MAKE) --no-print-directory bench-memory
+
+.PHONY: bench-memory
+# The memory bounds of hostile answers (a 20 MB result, 60 log messages of
+# 4 MiB over stdio and HTTP, a gzip bomb) are benchmarks of the built
+# tester's peak RSS, each failing above 200 MB: one run of each is part of
+# make test.
+bench-memory: ## run the peak-RSS benchmarks once (part of make test)
+	$(GO) test -count=1 -run '^$$' -bench 'TwentyMegabyteResult|LogFlood|GzipBomb' -benchtime 1x ./cmd/mcp-test-mcp/
 
 .PHONY: lint
 lint: $(STATICCHECK_STAMP) ## gofmt, go vet, staticcheck, go mod tidy -diff
