@@ -79,14 +79,15 @@ type repeated []string
 func (r *repeated) String() string     { return strings.Join(*r, ",") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
-func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveOptions, error) {
+// parseServe reads serve's command line. On -h or --help it prints the
+// usage to stdout and returns flag.ErrHelp.
+func parseServe(args []string, getenv func(string) string, stdout io.Writer) (*serveOptions, error) {
 	o := &serveOptions{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, serveUsage)
-		fs.PrintDefaults()
-	}
+	// The flag package prints the usage itself on -h and on a bad flag;
+	// help goes to stdout, below, and a bad flag is one line (as in check).
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.StringVar(&o.addr, "http", "", "listen on `ADDR`, e.g. 127.0.0.1:8080 (required)")
 	fs.BoolVar(&o.sse, "sse", false, "also serve legacy SSE at /sse")
 	fs.StringVar(&o.token, "auth-token", getenv("MCP_TEST_AUTH_TOKEN"), "require `TOKEN` as Authorization: Bearer (default $MCP_TEST_AUTH_TOKEN); needed off loopback")
@@ -99,6 +100,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	fs.StringVar(&o.workdir, "workdir", "", "let run_checks spec_path and export_checks path name files inside this `DIR` only (default: refuse client paths)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprint(stdout, serveUsage)
+			fs.PrintDefaults()
 			return nil, err
 		}
 		return nil, &usageError{err.Error()}
@@ -129,8 +133,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 }
 
 // runServe is `mcp-test-mcp serve`.
-func runServe(ctx context.Context, args []string, stderr io.Writer) error {
-	o, err := parseServe(args, os.Getenv, stderr)
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseServe(args, os.Getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
