@@ -273,8 +273,10 @@ func TestEverySubcommandHelpExitsZero(t *testing.T) {
 				t.Parallel()
 				code, stdout, stderr := runBinary(t, nil, cmd, flag)
 				assert.Equal(t, 0, code, "stderr: %s", stderr)
-				assert.Contains(t, stdout+stderr, "Usage:")
-				assert.Contains(t, stdout+stderr, "mcp-test-mcp "+cmd)
+				assert.Contains(t, stdout, "Usage:", "help goes to stdout")
+				assert.Contains(t, stdout, "mcp-test-mcp "+cmd)
+				assert.Equal(t, 1, strings.Count(stdout, "Usage:"), "once")
+				assert.Empty(t, stderr, "nothing on stderr")
 			})
 		}
 	}

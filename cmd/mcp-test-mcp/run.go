@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case "check":
 			return runCheck(ctx, args[1:], stdout, stderr)
 		case "serve":
-			return runServe(ctx, args[1:], stderr)
+			return runServe(ctx, args[1:], stdout, stderr)
 		case "conformance-client": // hidden: make conformance's client (conformance.go)
 			if len(args) == 2 && isHelp(args[1]) {
 				_, err := io.WriteString(stdout, conformanceUsage)

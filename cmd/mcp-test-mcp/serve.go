@@ -46,7 +46,8 @@ const serveUsage = `Usage: mcp-test-mcp serve --http ADDR [flags]
 
 Serves the tester over streamable HTTP at /mcp (and legacy SSE at /sse with
 --sse). Each MCP session gets its own connection to its own target; ending the
-session (DELETE, or --session-timeout without requests) closes its target.
+session (DELETE, closing the SSE stream, or --session-timeout without
+requests) closes its target.
 
 It can start programs, so it is not an open door: it binds loopback unless
 told otherwise, a non-loopback address needs --auth-token, Host and Origin
@@ -78,14 +79,15 @@ type repeated []string
 func (r *repeated) String() string     { return strings.Join(*r, ",") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
-func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveOptions, error) {
+// parseServe reads serve's command line. On -h or --help it prints the
+// usage to stdout and returns flag.ErrHelp.
+func parseServe(args []string, getenv func(string) string, stdout io.Writer) (*serveOptions, error) {
 	o := &serveOptions{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, serveUsage)
-		fs.PrintDefaults()
-	}
+	// The flag package prints the usage itself on -h and on a bad flag;
+	// help goes to stdout, below, and a bad flag is one line (as in check).
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.StringVar(&o.addr, "http", "", "listen on `ADDR`, e.g. 127.0.0.1:8080 (required)")
 	fs.BoolVar(&o.sse, "sse", false, "also serve legacy SSE at /sse")
 	fs.StringVar(&o.token, "auth-token", getenv("MCP_TEST_AUTH_TOKEN"), "require `TOKEN` as Authorization: Bearer (default $MCP_TEST_AUTH_TOKEN); needed off loopback")
@@ -98,6 +100,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	fs.StringVar(&o.workdir, "workdir", "", "let run_checks spec_path and export_checks path name files inside this `DIR` only (default: refuse client paths)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprint(stdout, serveUsage)
+			fs.PrintDefaults()
 			return nil, err
 		}
 		return nil, &usageError{err.Error()}
@@ -128,8 +133,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 }
 
 // runServe is `mcp-test-mcp serve`.
-func runServe(ctx context.Context, args []string, stderr io.Writer) error {
-	o, err := parseServe(args, os.Getenv, stderr)
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseServe(args, os.Getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -255,7 +260,33 @@ func (s *httpServer) perSession(next http.Handler) http.Handler {
 			}
 			s.mu.Unlock()
 		}()
-		r = r.WithContext(context.WithValue(r.Context(), sessionServerKey{}, s.newSessionServer(reserved)))
+		used := &atomic.Bool{}
+		var idle *idleTimer
+		ctx := r.Context()
+		if r.URL.Path == "/sse" {
+			// The GET is the SSE session: it holds its place until it
+			// ends. End it when it is still unused after
+			// --unused-session-timeout (it may never have posted at all,
+			// and so never been tracked), and after --session-timeout
+			// without requests, as go-sdk does for streamable sessions.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+			unused := time.AfterFunc(s.opts.unusedTimeout, func() {
+				if !used.Load() {
+					s.log.Info("closing an SSE session that sent nothing after initialize", "after", s.opts.unusedTimeout)
+					cancel()
+				}
+			})
+			defer unused.Stop()
+			idle = &idleTimer{after: s.opts.sessionTimeout}
+			idle.t = time.AfterFunc(s.opts.sessionTimeout, func() {
+				s.log.Info("closing an idle SSE session", "after", s.opts.sessionTimeout)
+				cancel()
+			})
+			defer idle.t.Stop()
+		}
+		r = r.WithContext(context.WithValue(ctx, sessionServerKey{}, s.newSessionServer(reserved, used, idle)))
 		next.ServeHTTP(w, r)
 	})
 }
@@ -263,8 +294,10 @@ func (s *httpServer) perSession(next http.Handler) http.Handler {
 // newSessionServer builds the tester for one session, with its own
 // manager. The manager is closed when the session ends; until the session's
 // first request nothing is running, so one that never starts leaks nothing.
-// reserved is the request's place among --max-sessions (see perSession).
-func (s *httpServer) newSessionServer(reserved *atomic.Bool) *mcp.Server {
+// reserved is the request's place among --max-sessions, used is set by the
+// first request other than the handshake, and idle (when not nil) is held
+// stopped while a request runs (see perSession).
+func (s *httpServer) newSessionServer(reserved, used *atomic.Bool, idle *idleTimer) *mcp.Server {
 	s.mu.Lock()
 	s.n++
 	logger := s.log.With("session", s.n)
@@ -272,7 +305,6 @@ func (s *httpServer) newSessionServer(reserved *atomic.Bool) *mcp.Server {
 	mgr := newManager(s.cfg, logger, s.policy)
 	srv := newTester(s.cfg, logger, mgr, true, s.opts.workdir)
 	var once sync.Once
-	used := &atomic.Bool{} // a request other than the handshake arrived
 	srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 			if method != "initialize" && method != "notifications/initialized" {
@@ -281,10 +313,41 @@ func (s *httpServer) newSessionServer(reserved *atomic.Bool) *mcp.Server {
 			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
 				once.Do(func() { s.track(ss, mgr, logger, reserved, used) })
 			}
+			if idle != nil {
+				idle.begin()
+				defer idle.end()
+			}
 			return next(ctx, method, req)
 		}
 	})
 	return srv
+}
+
+// idleTimer ends a session after a time without requests: it is stopped
+// while a request runs (a long call_tool is not idleness) and starts again
+// when the last one ends.
+type idleTimer struct {
+	after time.Duration
+	t     *time.Timer // set once, before any request
+
+	mu       sync.Mutex
+	inflight int // requests running, guarded by mu
+}
+
+func (i *idleTimer) begin() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.inflight++
+	i.t.Stop()
+}
+
+func (i *idleTimer) end() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.inflight--
+	if i.inflight == 0 {
+		i.t.Reset(i.after)
+	}
 }
 
 // track counts ss among the live sessions, in place of its reservation,

@@ -111,14 +111,17 @@ func cutBytes(s string, n int) string {
 	return strings.Clone(s[:n])
 }
 
-// logEntry turns a log notification into what a call keeps: its data masked,
-// then cut at MaxLogData.
-func logEntry(p *mcp.LoggingMessageParams, scrub func(string) string) LogEntry {
+// logEntry turns a log notification into what a call keeps: its data masked
+// inside its strings (scrubJSON, which sees through the escapes Marshal
+// writes for & < > and control characters), then cut at MaxLogData: once
+// cut, the data is a string of JSON text whose escapes no later scrub of
+// the answer decodes.
+func logEntry(p *mcp.LoggingMessageParams, scrubJSON func([]byte) []byte) LogEntry {
 	data, err := json.Marshal(p.Data)
 	if err != nil {
 		data, _ = json.Marshal(fmt.Sprint(p.Data))
 	}
-	raw, truncated, size := cutJSON(json.RawMessage(scrub(string(data))), MaxLogData)
+	raw, truncated, size := cutJSON(json.RawMessage(scrubJSON(data)), MaxLogData)
 	e := LogEntry{Level: cutBytes(string(p.Level), 64), Logger: cutBytes(p.Logger, 256), Data: raw}
 	if truncated {
 		e.Truncated, e.SizeBytes = true, size

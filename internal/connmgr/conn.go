@@ -111,7 +111,9 @@ type collector struct {
 	notes callNotes // guarded by mu
 }
 
-func (c *conn) scrub(s string) string { return c.tgt.secrets.Scrub(s) }
+// scrub masks the connection's secrets in text that came from the target
+// (stderr and stdout lines, error messages), however it escaped them.
+func (c *conn) scrub(s string) string { return c.tgt.secrets.ScrubEscaped(s) }
 
 // isDead reports whether the connection broke under us. A stdio target's
 // exit alone does not make it dead: its last answers may still be in the
@@ -383,7 +385,7 @@ func (c *conn) recordProgress(p *mcp.ProgressNotificationParams) {
 }
 
 func (c *conn) recordLog(p *mcp.LoggingMessageParams) {
-	e := logEntry(p, c.scrub)
+	e := logEntry(p, c.tgt.secrets.ScrubJSON)
 	c.mu.Lock()
 	cols := make([]*collector, 0, len(c.byToken))
 	for _, col := range c.byToken {

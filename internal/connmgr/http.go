@@ -96,7 +96,7 @@ func (t *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error
 	carries := req.Method == http.MethodPost || t.sse && req.Method == http.MethodGet
 	switch {
 	case resp.StatusCode >= 400 && carries:
-		e := &HTTPError{StatusCode: resp.StatusCode, ContentType: ct, WWWAuthenticate: cutNote(t.secrets.Scrub(resp.Header.Get("WWW-Authenticate")), maxHeaderValue)}
+		e := &HTTPError{StatusCode: resp.StatusCode, ContentType: ct, WWWAuthenticate: cutNote(t.secrets.ScrubEscaped(resp.Header.Get("WWW-Authenticate")), maxHeaderValue)}
 		e.BodySnippet = t.peek(resp)
 		if probeAnswer(req, resp, e.BodySnippet) { // probe.go
 			return resp, nil
@@ -120,7 +120,10 @@ func (t *headerRoundTripper) peek(resp *http.Response) string {
 		io.Reader
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(buf[:n]), resp.Body), resp.Body}
-	s := t.secrets.Scrub(strings.Join(strings.Fields(string(buf[:n])), " "))
+	// The body may echo a secret JSON-escaped (\u0074ok), or across the
+	// whitespace that is folded here: mask before folding and after.
+	s := t.secrets.ScrubEscaped(string(buf[:n]))
+	s = t.secrets.ScrubEscaped(strings.Join(strings.Fields(s), " "))
 	if len(s) > httpSnippet {
 		s = strings.ToValidUTF8(s[:httpSnippet], "") + "…"
 	}

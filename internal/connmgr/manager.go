@@ -256,7 +256,10 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 	if err == nil {
 		err = m.opts.Policy.check(tgt, spec)
 	} else {
-		err = m.opts.Policy.unresolved(err)
+		err = m.opts.Policy.unresolved(err, spec)
+	}
+	if err == nil && tgt.transport == TransportStdio {
+		err = tgt.checkDir(spec)
 	}
 	if err != nil {
 		return nil, err

@@ -33,21 +33,16 @@ type CommandPolicy struct {
 
 // check refuses t when the policy does not allow it. It runs after resolve,
 // so it sees the absolute path that will be executed, and before anything
-// is started.
+// is started (and before the working directory is looked at).
 func (p *CommandPolicy) check(t *target, spec Spec) error {
 	if p == nil || t.transport != TransportStdio {
 		return nil
 	}
 	if p.NoStdio {
-		return fmt.Errorf("%w: stdio targets are disabled on this tester; nothing was started", ErrRefused)
+		return p.refusal(spec)
 	}
 	if len(p.Allow) > 0 && !p.allows(t.path) && (t.script == "" || !p.allows(t.script)) {
-		prog := t.path
-		if t.script != "" {
-			prog = t.script + " (run with " + t.path + ")"
-		}
-		return fmt.Errorf("%w: %s is not one of the allowed programs (%s); nothing was started",
-			ErrRefused, t.secrets.Scrub(prog), strings.Join(p.Allow, ", "))
+		return p.refusal(spec)
 	}
 	var names []string
 	for name := range spec.Env {
@@ -64,21 +59,37 @@ func (p *CommandPolicy) check(t *target, spec Spec) error {
 }
 
 // unresolved is the error of a stdio target that could not be resolved
-// (no such program, not executable, no such cwd) under the policy: the same
-// refusal whatever the reason, so that a client of a restricted tester
-// cannot probe which files exist. Other errors are returned as they are.
-func (p *CommandPolicy) unresolved(err error) error {
+// (no such program or script, not executable, no interpreter) under the
+// policy: the refusal of a program that is not allowed, so that a client of
+// a restricted tester cannot probe which files exist. Other errors are
+// returned as they are.
+func (p *CommandPolicy) unresolved(err error, spec Spec) error {
 	if p == nil {
 		return err
 	}
 	if _, ok := errors.AsType[*SpawnError](err); !ok {
 		return err
 	}
+	return p.refusal(spec)
+}
+
+// refusal is the one refusal of a stdio target. It quotes only what the
+// client gave (command, or url for a script), never what the tester
+// resolved it to: whether a file exists, and where the tester's
+// interpreters are, is none of a refused client's business.
+func (p *CommandPolicy) refusal(spec Spec) error {
 	if p.NoStdio {
 		return fmt.Errorf("%w: stdio targets are disabled on this tester; nothing was started", ErrRefused)
 	}
-	return fmt.Errorf("%w: the program could not be resolved to one of the allowed programs (%s); nothing was started",
-		ErrRefused, strings.Join(p.Allow, ", "))
+	given := spec.Command
+	if given == "" {
+		given = spec.URL
+	}
+	var secrets redact.Secrets
+	secrets.Add(redact.ConnectionSecrets(spec.URL, spec.Env, spec.Headers, spec.BearerToken)...)
+	secrets.Add(secretArgValues(strings.Fields(spec.Command))...)
+	return fmt.Errorf("%w: %q is not one of the allowed programs (%s); nothing was started",
+		ErrRefused, secrets.Scrub(given), strings.Join(p.Allow, ", "))
 }
 
 // allows reports whether the program at path (absolute) is allowed.

@@ -1,9 +1,11 @@
 package connmgr
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -64,21 +66,59 @@ func TestARestrictedTesterDoesNotTellWhichFilesExist(t *testing.T) {
 	dir := t.TempDir()
 	existing := filepath.Join(dir, "secret.conf")
 	require.NoError(t, os.WriteFile(existing, []byte("x"), 0o600))
+	script := filepath.Join(dir, "x.py")
+	require.NoError(t, os.WriteFile(script, []byte("print(1)\n"), 0o600))
+	binary, err := exec.LookPath("sh")
+	require.NoError(t, err)
+	missing := filepath.Join(dir, "missing")
+	// Pairs of specs that differ only in whether a file exists; within a
+	// pair the client's own string is the same, so the refusals must be
+	// byte-identical.
+	pairs := []struct {
+		name              string
+		existing, missing Spec
+	}{
+		{"a script", Spec{URL: script}, Spec{URL: filepath.Join(dir, "y.py")}},
+		{"a file given as url", Spec{URL: existing}, Spec{URL: missing}},
+		{"a directory given as url", Spec{URL: dir}, Spec{URL: missing}},
+		{"a binary", Spec{Command: binary}, Spec{Command: filepath.Join(dir, "sh")}},
+		{"a file given as command", Spec{Command: existing}, Spec{Command: missing}},
+		{"a program on PATH", Spec{Command: "sh"}, Spec{Command: "no-such-program-here"}},
+		{"the working directory", Spec{Command: binary, Cwd: dir}, Spec{Command: binary, Cwd: missing}},
+		{"a relative program in the working directory", Spec{Command: "./x.py", Cwd: dir}, Spec{Command: "./x.py", Cwd: missing}},
+	}
 	for _, policy := range []*CommandPolicy{{NoStdio: true}, {Allow: []string{"node"}}} {
 		m := newManager(t, &Options{Policy: policy})
-		var msgs []string
-		for _, spec := range []Spec{
-			{URL: existing}, {URL: filepath.Join(dir, "missing")}, {URL: dir},
-			{Command: existing}, {Command: filepath.Join(dir, "missing")},
-		} {
-			_, _, err := m.Connect(t.Context(), spec)
-			require.ErrorIs(t, err, ErrRefused, "%+v", spec)
-			msgs = append(msgs, err.Error())
-		}
-		for _, msg := range msgs {
-			assert.Equal(t, msgs[0], msg, "the same refusal whether the file exists or not")
+		for _, pair := range pairs {
+			t.Run(fmt.Sprintf("%s, no-stdio %v", pair.name, policy.NoStdio), func(t *testing.T) {
+				var msgs []string
+				for _, spec := range []Spec{pair.existing, pair.missing} {
+					_, _, err := m.Connect(t.Context(), spec)
+					require.ErrorIs(t, err, ErrRefused, "%+v", spec)
+					msg := err.Error()
+					given := spec.Command + spec.URL
+					if !policy.NoStdio {
+						assert.Contains(t, msg, strconv.Quote(given), "the refusal quotes what the client gave")
+					}
+					msg = strings.Replace(msg, strconv.Quote(given), `"PROGRAM"`, 1)
+					assert.NotContains(t, msg, dir, "the refusal names no resolved path")
+					assert.NotContains(t, msg, "python", "nor the tester's interpreter")
+					msgs = append(msgs, msg)
+				}
+				assert.Equal(t, msgs[0], msgs[1], "the same refusal whether the file exists or not")
+			})
 		}
 	}
+}
+
+func TestAnAllowedProgramIsToldOfAMissingWorkingDirectory(t *testing.T) {
+	spec := exampleSpec(t, "normal")
+	spec.Cwd = filepath.Join(t.TempDir(), "missing")
+	m := newManager(t, &Options{Policy: &CommandPolicy{Allow: []string{spec.Command}}})
+	_, _, err := m.Connect(t.Context(), spec)
+	var se *SpawnError
+	require.ErrorAs(t, err, &se)
+	assert.Contains(t, err.Error(), "does not exist or is not a directory")
 }
 
 func withEnv(s Spec, name string) Spec {
@@ -109,7 +149,8 @@ func TestEveryStartPassesThePolicy(t *testing.T) {
 		t.Setenv("PATH", other+string(os.PathListSeparator)+path)
 		_, err := m.Reconnect(t.Context())
 		require.ErrorIs(t, err, ErrRefused)
-		assert.Contains(t, err.Error(), filepath.Join(other, "prog"))
+		assert.Contains(t, err.Error(), `"prog" is not one of the allowed programs`)
+		assert.NotContains(t, err.Error(), other, "the refusal names no resolved path")
 		assert.True(t, m.Status().Connected, "the old connection stays")
 	})
 	t.Run("automatic reconnect", func(t *testing.T) {

@@ -36,7 +36,8 @@ type target struct {
 }
 
 // resolve checks spec and works out how to reach the target. It starts
-// nothing. Errors wrap ErrInvalidSpec or are *SpawnError.
+// nothing, and leaves the working directory to checkDir. Errors wrap
+// ErrInvalidSpec or are *SpawnError.
 func resolve(spec Spec) (*target, error) {
 	invalid := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidSpec, fmt.Sprintf(format, a...))
@@ -124,12 +125,6 @@ func (t *target) resolveHTTP(spec Spec, tr string) (*target, error) {
 func (t *target) resolveStdio(spec Spec) (*target, error) {
 	t.transport = TransportStdio
 	t.dir = spec.Cwd
-	if t.dir != "" {
-		fi, err := os.Stat(t.dir)
-		if err != nil || !fi.IsDir() {
-			return nil, &SpawnError{Command: spec.Command + spec.URL, Err: fmt.Errorf("working directory %q does not exist or is not a directory", t.dir), Hint: "Pass an existing directory as cwd, or leave cwd out to use the tester's working directory."}
-		}
-	}
 	for name := range spec.Env {
 		if name == "" || strings.ContainsAny(name, "=\x00") {
 			return nil, fmt.Errorf("%w: environment variable name %q is not valid", ErrInvalidSpec, name)
@@ -150,18 +145,38 @@ func (t *target) resolveStdio(spec Spec) (*target, error) {
 	if spec.Command != "" {
 		path, err := t.lookPath(spec.Command)
 		if err != nil {
+			if derr := t.checkDir(spec); derr != nil {
+				return nil, t.scrubSpawn(derr) // the likelier cause
+			}
 			return nil, t.scrubSpawn(commandNotFound(spec.Command, spec.Args, err))
 		}
 		t.path, t.argv = path, slices.Clone(spec.Args)
 		shown = append([]string{spec.Command}, spec.Args...)
 	} else {
 		if err := t.resolveScript(spec.URL, spec.Args); err != nil {
+			if derr := t.checkDir(spec); derr != nil {
+				return nil, t.scrubSpawn(derr)
+			}
 			return nil, t.scrubSpawn(err)
 		}
 		shown = append([]string{spec.URL}, spec.Args...)
 	}
 	t.display = t.secrets.Scrub(shellJoin(shown))
 	return t, nil
+}
+
+// checkDir reports a working directory that does not exist. It is not part
+// of resolve: under a CommandPolicy the directory is looked at only once
+// the program is allowed, so that a refused client learns nothing of the
+// tester's files.
+func (t *target) checkDir(spec Spec) error {
+	if t.dir == "" {
+		return nil
+	}
+	if fi, err := os.Stat(t.dir); err != nil || !fi.IsDir() {
+		return t.scrubSpawn(&SpawnError{Command: spec.Command + spec.URL, Err: fmt.Errorf("working directory %q does not exist or is not a directory", t.dir), Hint: "Pass an existing directory as cwd, or leave cwd out to use the tester's working directory."})
+	}
+	return nil
 }
 
 // scrubSpawn masks secrets in a *SpawnError's text.

@@ -55,8 +55,10 @@ const (
 	LongStrings = "long-strings"
 	// EscapedEcho answers tools/call by sending [HOSTILE_SECRET] back
 	// escaped as no Go encoder would: in a log notification with every "/"
-	// as \/, and in the result (text and structured content) with every
-	// character as \uXXXX.
+	// as \/, in a line of stdout that is not JSON and in the result (text
+	// and structured content) with every character as \uXXXX; and as it
+	// is in a log notification of more than 16 KiB (which encoding/json
+	// escapes in turn when it holds & < > or control characters).
 	EscapedEcho = "escaped-echo"
 )
 
@@ -184,6 +186,10 @@ func call(behaviour string, id json.RawMessage, token any, big int, w *bufio.Wri
 			fmt.Fprintf(&unicode, `\u%04x`, r)
 		}
 		fmt.Fprintf(w, `{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"token is %s"}}`+"\n", strings.ReplaceAll(secret, "/", `\/`))
+		fmt.Fprintf(w, "not json: token is %s\n", unicode.String())
+		send(map[string]any{"jsonrpc": "2.0", "method": "notifications/message", "params": map[string]any{
+			"level": "info", "data": map[string]any{"message": "token is " + secret + " " + strings.Repeat("p", 20<<10)},
+		}})
 		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"token is %s"}],"structuredContent":{"t":"%s"}}}`+"\n", id, unicode.String(), unicode.String())
 		w.Flush()
 	case LongStrings:

@@ -9,8 +9,11 @@ import (
 	"encoding/json"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Mask replaces every secret.
@@ -256,4 +259,90 @@ func (s *Secrets) ScrubJSON(b []byte) []byte {
 		return b
 	}
 	return append(out, b[copied:]...)
+}
+
+// maxUnescapeLevels is how many layers of JSON string escapes ScrubEscaped
+// looks through: JSON text inside a JSON string inside a JSON string.
+const maxUnescapeLevels = 3
+
+// ScrubEscaped is Scrub for text that may carry JSON string escapes without
+// being a JSON document: an HTTP body, a line a target printed, a log
+// message that became a string of JSON text. Scrub alone misses a secret
+// written as "\u0074ok" or "a\/b". The text is scrubbed as it is, then with
+// its escapes decoded, up to three times; when a decoded form held a secret
+// the masked decoded form is returned (so that nothing re-escapes into a
+// secret), else the text scrubbed as it is.
+func (s *Secrets) ScrubEscaped(text string) string {
+	if len(s.Values()) == 0 {
+		return text
+	}
+	plain := s.Scrub(text)
+	cur, found := plain, false
+	for range maxUnescapeLevels {
+		u, ok := unescapeJSON(cur)
+		if !ok {
+			break
+		}
+		masked := s.Scrub(u)
+		found = found || masked != u
+		cur = masked
+	}
+	if found {
+		return cur
+	}
+	return plain
+}
+
+// unescapeJSON decodes the JSON string escapes in s (\uXXXX with surrogate
+// pairs, \/ \" \\ \b \f \n \r \t) wherever they are, leaving every other
+// backslash as it is. ok is false when s has no escape to decode.
+func unescapeJSON(s string) (string, bool) {
+	if !strings.Contains(s, `\`) {
+		return s, false
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	changed := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 == len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		if r, ok := simpleEscapes[s[i+1]]; ok {
+			b.WriteByte(r)
+			i++
+			changed = true
+			continue
+		}
+		if r, ok := hex4(s, i+1); ok {
+			i += 5 // s[i] is the last hex digit
+			if r2, ok := hex4(s, i+2); ok && utf16.IsSurrogate(r) && s[i+1] == '\\' {
+				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+					r = d
+					i += 6
+				}
+			}
+			b.WriteRune(r)
+			changed = true
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), changed
+}
+
+// simpleEscapes maps the character after a backslash to what it stands for.
+var simpleEscapes = map[byte]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// hex4 decodes the "uXXXX" at s[i:].
+func hex4(s string, i int) (rune, bool) {
+	if i+5 > len(s) || s[i] != 'u' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s[i+1:i+5], 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	return rune(n), true
 }

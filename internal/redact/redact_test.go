@@ -88,3 +88,26 @@ func TestScrubJSONFindsSecretsHoweverTheyAreEscaped(t *testing.T) {
 	plain := `{"a":"no \u0073ecret here"}`
 	assert.Equal(t, plain, string(s.ScrubJSON([]byte(plain))), "a literal without a secret keeps its escapes")
 }
+
+func TestScrubEscapedFindsSecretsWrittenWithJSONEscapes(t *testing.T) {
+	var s Secrets
+	s.Add("tok-SECRET-123", "pa&ss<w0rd>-XYZ", `back\slash`)
+	tests := []struct{ name, in, want string }{
+		{"a plain secret is masked", "Bearer tok-SECRET-123 refused", "Bearer *** refused"},
+		{"a \\u-escaped secret is masked", `{"error":"bad token \u0074ok-SECRET-123"}`, `{"error":"bad token ***"}`},
+		{"Go's HTML escapes are seen through", `"pa\u0026ss\u003cw0rd\u003e-XYZ"`, `"***"`},
+		{"an escaped slash is seen through", `tok-SECRET\/x and \u0074ok-SECRET-123`, `tok-SECRET/x and ***`},
+		{"escapes inside escaped JSON text are seen through", `"{\"m\":\"\\u0074ok-SECRET-123\"}"`, `"{"m":"***"}"`},
+		{"a secret with a backslash is masked as it is", `x back\slash y`, `x *** y`},
+		{"a surrogate pair decodes", `\ud83d\ude00 \u0074ok-SECRET-123`, "😀 ***"},
+		{"text without a secret is left as it is", `{"a":"\u0041\/b"}`, `{"a":"\u0041\/b"}`},
+		{"a stray backslash is kept", `C:\path \u0074ok-SECRET-123 \uZZZZ\`, `C:\path *** \uZZZZ\`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, s.ScrubEscaped(tt.in))
+		})
+	}
+	var none Secrets
+	assert.Equal(t, `\u0074ok`, none.ScrubEscaped(`\u0074ok`))
+}

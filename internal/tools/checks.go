@@ -227,7 +227,12 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 			out.fail(classify(perr, opArgs))
 			return out
 		}
-		spec, err = check.ReadSpec(path, env.lookup)
+		b, rerr := h.readClientFile(path)
+		if rerr != nil {
+			out.fail(classify(&argError{msg: fmt.Sprintf("reading spec_path %s: %v", in.SpecPath, pathErr(rerr)), suggestion: "Pass the path of a spec file, or pass the spec inline."}, opArgs))
+			return out
+		}
+		spec, err = check.ParseSpec(b, path, env.lookup)
 		if err != nil && h.remote {
 			// The parser's messages may quote the file's lines.
 			err = withheld(in.SpecPath, err)
@@ -463,7 +468,7 @@ type ExportChecksOutput struct {
 	Result
 	Spec     *check.Spec `json:"spec,omitempty" jsonschema:"the spec: pass it to run_checks, or save it for mcp-test-mcp check --spec"`
 	SpecText string      `json:"spec_text,omitempty" jsonschema:"the spec as YAML (or JSON when path ends in .json)"`
-	Path     string      `json:"path,omitempty" jsonschema:"the file written, as an absolute path"`
+	Path     string      `json:"path,omitempty" jsonschema:"the file written, as an absolute path (on a tester served over HTTP, relative to its working directory)"`
 	Steps    int         `json:"steps" jsonschema:"how many steps the spec has"`
 	Metadata Metadata    `json:"metadata"`
 }
@@ -527,10 +532,15 @@ func (h *handlers) exportChecks(ctx context.Context, req *mcp.CallToolRequest, i
 			return out
 		}
 		if err := h.writeClientFile(abs, []byte(text)); err != nil {
-			out.fail(&ErrorInfo{Type: ErrInvalidArguments, Message: sentence(fmt.Sprintf("writing %s: %v", in.Path, err)), Suggestion: "Pass a path in a directory that exists and is writable."})
+			out.fail(&ErrorInfo{Type: ErrInvalidArguments, Message: sentence(fmt.Sprintf("writing %s: %v", in.Path, pathErr(err))), Suggestion: "Pass a path in a directory that exists and is writable."})
 			return out
 		}
 		out.Path = abs
+		if h.remote {
+			// The client's own view: where the server's workdir is is
+			// none of its business.
+			out.Path, _ = filepath.Rel(h.workdir, abs)
+		}
 	}
 	out.Success = true
 	out.Spec, out.SpecText, out.Steps = spec, text, len(spec.Steps)

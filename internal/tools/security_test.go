@@ -127,7 +127,8 @@ func TestRemoteRunChecksReadsAndWritesNoClientPath(t *testing.T) {
 
 		env := h.call("export_checks", map[string]any{"path": "checks.yaml"})
 		require.Equal(t, true, env["success"], "%v", env)
-		assert.Equal(t, filepath.Join(work, "checks.yaml"), env["path"])
+		assert.Equal(t, "checks.yaml", env["path"], "the client's own path, not the server's")
+		assert.NotContains(t, get(env, "message"), work)
 		env = h.call("run_checks", map[string]any{"spec_path": "checks.yaml"})
 		assert.Equal(t, true, env["passed"], "%v", env)
 
@@ -151,6 +152,7 @@ func TestRemoteRunChecksReadsAndWritesNoClientPath(t *testing.T) {
 		assert.Contains(t, get(env, "error", "message"), "line 1")
 		for _, out := range h.rawOutputs() {
 			assert.NotContains(t, out, "SECRETLINE", "no error quotes the file")
+			assert.NotContains(t, out, work, "no answer names the server's workdir")
 		}
 	})
 }
