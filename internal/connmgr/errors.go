@@ -106,7 +106,11 @@ func (e *HTTPError) Unwrap() error { return e.Err }
 // TimeoutError reports a request that did not finish within its deadline.
 type TimeoutError struct {
 	Method string
-	After  time.Duration
+	// After is the request's deadline.
+	After time.Duration
+	// Waited is how long the request really waited; it is shorter than
+	// After when the connection was closed first (Lost). Zero when unknown.
+	Waited time.Duration
 	// Cancelled is true when notifications/cancelled was sent to the target.
 	Cancelled bool
 	// Lost is true when the connection had to be closed because the target
@@ -118,12 +122,22 @@ type TimeoutError struct {
 }
 
 func (e *TimeoutError) Error() string {
+	if e.Lost && e.Waited > 0 && e.Waited < e.After-timeoutSlack {
+		// The connection was closed before the deadline: a write waited
+		// for the target to read, in vain.
+		return fmt.Sprintf("%s was given up after %s, before its %s deadline: the target stopped reading our messages, so the connection was closed",
+			e.Method, e.Waited.Round(10*time.Millisecond), e.After)
+	}
 	s := fmt.Sprintf("%s did not answer within %s", e.Method, e.After)
 	if e.Lost {
 		s += "; the target stopped reading our messages, so the connection was closed"
 	}
 	return s
 }
+
+// timeoutSlack is how much sooner than its deadline a request may end and
+// still be said to have reached it (timers and scheduling).
+const timeoutSlack = 100 * time.Millisecond
 
 // ToolNotFoundError reports a tools/call for a name the target does not list.
 type ToolNotFoundError struct {

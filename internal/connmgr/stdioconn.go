@@ -42,9 +42,13 @@ type stdioConn struct {
 	closed   chan struct{}
 	queue    []jsonrpc.Message // rest of a batch; Read is never concurrent
 
-	writeMu sync.Mutex // serialises writes so messages do not interleave
-	stalled atomic.Bool
-	written atomic.Int64 // bytes written to stdin (see writeBy)
+	// writeSlot holds a token while one write is under way, so that
+	// messages do not interleave. A channel, not a mutex: a writer waiting
+	// for a stuck write gives up at its own deadline or when the connection
+	// closes.
+	writeSlot chan struct{}
+	stalled   atomic.Bool
+	written   atomic.Int64 // bytes written to stdin (see writeBy)
 	// captures pairs the ids of RawRequest's requests with their
 	// *rawCapture until the answer is read.
 	captures sync.Map
@@ -74,6 +78,7 @@ func newStdioConn(stdin *os.File, stdout io.Reader, maxBytes int64, onJunk func(
 		onJunk:       onJunk,
 		onNotify:     onNotify,
 		incoming:     make(chan readResult),
+		writeSlot:    make(chan struct{}, 1),
 		closed:       make(chan struct{}),
 		holdGrace:    defaultHoldGrace,
 		held:         map[jsonrpc.ID]*time.Timer{},
@@ -411,25 +416,50 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 			}
 		}
 	}
+	data = append(data, '\n')
+	select {
+	case c.writeSlot <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err() // the stream is intact: nothing was written
+	case <-c.closed:
+		return mcp.ErrConnectionClosed
+	}
+	defer func() { <-c.writeSlot }()
+	select {
+	case <-c.closed:
+		return mcp.ErrConnectionClosed
+	default:
+	}
 	if req, ok := msg.(*jsonrpc.Request); ok && req.IsCall() {
 		c.inFlight.Store(req.ID, struct{}{})
 		if rc, ok := ctx.Value(rawCaptureKey{}).(*rawCapture); ok {
 			c.captures.Store(req.ID, rc)
 		}
 	}
-	data = append(data, '\n')
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	select {
-	case <-c.closed:
-		return mcp.ErrConnectionClosed
-	default:
-	}
 	// The write ends at the request's deadline too. Cut short before its
 	// first byte, the stream is intact and only the request fails.
-	n, byCtx, err := writeBy(ctx, c.stdin, data, c.writeTimeout, &c.written)
+	// A write stuck in a full pipe ends when the connection closes, too.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.closed:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	n, byCtx, err := writeBy(wctx, c.stdin, data, c.writeTimeout, &c.written)
 	if err != nil {
+		select {
+		case <-c.closed:
+			return mcp.ErrConnectionClosed
+		default:
+		}
 		if byCtx && n == 0 {
+			if req, ok := msg.(*jsonrpc.Request); ok && req.IsCall() {
+				c.answered(req.ID)
+				c.captures.Delete(req.ID)
+			}
 			return ctx.Err()
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
