@@ -92,10 +92,11 @@ func newStdioConn(stdin *os.File, stdout io.Reader, maxBytes int64, onJunk func(
 // connection is closed. It owns stdout.
 //
 // A frame that carries the id of a request in flight but cannot be delivered
-// (over the size cap, or not decodable, e.g. nested too deep) fails nothing
-// by itself: it is recorded as a stdout event, and the request gets the next
-// real answer with its id; only when none comes within holdGrace does it fail
-// with an error that says what was dropped (see hold).
+// is recorded as a stdout event. One that cannot be decoded (nested too
+// deep, say) fails the request at once with a protocol error: the target
+// answered, and badly. One over the size cap fails nothing by itself: the
+// request gets the next real answer with its id, and only when none comes
+// within holdGrace does it fail with an error naming the limit (see hold).
 func (c *stdioConn) readLoop(stdout io.Reader) {
 	br := bufio.NewReaderSize(stdout, 64<<10)
 	for {
@@ -108,7 +109,9 @@ func (c *stdioConn) readLoop(stdout io.Reader) {
 			msgs, derr := decodeFrame(line)
 			if derr != nil {
 				head, tail := line[:min(len(line), peek)], line[max(0, len(line)-peek):]
-				if !c.undeliverable(head, tail, int64(len(line)), "not decodable: "+derr.Error(), &ProtocolError{Msg: "the target's answer could not be decoded", Err: derr}) {
+				if answer := c.undeliverable(head, tail, int64(len(line)), "not decodable: "+derr.Error(), &ProtocolError{Msg: "the target's answer could not be decoded", Err: derr}); answer != nil {
+					res.msgs = append(res.msgs, answer)
+				} else {
 					c.onJunk(string(line))
 				}
 			}
@@ -151,27 +154,35 @@ func recordedOnly(msg *jsonrpc.Request) bool {
 		(msg.Method == "notifications/message" || msg.Method == "notifications/progress")
 }
 
-// defaultHoldGrace is how long a request whose answer was undeliverable
-// waits for a real one before it fails.
+// defaultHoldGrace is how long a request whose answer was over the size cap
+// waits for a real one before it fails, over stdio and on an HTTP event
+// stream alike.
 const defaultHoldGrace = time.Second
 
 // undeliverable records a frame that could not be delivered, of size bytes
 // and with the given ends, as a stdout event. When it carries the id of a
-// request in flight it holds failure as that request's answer (see hold) and
-// reports true.
-func (c *stdioConn) undeliverable(head, tail []byte, size int64, why string, failure error) bool {
+// request in flight, failure becomes that request's answer: a
+// *MessageTooLargeError is held (see hold); any other failure is returned,
+// as the made-up answer to deliver now. It returns nil otherwise.
+func (c *stdioConn) undeliverable(head, tail []byte, size int64, why string, failure error) *jsonrpc.Response {
 	id, ok := frameID(head, tail)
 	if !ok {
 		c.onJunk(fmt.Sprintf("[dropped a message of %d bytes: %s]", size, why))
-		return false
+		return nil
 	}
 	if _, inFlight := c.inFlight.Load(id); !inFlight {
 		c.onJunk(fmt.Sprintf("[dropped a message of %d bytes with id %v, which is no request in flight: %s]", size, id.Raw(), why))
-		return false
+		return nil
+	}
+	var tooLarge *MessageTooLargeError
+	if !errors.As(failure, &tooLarge) {
+		c.onJunk(fmt.Sprintf("[dropped a message of %d bytes with the id %v of a request in flight: %s; the request fails]", size, id.Raw(), why))
+		c.answered(id)
+		return madeUp(id, failure)
 	}
 	c.onJunk(fmt.Sprintf("[dropped a message of %d bytes with the id %v of a request in flight: %s; the request waits %s for another answer]", size, id.Raw(), why, c.holdGrace))
 	c.hold(id, failure)
-	return true
+	return nil
 }
 
 // hold fails the request id with failure after holdGrace, unless a real
