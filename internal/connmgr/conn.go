@@ -498,8 +498,8 @@ func (c *conn) classify(parent, rctx context.Context, method string, timeout, wa
 	case c.stdio != nil && c.stdio.stalled.Load():
 		c.markDead(errWriteStalled.Error())
 		return &TimeoutError{Method: method, After: timeout, Waited: waited, Lost: true, StderrTail: c.stderrTail()}
-	case errors.As(err, &werr) && madeUpError(werr, c.maxBytes) != nil:
-		return madeUpError(werr, c.maxBytes)
+	case errors.As(err, &werr) && madeUpError(werr, method, c.maxBytes) != nil:
+		return madeUpError(werr, method, c.maxBytes)
 	case errors.As(err, &werr):
 		return &RPCError{Method: method, Code: werr.Code, Message: c.scrub(werr.Message)}
 	case parent.Err() != nil:

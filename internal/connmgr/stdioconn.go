@@ -271,15 +271,6 @@ func frameID(head, tail []byte) (jsonrpc.ID, bool) {
 	return id, err == nil
 }
 
-// Made-up answers: the JSON-RPC error codes and the markers in their data,
-// so that a target's own use of a code is not mistaken for one.
-const (
-	codeMessageTooLarge = -32099
-	codeUndecodable     = -32098
-	tooLargeMarker      = "mcp_test_mcp_message_too_large"
-	undecodableMarker   = "mcp_test_mcp_undecodable"
-)
-
 // madeUp returns the error answer to request id that stands for failure, a
 // *MessageTooLargeError or a *ProtocolError; madeUpError turns it back.
 func madeUp(id jsonrpc.ID, failure error) *jsonrpc.Response {
@@ -293,28 +284,6 @@ func madeUp(id jsonrpc.ID, failure error) *jsonrpc.Response {
 	data[marker] = true
 	raw, _ := json.Marshal(data)
 	return &jsonrpc.Response{ID: id, Error: &jsonrpc.Error{Code: int64(code), Message: failure.Error(), Data: raw}}
-}
-
-// madeUpError returns the error a made-up answer stands for, or nil when e
-// is the target's own error.
-func madeUpError(e *jsonrpc.Error, limit int64) error {
-	if e.Code != codeMessageTooLarge && e.Code != codeUndecodable {
-		return nil
-	}
-	var data struct {
-		TooLarge    bool  `json:"mcp_test_mcp_message_too_large"`
-		Undecodable bool  `json:"mcp_test_mcp_undecodable"`
-		Size        int64 `json:"size_bytes"`
-	}
-	switch {
-	case json.Unmarshal(e.Data, &data) != nil:
-		return nil
-	case e.Code == codeMessageTooLarge && data.TooLarge:
-		return &MessageTooLargeError{Limit: limit, Size: data.Size}
-	case e.Code == codeUndecodable && data.Undecodable:
-		return &ProtocolError{Msg: e.Message}
-	}
-	return nil
 }
 
 // readFrame reads one line. A line longer than max is not kept: its size and
