@@ -174,25 +174,34 @@ func (s *sseCap) Close() error {
 
 func (s *sseCap) Read(p []byte) (int, error) {
 	for len(s.cur) == 0 {
-		var due <-chan time.Time
+		var (
+			due   <-chan time.Time
+			timer *time.Timer
+		)
 		if at, ok := s.nextDue(); ok {
-			t := time.NewTimer(time.Until(at))
-			defer t.Stop()
-			due = t.C
+			timer = time.NewTimer(time.Until(at))
+			due = timer.C
 		}
+		var (
+			b    []byte
+			open = true
+		)
 		select {
-		case b, ok := <-s.events:
-			if !ok {
-				if s.err == nil {
-					return 0, io.EOF
-				}
-				return 0, s.err
-			}
-			s.cur = b
+		case b, open = <-s.events:
 		case <-due:
-			s.cur = s.takeDue(time.Now())
+			b = s.takeDue(time.Now())
 		case <-s.wake:
 		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if !open {
+			if s.err == nil {
+				return 0, io.EOF
+			}
+			return 0, s.err
+		}
+		s.cur = b
 	}
 	n := copy(p, s.cur)
 	s.cur = s.cur[n:]
