@@ -78,3 +78,15 @@ func TestAProbeAnsweredWithAnHTTPErrorIsAFindingNotALostConnection(t *testing.T)
 	assert.Equal(t, before.ToolsCalled+1, after.ToolsCalled)
 	assert.Equal(t, before.Errors, after.Errors)
 }
+
+// The tester's made-up answers have codes of their own, marked in their
+// data: a target that answers with one of those codes itself is judged by
+// what it said, not taken for an HTTP error.
+func TestATargetsOwnErrorCodeIsNotTakenForAMadeUpAnswer(t *testing.T) {
+	t.Parallel()
+	r := auditRaw(t, "an unknown method answered with the target's own error -32099")
+	require.Equal(t, []string{"probe.unknown_method.wrong_answer"}, rules(r), "%+v", r.Findings)
+	msg := r.Findings[0].Message
+	assert.Contains(t, msg, "was answered with error -32099 (no such method here), not -32601")
+	assert.NotContains(t, msg, "HTTP")
+}

@@ -101,12 +101,15 @@ func (a *auditor) probeUnknownMethod(ctx context.Context) bool {
 	}
 	where := "probe:" + unknownMethod
 	_, err := a.opts.Raw.RawRequest(ctx, unknownMethod, map[string]any{}, a.opts.ProbeTimeout)
-	var rpc *connmgr.RPCError
+	var (
+		rpc     *connmgr.RPCError
+		httpErr *connmgr.ProbeHTTPError
+	)
 	switch {
 	case err == nil:
 		a.add("probe.unknown_method.wrong_answer", where, "The unknown method %s was answered with a result, not error -32601.", unknownMethod)
-	case errors.As(err, &rpc) && rpc.Code == connmgr.ProbeHTTPErrorCode:
-		a.add("probe.unknown_method.wrong_answer", where, "The unknown method %s was answered with an HTTP error, not a JSON-RPC error -32601: %s.", unknownMethod, trimPeriod(rpc.Message))
+	case errors.As(err, &httpErr):
+		a.add("probe.unknown_method.wrong_answer", where, "The unknown method %s was answered with an HTTP error, not a JSON-RPC error -32601: %s.", unknownMethod, trimPeriod(httpErr.Error()))
 	case errors.As(err, &rpc):
 		if rpc.Code != jsonrpc.CodeMethodNotFound {
 			a.add("probe.unknown_method.wrong_answer", where, "The unknown method %s was answered with error %d (%s), not -32601.", unknownMethod, rpc.Code, rpc.Message)
@@ -127,7 +130,10 @@ func (a *auditor) probeUnknownTool(ctx context.Context) bool {
 	}
 	where := "probe:tools/call " + unknownTool
 	raw, err := a.opts.Raw.RawRequest(ctx, "tools/call", map[string]any{"name": unknownTool, "arguments": map[string]any{}}, a.opts.ProbeTimeout)
-	var rpc *connmgr.RPCError
+	var (
+		rpc     *connmgr.RPCError
+		httpErr *connmgr.ProbeHTTPError
+	)
 	switch {
 	case err == nil:
 		var res struct {
@@ -136,8 +142,8 @@ func (a *auditor) probeUnknownTool(ctx context.Context) bool {
 		if json.Unmarshal(raw, &res) != nil || !res.IsError {
 			a.add("probe.unknown_tool.wrong_answer", where, "A call of the unknown tool %s succeeded; it should fail with error -32602 or isError: true.", unknownTool)
 		}
-	case errors.As(err, &rpc) && rpc.Code == connmgr.ProbeHTTPErrorCode:
-		a.add("probe.unknown_tool.wrong_answer", where, "A call of the unknown tool %s was answered with an HTTP error, not error -32602 or isError: true: %s.", unknownTool, trimPeriod(rpc.Message))
+	case errors.As(err, &httpErr):
+		a.add("probe.unknown_tool.wrong_answer", where, "A call of the unknown tool %s was answered with an HTTP error, not error -32602 or isError: true: %s.", unknownTool, trimPeriod(httpErr.Error()))
 	case errors.As(err, &rpc):
 	default:
 		if handled, crashed := a.failed(where, "the call of an unknown tool", err); handled {

@@ -23,7 +23,8 @@ type surface struct {
 	paging string
 	// failList names a list method answered with -32603.
 	failList string
-	// unknownMethod: "" answers -32601; "result" answers {}.
+	// unknownMethod: "" answers -32601; "result" answers {}; "-32099"
+	// answers that code, which the tester's made-up answers also use.
 	unknownMethod string
 	// unknownTool: "" answers -32602; "result" a success; "hang" nothing.
 	unknownTool string
@@ -167,6 +168,7 @@ var defects = []struct {
 	{"pages without end", "pagination.pages.too_many", func(s *surface) { s.paging = "endless" }},
 	{"a ping answered with an error", "probe.ping.failed", func(s *surface) { s.pingFails = true }},
 	{"an unknown method answered with a result", "probe.unknown_method.wrong_answer", func(s *surface) { s.unknownMethod = "result" }},
+	{"an unknown method answered with the target's own error -32099", "probe.unknown_method.wrong_answer", func(s *surface) { s.unknownMethod = "-32099" }},
 	{"an unknown tool answered with a success", "probe.unknown_tool.wrong_answer", func(s *surface) { s.unknownTool = "result" }},
 	{"invalid arguments accepted", "probe.invalid_arguments.accepted", func(s *surface) { s.invalidArgs = "accept" }},
 	{"structured content that breaks the output schema", "probe.read_only.output_invalid", func(s *surface) {
@@ -338,6 +340,10 @@ func rawTarget(name string) {
 		default:
 			if s.unknownMethod == "result" {
 				reply(req.ID, obj())
+				continue
+			}
+			if s.unknownMethod == "-32099" {
+				fail(req.ID, -32099, "no such method here")
 				continue
 			}
 			fail(req.ID, -32601, "Method not found")

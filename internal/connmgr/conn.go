@@ -487,20 +487,21 @@ func (c *conn) do(ctx context.Context, method string, kind stats.Kind, timeout t
 			return &LostError{Reason: herr.Error(), Err: herr}
 		}
 	}
-	return c.classify(ctx, rctx, method, timeout, err, probe)
+	return c.classify(ctx, rctx, method, timeout, time.Since(start), err, probe)
 }
 
 // classify explains why a request failed.
-func (c *conn) classify(parent, rctx context.Context, method string, timeout time.Duration, err error, probe *readProbe) error {
+// waited is how long the request ran.
+func (c *conn) classify(parent, rctx context.Context, method string, timeout, waited time.Duration, err error, probe *readProbe) error {
 	var werr *jsonrpc.Error
 	switch {
 	case c.closing.Load():
 		return &LostError{Reason: "the connection was closed while " + method + " was in flight", Err: err}
 	case c.stdio != nil && c.stdio.stalled.Load():
 		c.markDead(errWriteStalled.Error())
-		return &TimeoutError{Method: method, After: timeout, Lost: true, StderrTail: c.stderrTail()}
-	case errors.As(err, &werr) && madeUpError(werr, c.maxBytes) != nil:
-		return madeUpError(werr, c.maxBytes)
+		return &TimeoutError{Method: method, After: timeout, Waited: waited, Lost: true, StderrTail: c.stderrTail()}
+	case errors.As(err, &werr) && madeUpError(werr, method, c.maxBytes) != nil:
+		return madeUpError(werr, method, c.maxBytes)
 	case errors.As(err, &werr):
 		return &RPCError{Method: method, Code: werr.Code, Message: c.scrub(werr.Message)}
 	case parent.Err() != nil:
@@ -511,9 +512,9 @@ func (c *conn) classify(parent, rctx context.Context, method string, timeout tim
 		if c.stdio != nil && c.stoppedReading(probe) {
 			c.stdio.stalled.Store(true)
 			c.markDead("the target stopped reading its stdin (it may be single-threaded and still busy with the request)")
-			return &TimeoutError{Method: method, After: timeout, Lost: true, StderrTail: c.stderrTail()}
+			return &TimeoutError{Method: method, After: timeout, Waited: waited, Lost: true, StderrTail: c.stderrTail()}
 		}
-		return &TimeoutError{Method: method, After: timeout, Cancelled: true, StderrTail: c.stderrTail()}
+		return &TimeoutError{Method: method, After: timeout, Waited: waited, Cancelled: true, StderrTail: c.stderrTail()}
 	}
 	// The connection broke under the request (a lost connection is also
 	// finished, which cancels rctx).

@@ -1,10 +1,13 @@
 package connmgr
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
 // ErrNotConnected is returned by operations that need a connection when
@@ -110,7 +113,11 @@ func (e *HTTPError) Unwrap() error { return e.Err }
 // TimeoutError reports a request that did not finish within its deadline.
 type TimeoutError struct {
 	Method string
-	After  time.Duration
+	// After is the request's deadline.
+	After time.Duration
+	// Waited is how long the request really waited; it is shorter than
+	// After when the connection was closed first (Lost). Zero when unknown.
+	Waited time.Duration
 	// Cancelled is true when notifications/cancelled was sent to the target.
 	Cancelled bool
 	// Lost is true when the connection had to be closed because the target
@@ -122,12 +129,22 @@ type TimeoutError struct {
 }
 
 func (e *TimeoutError) Error() string {
+	if e.Lost && e.Waited > 0 && e.Waited < e.After-timeoutSlack {
+		// The connection was closed before the deadline: a write waited
+		// for the target to read, in vain.
+		return fmt.Sprintf("%s was given up after %s, before its %s deadline: the target stopped reading our messages, so the connection was closed",
+			e.Method, e.Waited.Round(10*time.Millisecond), e.After)
+	}
 	s := fmt.Sprintf("%s did not answer within %s", e.Method, e.After)
 	if e.Lost {
 		s += "; the target stopped reading our messages, so the connection was closed"
 	}
 	return s
 }
+
+// timeoutSlack is how much sooner than its deadline a request may end and
+// still be said to have reached it (timers and scheduling).
+const timeoutSlack = 100 * time.Millisecond
 
 // ToolNotFoundError reports a tools/call for a name the target does not list.
 type ToolNotFoundError struct {
@@ -207,4 +224,66 @@ func lastLine(s string) string {
 		s = s[i+1:]
 	}
 	return strings.TrimSpace(s)
+}
+
+// ProbeHTTPError reports an HTTP 4xx answer, without a JSON-RPC error in
+// its body, to one of the tester's own probes (see WithProbe): a finding
+// about the server, not a lost connection.
+type ProbeHTTPError struct {
+	// Method is the probe's method.
+	Method      string
+	StatusCode  int
+	ContentType string
+	// BodySnippet is the start of the response body (redacted).
+	BodySnippet string
+}
+
+func (e *ProbeHTTPError) Error() string {
+	s := fmt.Sprintf("the server answered HTTP %d (Content-Type %q), not a JSON-RPC message", e.StatusCode, e.ContentType)
+	if e.BodySnippet != "" {
+		s += "; body: " + e.BodySnippet
+	}
+	return s
+}
+
+// Made-up answers are JSON-RPC error answers the tester stands in for what
+// it could not deliver (an answer over the size cap or not decodable, an
+// HTTP error to a probe), so that go-sdk fails only that request. Each has
+// its own code and a marker in its data, so that a target's own use of a
+// code is not mistaken for one; madeUpError turns them into typed errors.
+const (
+	codeMessageTooLarge = -32099
+	codeUndecodable     = -32098
+	codeProbeHTTPError  = -32097
+	tooLargeMarker      = "mcp_test_mcp_message_too_large"
+	undecodableMarker   = "mcp_test_mcp_undecodable"
+	probeHTTPMarker     = "mcp_test_mcp_probe_http_error"
+)
+
+// madeUpError returns the error a made-up answer to method stands for, or
+// nil when e is the target's own error.
+func madeUpError(e *jsonrpc.Error, method string, limit int64) error {
+	if e.Code != codeMessageTooLarge && e.Code != codeUndecodable && e.Code != codeProbeHTTPError {
+		return nil
+	}
+	var data struct {
+		TooLarge    bool   `json:"mcp_test_mcp_message_too_large"`
+		Undecodable bool   `json:"mcp_test_mcp_undecodable"`
+		ProbeHTTP   bool   `json:"mcp_test_mcp_probe_http_error"`
+		Size        int64  `json:"size_bytes"`
+		Status      int    `json:"status_code"`
+		ContentType string `json:"content_type"`
+		Body        string `json:"body_snippet"`
+	}
+	switch {
+	case json.Unmarshal(e.Data, &data) != nil:
+		return nil
+	case e.Code == codeMessageTooLarge && data.TooLarge:
+		return &MessageTooLargeError{Limit: limit, Size: data.Size}
+	case e.Code == codeUndecodable && data.Undecodable:
+		return &ProtocolError{Msg: e.Message}
+	case e.Code == codeProbeHTTPError && data.ProbeHTTP:
+		return &ProbeHTTPError{Method: method, StatusCode: data.Status, ContentType: data.ContentType, BodySnippet: data.Body}
+	}
+	return nil
 }

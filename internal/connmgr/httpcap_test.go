@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -86,5 +87,55 @@ func TestSSECap(t *testing.T) {
 		out, err := io.ReadAll(newSSECap(io.NopCloser(strings.NewReader(in)), 100<<10, false))
 		require.NoError(t, err)
 		assert.Equal(t, "id: e7\n\n", string(out))
+	})
+}
+
+func TestSSECapReads(t *testing.T) {
+	big := strings.Repeat("x", 200<<10)
+	t.Run("an oversized answer without an SSE id never makes Read return nothing", func(t *testing.T) {
+		in := "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"text\":\"" + big + "\"}}\n\n"
+		s := newSSECap(io.NopCloser(strings.NewReader(in)), 100<<10, false)
+		var out []byte
+		buf := make([]byte, 512)
+		for {
+			n, err := s.Read(buf)
+			out = append(out, buf[:n]...)
+			if err != nil {
+				require.ErrorIs(t, err, io.EOF)
+				break
+			}
+			require.Positive(t, n, "Read returned (0, nil)")
+		}
+		assert.Contains(t, string(out), `"id":1,"error":{"code":`)
+	})
+	t.Run("on a POST's stream kept open, an oversized answer is handed out after the grace", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		t.Cleanup(func() { _ = pw.Close() })
+		s := newSSECap(pr, 100<<10, true)
+		s.grace = 50 * time.Millisecond
+		go func() {
+			_, _ = io.WriteString(pw, "id: e1\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"text\":\""+big+"\"}}\n\n")
+		}()
+		got := make(chan string, 1)
+		go func() {
+			var out []byte
+			buf := make([]byte, 4096)
+			for !strings.Contains(string(out), `"error"`) {
+				n, err := s.Read(buf)
+				if err != nil {
+					break
+				}
+				out = append(out, buf[:n]...)
+			}
+			got <- string(out)
+		}()
+		select {
+		case out := <-got:
+			assert.Contains(t, out, "id: e1\n\n", "the SSE id goes on")
+			assert.Contains(t, out, `"id":1,"error":{"code":`)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the made-up answer did not come while the stream stayed open")
+		}
+		require.NoError(t, s.Close())
 	})
 }

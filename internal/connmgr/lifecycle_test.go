@@ -190,7 +190,7 @@ func TestDeadlinesHoldWhenTheTargetStopsReading(t *testing.T) {
 		var to *TimeoutError
 		require.ErrorAs(t, err, &to)
 		assert.True(t, to.Lost)
-		assert.Less(t, took, deadline+1500*time.Millisecond)
+		assert.Less(t, took, deadline+500*time.Millisecond)
 		require.Eventually(t, func() bool { return !procgroup.Alive(info.Process.PID) }, 10*time.Second, 10*time.Millisecond)
 	})
 	t.Run("call_tool returns at its deadline when its small request stays unread", func(t *testing.T) {
@@ -206,7 +206,53 @@ func TestDeadlinesHoldWhenTheTargetStopsReading(t *testing.T) {
 		var to *TimeoutError
 		require.ErrorAs(t, err, &to)
 		assert.True(t, to.Lost)
-		assert.Less(t, took, deadline+1500*time.Millisecond)
+		assert.Less(t, took, deadline+500*time.Millisecond)
+		require.Eventually(t, func() bool { return !procgroup.Alive(info.Process.PID) }, 10*time.Second, 10*time.Millisecond)
+	})
+	t.Run("a call behind a stuck write returns at its own deadline, and the stuck call says how long it waited", func(t *testing.T) {
+		m := newManager(t, nil)
+		info := connect(t, m, exampleSpec(t, "faults"))
+		_, err := m.CallTool(t.Context(), "stop_reading", nil, 0)
+		require.NoError(t, err)
+		m.mu.Lock()
+		c := m.cur
+		m.mu.Unlock()
+		before := c.stdio.written.Load()
+
+		const longDeadline = 30 * time.Second
+		big := strings.Repeat("x", 1<<20) // more than a pipe buffer: the write blocks
+		aDone := make(chan error, 1)
+		aStart := time.Now()
+		go func() {
+			_, err := m.CallTool(t.Context(), "echo", map[string]any{"message": big}, longDeadline)
+			aDone <- err
+		}()
+		require.Eventually(t, func() bool { return c.stdio.written.Load() > before }, 10*time.Second, time.Millisecond,
+			"call A is writing (and holds the write slot)")
+
+		const deadline = 2 * time.Second
+		start := time.Now()
+		_, err = m.CallTool(t.Context(), "echo", map[string]any{"message": "small"}, deadline)
+		took := time.Since(start)
+		t.Logf("call B with a %s deadline behind a stuck write returned after %s (overshoot %s): %v", deadline, took.Round(time.Millisecond), (took - deadline).Round(time.Millisecond), err)
+		var to *TimeoutError
+		require.ErrorAs(t, err, &to, "%T: %v", err, err)
+		assert.Less(t, took, deadline+500*time.Millisecond)
+
+		var errA error
+		select {
+		case errA = <-aDone:
+		case <-time.After(20 * time.Second):
+			t.Fatal("call A did not return")
+		}
+		tookA := time.Since(aStart)
+		t.Logf("call A (deadline %s) returned after %s: %v", longDeadline, tookA.Round(time.Millisecond), errA)
+		require.ErrorAs(t, errA, &to, "%T: %v", errA, errA)
+		assert.True(t, to.Lost)
+		assert.Less(t, to.Waited, longDeadline)
+		assert.InDelta(t, tookA.Seconds(), to.Waited.Seconds(), 0.5, "A reports the time it really waited")
+		assert.NotContains(t, errA.Error(), "within 30s", "A did not wait 30s")
+		assert.Contains(t, errA.Error(), "stopped reading")
 		require.Eventually(t, func() bool { return !procgroup.Alive(info.Process.PID) }, 10*time.Second, 10*time.Millisecond)
 	})
 	// The mute target ignores the end of its stdin and SIGTERM: its

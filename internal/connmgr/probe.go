@@ -9,17 +9,12 @@ import (
 	"strings"
 )
 
-// ProbeHTTPErrorCode is the code of the JSON-RPC error that stands for an
-// HTTP error status given to a probe (see WithProbe): the server sent no
-// JSON-RPC answer at all.
-const ProbeHTTPErrorCode = -32099
-
 type probeKey struct{}
 
 // WithProbe marks ctx's requests as the tester's own probes of the target
 // (the audit's): they are kept out of the user's statistics, and an HTTP
 // 4xx answer without a JSON-RPC error in its body (a plain-text 400, say)
-// fails only that request, with ProbeHTTPErrorCode, instead of ending the
+// fails only that request, with a *ProbeHTTPError, instead of ending the
 // connection as go-sdk's streamable transport would. A probe must never
 // cost the user the connection it examines.
 func WithProbe(ctx context.Context) context.Context {
@@ -53,14 +48,14 @@ func probeAnswer(req *http.Request, resp *http.Response, snippet string) bool {
 	if strings.HasPrefix(snippet, "{") && strings.Contains(snippet, `"error"`) {
 		return false // a JSON-RPC error, which go-sdk handles (snippet may be cut)
 	}
-	text := fmt.Sprintf("the server answered HTTP %d (Content-Type %q), not a JSON-RPC message", resp.StatusCode, resp.Header.Get("Content-Type"))
-	if snippet != "" {
-		text += "; body: " + snippet
-	}
+	ct := resp.Header.Get("Content-Type")
+	text := fmt.Sprintf("the server answered HTTP %d (Content-Type %q), not a JSON-RPC message", resp.StatusCode, ct)
 	out, err := json.Marshal(map[string]any{
 		"jsonrpc": "2.0",
 		"id":      msg.ID,
-		"error":   map[string]any{"code": ProbeHTTPErrorCode, "message": text},
+		"error": map[string]any{"code": codeProbeHTTPError, "message": text, "data": map[string]any{
+			probeHTTPMarker: true, "status_code": resp.StatusCode, "content_type": ct, "body_snippet": snippet,
+		}},
 	})
 	if err != nil {
 		return false

@@ -42,9 +42,13 @@ type stdioConn struct {
 	closed   chan struct{}
 	queue    []jsonrpc.Message // rest of a batch; Read is never concurrent
 
-	writeMu sync.Mutex // serialises writes so messages do not interleave
-	stalled atomic.Bool
-	written atomic.Int64 // bytes written to stdin (see writeBy)
+	// writeSlot holds a token while one write is under way, so that
+	// messages do not interleave. A channel, not a mutex: a writer waiting
+	// for a stuck write gives up at its own deadline or when the connection
+	// closes.
+	writeSlot chan struct{}
+	stalled   atomic.Bool
+	written   atomic.Int64 // bytes written to stdin (see writeBy)
 	// captures pairs the ids of RawRequest's requests with their
 	// *rawCapture until the answer is read.
 	captures sync.Map
@@ -74,6 +78,7 @@ func newStdioConn(stdin *os.File, stdout io.Reader, maxBytes int64, onJunk func(
 		onJunk:       onJunk,
 		onNotify:     onNotify,
 		incoming:     make(chan readResult),
+		writeSlot:    make(chan struct{}, 1),
 		closed:       make(chan struct{}),
 		holdGrace:    defaultHoldGrace,
 		held:         map[jsonrpc.ID]*time.Timer{},
@@ -87,10 +92,11 @@ func newStdioConn(stdin *os.File, stdout io.Reader, maxBytes int64, onJunk func(
 // connection is closed. It owns stdout.
 //
 // A frame that carries the id of a request in flight but cannot be delivered
-// (over the size cap, or not decodable, e.g. nested too deep) fails nothing
-// by itself: it is recorded as a stdout event, and the request gets the next
-// real answer with its id; only when none comes within holdGrace does it fail
-// with an error that says what was dropped (see hold).
+// is recorded as a stdout event. One that cannot be decoded (nested too
+// deep, say) fails the request at once with a protocol error: the target
+// answered, and badly. One over the size cap fails nothing by itself: the
+// request gets the next real answer with its id, and only when none comes
+// within holdGrace does it fail with an error naming the limit (see hold).
 func (c *stdioConn) readLoop(stdout io.Reader) {
 	br := bufio.NewReaderSize(stdout, 64<<10)
 	for {
@@ -103,7 +109,9 @@ func (c *stdioConn) readLoop(stdout io.Reader) {
 			msgs, derr := decodeFrame(line)
 			if derr != nil {
 				head, tail := line[:min(len(line), peek)], line[max(0, len(line)-peek):]
-				if !c.undeliverable(head, tail, int64(len(line)), "not decodable: "+derr.Error(), &ProtocolError{Msg: "the target's answer could not be decoded", Err: derr}) {
+				if answer := c.undeliverable(head, tail, int64(len(line)), "not decodable: "+derr.Error(), &ProtocolError{Msg: "the target's answer could not be decoded", Err: derr}); answer != nil {
+					res.msgs = append(res.msgs, answer)
+				} else {
 					c.onJunk(string(line))
 				}
 			}
@@ -146,27 +154,35 @@ func recordedOnly(msg *jsonrpc.Request) bool {
 		(msg.Method == "notifications/message" || msg.Method == "notifications/progress")
 }
 
-// defaultHoldGrace is how long a request whose answer was undeliverable
-// waits for a real one before it fails.
+// defaultHoldGrace is how long a request whose answer was over the size cap
+// waits for a real one before it fails, over stdio and on an HTTP event
+// stream alike.
 const defaultHoldGrace = time.Second
 
 // undeliverable records a frame that could not be delivered, of size bytes
 // and with the given ends, as a stdout event. When it carries the id of a
-// request in flight it holds failure as that request's answer (see hold) and
-// reports true.
-func (c *stdioConn) undeliverable(head, tail []byte, size int64, why string, failure error) bool {
+// request in flight, failure becomes that request's answer: a
+// *MessageTooLargeError is held (see hold); any other failure is returned,
+// as the made-up answer to deliver now. It returns nil otherwise.
+func (c *stdioConn) undeliverable(head, tail []byte, size int64, why string, failure error) *jsonrpc.Response {
 	id, ok := frameID(head, tail)
 	if !ok {
 		c.onJunk(fmt.Sprintf("[dropped a message of %d bytes: %s]", size, why))
-		return false
+		return nil
 	}
 	if _, inFlight := c.inFlight.Load(id); !inFlight {
 		c.onJunk(fmt.Sprintf("[dropped a message of %d bytes with id %v, which is no request in flight: %s]", size, id.Raw(), why))
-		return false
+		return nil
+	}
+	var tooLarge *MessageTooLargeError
+	if !errors.As(failure, &tooLarge) {
+		c.onJunk(fmt.Sprintf("[dropped a message of %d bytes with the id %v of a request in flight: %s; the request fails]", size, id.Raw(), why))
+		c.answered(id)
+		return madeUp(id, failure)
 	}
 	c.onJunk(fmt.Sprintf("[dropped a message of %d bytes with the id %v of a request in flight: %s; the request waits %s for another answer]", size, id.Raw(), why, c.holdGrace))
 	c.hold(id, failure)
-	return true
+	return nil
 }
 
 // hold fails the request id with failure after holdGrace, unless a real
@@ -255,15 +271,6 @@ func frameID(head, tail []byte) (jsonrpc.ID, bool) {
 	return id, err == nil
 }
 
-// Made-up answers: the JSON-RPC error codes and the markers in their data,
-// so that a target's own use of a code is not mistaken for one.
-const (
-	codeMessageTooLarge = -32099
-	codeUndecodable     = -32098
-	tooLargeMarker      = "mcp_test_mcp_message_too_large"
-	undecodableMarker   = "mcp_test_mcp_undecodable"
-)
-
 // madeUp returns the error answer to request id that stands for failure, a
 // *MessageTooLargeError or a *ProtocolError; madeUpError turns it back.
 func madeUp(id jsonrpc.ID, failure error) *jsonrpc.Response {
@@ -277,28 +284,6 @@ func madeUp(id jsonrpc.ID, failure error) *jsonrpc.Response {
 	data[marker] = true
 	raw, _ := json.Marshal(data)
 	return &jsonrpc.Response{ID: id, Error: &jsonrpc.Error{Code: int64(code), Message: failure.Error(), Data: raw}}
-}
-
-// madeUpError returns the error a made-up answer stands for, or nil when e
-// is the target's own error.
-func madeUpError(e *jsonrpc.Error, limit int64) error {
-	if e.Code != codeMessageTooLarge && e.Code != codeUndecodable {
-		return nil
-	}
-	var data struct {
-		TooLarge    bool  `json:"mcp_test_mcp_message_too_large"`
-		Undecodable bool  `json:"mcp_test_mcp_undecodable"`
-		Size        int64 `json:"size_bytes"`
-	}
-	switch {
-	case json.Unmarshal(e.Data, &data) != nil:
-		return nil
-	case e.Code == codeMessageTooLarge && data.TooLarge:
-		return &MessageTooLargeError{Limit: limit, Size: data.Size}
-	case e.Code == codeUndecodable && data.Undecodable:
-		return &ProtocolError{Msg: e.Message}
-	}
-	return nil
 }
 
 // readFrame reads one line. A line longer than max is not kept: its size and
@@ -411,25 +396,50 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 			}
 		}
 	}
+	data = append(data, '\n')
+	select {
+	case c.writeSlot <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err() // the stream is intact: nothing was written
+	case <-c.closed:
+		return mcp.ErrConnectionClosed
+	}
+	defer func() { <-c.writeSlot }()
+	select {
+	case <-c.closed:
+		return mcp.ErrConnectionClosed
+	default:
+	}
 	if req, ok := msg.(*jsonrpc.Request); ok && req.IsCall() {
 		c.inFlight.Store(req.ID, struct{}{})
 		if rc, ok := ctx.Value(rawCaptureKey{}).(*rawCapture); ok {
 			c.captures.Store(req.ID, rc)
 		}
 	}
-	data = append(data, '\n')
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	select {
-	case <-c.closed:
-		return mcp.ErrConnectionClosed
-	default:
-	}
 	// The write ends at the request's deadline too. Cut short before its
 	// first byte, the stream is intact and only the request fails.
-	n, byCtx, err := writeBy(ctx, c.stdin, data, c.writeTimeout, &c.written)
+	// A write stuck in a full pipe ends when the connection closes, too.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.closed:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	n, byCtx, err := writeBy(wctx, c.stdin, data, c.writeTimeout, &c.written)
 	if err != nil {
+		select {
+		case <-c.closed:
+			return mcp.ErrConnectionClosed
+		default:
+		}
 		if byCtx && n == 0 {
+			if req, ok := msg.(*jsonrpc.Request); ok && req.IsCall() {
+				c.answered(req.ID)
+				c.captures.Delete(req.ID)
+			}
 			return ctx.Err()
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
