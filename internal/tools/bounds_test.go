@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -96,7 +97,7 @@ func TestAnswersStayUnderTheBound(t *testing.T) {
 func TestFitAnswer(t *testing.T) {
 	t.Run("an answer under the bound is left alone", func(t *testing.T) {
 		b := []byte(`{"success":true,"message":"ok"}`)
-		out, failed := fitAnswer(b, 1<<10)
+		out, failed := fitAnswer(b, 16<<10, frameSize)
 		assert.Equal(t, b, out)
 		assert.False(t, failed)
 	})
@@ -107,15 +108,57 @@ func TestFitAnswer(t *testing.T) {
 		}
 		b, err := json.Marshal(map[string]any{"success": true, "message": "many", "tools": items, "metadata": map[string]any{"n": json.Number("12345678901234567890")}})
 		require.NoError(t, err)
-		out, failed := fitAnswer(b, 256<<10)
+		out, failed := fitAnswer(b, 256<<10, frameSize)
 		assert.False(t, failed)
-		assert.LessOrEqual(t, len(out), 256<<10)
+		assert.LessOrEqual(t, frameSize(out), 256<<10)
 		var v map[string]any
 		require.NoError(t, json.Unmarshal(out, &v))
 		assert.Contains(t, v["message"], "lists or objects to")
 		assert.NotEmpty(t, v["tools"])
 		assert.Contains(t, string(out), "12345678901234567890", "numbers stay exact")
 	})
+}
+
+func TestFitAnswerMeasuresTheFrame(t *testing.T) {
+	t.Run("a string of quotes, escaped twice in the text copy, is cut until the frame fits", func(t *testing.T) {
+		b, err := json.Marshal(map[string]any{"success": true, "message": "quotes", "text": strings.Repeat(`"`, 200<<10)})
+		require.NoError(t, err)
+		require.Less(t, 2*len(b), 1<<20, "twice the envelope would look as if it fitted")
+		require.Greater(t, frameSize(b), 1<<20, "the frame does not")
+		out, failed := fitAnswer(b, 1<<20, frameSize)
+		assert.False(t, failed)
+		assert.LessOrEqual(t, frameSize(out), 1<<20)
+		var v map[string]any
+		require.NoError(t, json.Unmarshal(out, &v))
+		assert.Contains(t, v["message"], "so it was cut: 1 strings to")
+		assert.Greater(t, len(v["text"].(string)), 120<<10, "the cut keeps most of what fits")
+	})
+}
+
+// BenchmarkFitAnswer fits a 32 MiB answer (the message cap's worth of
+// strings and small items) to the bound: it decodes once and cuts copies.
+func BenchmarkFitAnswer(b *testing.B) {
+	items := make([]any, 100_000)
+	for i := range items {
+		items[i] = map[string]any{"name": "tool_" + strconv.Itoa(i), "description": strings.Repeat("d", 300)}
+	}
+	env, err := json.Marshal(map[string]any{"success": true, "message": "big", "tools": items})
+	require.NoError(b, err)
+	b.SetBytes(int64(len(env)))
+	for b.Loop() {
+		out, failed := fitAnswer(env, maxAnswerBytes, frameSize)
+		if failed || frameSize(out) > maxAnswerBytes {
+			b.Fatal("not fitted")
+		}
+	}
+}
+
+func TestQuotedLenIsWhatTheEncoderWrites(t *testing.T) {
+	for _, s := range []string{"", "plain", `"\\`, "<a&b>", "\n\t\x01\x7f", "é–\u2028\u2029", "bad \xff utf-8", `{"k":"v\"w"}`} {
+		want, err := json.Marshal(s)
+		require.NoError(t, err)
+		assert.Equal(t, len(want), quotedLen([]byte(s)), "%q", s)
+	}
 }
 
 func TestFitAnswerNeverSendsMoreThanTheBound(t *testing.T) {
@@ -129,9 +172,9 @@ func TestFitAnswerNeverSendsMoreThanTheBound(t *testing.T) {
 	}
 	b, err := json.Marshal(map[string]any{"success": true, "message": "wide", "data": outer, "metadata": map[string]any{"request_time_ms": 1.5}})
 	require.NoError(t, err)
-	out, failed := fitAnswer(b, 8<<10)
+	out, failed := fitAnswer(b, 8<<10, frameSize)
 	assert.True(t, failed, "the host is told with isError")
-	assert.LessOrEqual(t, len(out), 8<<10)
+	assert.LessOrEqual(t, frameSize(out), 8<<10)
 	var v map[string]any
 	require.NoError(t, json.Unmarshal(out, &v))
 	assert.Equal(t, false, v["success"])

@@ -173,12 +173,8 @@ func (h *handlers) result(out envelope) (*mcp.CallToolResult, error) {
 		return nil, fmt.Errorf("marshaling output: %w", err)
 	}
 	b = h.secrets.scrubJSON(b)
-	b, failed := fitAnswer(b, maxAnswerBytes)
-	return &mcp.CallToolResult{
-		Content:           []mcp.Content{&mcp.TextContent{Text: string(b)}},
-		StructuredContent: json.RawMessage(b),
-		IsError:           failed || out.result().isError(),
-	}, nil
+	b, failed := fitAnswer(b, maxAnswerBytes, frameSize)
+	return answer(b, failed || out.result().isError()), nil
 }
 
 // decodeArgs decodes a tool's arguments into a new In. Unknown names are
