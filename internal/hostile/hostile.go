@@ -27,7 +27,8 @@ const Behaviour = "MCP_TEST_HOSTILE"
 const Tool = "hostile"
 
 // The behaviours. Sizes and counts come from the environment variables named
-// in brackets, with the defaults shown.
+// in brackets, with the defaults shown. Whatever the behaviour, the target
+// first writes one line of [HOSTILE_STDERR_LINE=0] bytes to its stderr.
 const (
 	// LogFlood answers tools/call after [HOSTILE_LOGS=60] log notifications
 	// of [HOSTILE_LOG_BYTES=4 MiB] of data each, and [HOSTILE_PROGRESS=0]
@@ -70,6 +71,9 @@ func envInt(name string, def int) int {
 // Main serves behaviour on in and out until in ends.
 func Main(behaviour string, in io.Reader, stdout io.Writer) {
 	big := envInt("HOSTILE_BIG", 2<<20)
+	if n := envInt("HOSTILE_STDERR_LINE", 0); n > 0 {
+		fmt.Fprintln(os.Stderr, strings.Repeat("e", n))
+	}
 	w := bufio.NewWriterSize(stdout, 64<<10)
 	send := func(v any) {
 		b, err := json.Marshal(v)

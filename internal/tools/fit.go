@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // maxAnswerBytes bounds the frame of one tool's answer, as the host receives
@@ -84,7 +86,7 @@ func fitAnswer(b []byte, limit int, size func([]byte) int) (out []byte, failed b
 		if env, ok := cut.(map[string]any); ok {
 			env = maps.Clone(env) // walk shares what it did not change with v
 			msg, _ := env["message"].(string)
-			env["message"] = cutNote(msg, 4<<10) + " " + f.note(frame, limit)
+			env["message"] = textcut.CutNote(msg, 4<<10) + " " + f.note(frame, limit)
 			cut = env
 		}
 		out, err := json.Marshal(cut)
@@ -180,7 +182,7 @@ func (f *fitter) walk(v any) (any, bool) {
 	case string:
 		if len(v) > f.strCap {
 			f.strings++
-			return cutNote(v, f.strCap), true
+			return textcut.CutNote(v, f.strCap), true
 		}
 	case []any:
 		changed := false
