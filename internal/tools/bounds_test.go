@@ -45,8 +45,7 @@ func TestCallToolBoundsLogsAndProgress(t *testing.T) {
 	assert.EqualValues(t, logBytes, get(call, "progress", 0, "message_size_bytes"))
 	assert.Contains(t, env["message"], "120 log messages (the newest 100 kept) (100 cut at 16 KiB)")
 	assert.Contains(t, env["message"], "110 progress notifications (the newest 100 kept)")
-	raw := h.rawOutputs()
-	assert.Less(t, len(raw[len(raw)-1]), 4<<20, "the answer stays under 4 MiB")
+	assert.Less(t, h.frames.last(), maxAnswerBytes, "the answer's frame, both copies, stays under 4 MiB")
 
 	env = h.call("get_notifications", map[string]any{"kinds": []any{"log"}, "limit": 1})
 	assert.Equal(t, true, get(env, "notifications", 0, "data_truncated"))
@@ -66,7 +65,6 @@ func TestAnswersStayUnderTheBound(t *testing.T) {
 	h := newHost(t, nil)
 	env := h.call("connect", hostileArgs(hostile.LongStrings, nil))
 	require.Equal(t, true, env["success"], "%v", env)
-	last := func() string { raw := h.rawOutputs(); return raw[len(raw)-1] }
 
 	t.Run("serverInfo strings of 2 MiB are cut with a note", func(t *testing.T) {
 		for _, field := range []string{"name", "title", "version"} {
@@ -75,7 +73,7 @@ func TestAnswersStayUnderTheBound(t *testing.T) {
 			assert.Contains(t, s, "[cut: 2097152 bytes in all]", field)
 		}
 		assert.Less(t, len(get(env, "connection", "instructions").(string)), 16<<10)
-		assert.Less(t, len(last()), 64<<10)
+		assert.Less(t, h.frames.last(), 128<<10, "the frame, both copies")
 	})
 	t.Run("a 2 MiB error message from the target is cut with a note", func(t *testing.T) {
 		env := h.call("call_tool", map[string]any{"name": hostile.Tool})
@@ -83,12 +81,12 @@ func TestAnswersStayUnderTheBound(t *testing.T) {
 		msg := get(env, "error", "message").(string)
 		assert.Less(t, len(msg), 9<<10)
 		assert.Contains(t, msg, "bytes in all]")
-		assert.Less(t, len(last()), 64<<10)
+		assert.Less(t, h.frames.last(), 128<<10, "the frame, both copies")
 	})
 	t.Run("a 14 MiB tool list is cut to the 4 MiB bound, says so, and still matches the output schema", func(t *testing.T) {
 		env := h.call("list_tools", nil)
 		require.Equal(t, true, env["success"], "%v", env["message"])
-		assert.LessOrEqual(t, len(last()), 4<<20)
+		assert.LessOrEqual(t, h.frames.last(), maxAnswerBytes, "the frame, both copies")
 		assert.Contains(t, env["message"], "over the 4 MiB bound, so it was cut")
 		assert.Len(t, env["tools"], 8, "the list itself is whole")
 	})
