@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // The operators of a comparison object in expect.structured.
@@ -228,22 +230,13 @@ func plain(v any) any {
 // show formats a value for a report, cut to a readable length.
 func show(v any) string {
 	if s, ok := v.(string); ok {
-		return strconv.Quote(clip(s, 200))
+		return strconv.Quote(textcut.Mark(s, 200))
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
-	return clip(string(b), 200)
-}
-
-// clip cuts s to n bytes (at a rune boundary), marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = strings.ToValidUTF8(s[:n], "")
-	return s + "…"
+	return textcut.Mark(string(b), 200)
 }
 
 // A path names a place in a JSON value: keys separated by dots, a number

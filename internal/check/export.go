@@ -12,6 +12,8 @@ import (
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // MarshalYAML writes a one-item list as a plain string.
@@ -143,7 +145,7 @@ func StablePrefix(text string) string {
 		s = s[:loc[0]]
 	}
 	if len(s) > 80 {
-		s = strings.ToValidUTF8(s[:80], "")
+		s = textcut.Cut(s, 80)
 		if i := strings.LastIndexByte(s, ' '); i > 20 {
 			s = s[:i]
 		}

@@ -28,6 +28,7 @@ import (
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/audit"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // Options configures Run. Only Spec or Target is required.
@@ -1032,7 +1033,7 @@ func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	return clip(s, 160)
+	return textcut.Mark(s, 160)
 }
 
 func ms(d time.Duration) float64 {

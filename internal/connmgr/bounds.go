@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // Bounds on what is stored of the target's notifications, so that memory
@@ -33,15 +35,6 @@ const (
 	// WWW-Authenticate an error keeps.
 	maxHeaderValue = 1 << 10
 )
-
-// cutNote returns s if it is at most n bytes, else its first n bytes (at a
-// rune boundary) and a note that says how long it was.
-func cutNote(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return cutBytes(s, n) + fmt.Sprintf("…[cut: %d bytes in all]", len(s))
-}
 
 // cutJSON returns raw if it is at most max bytes; otherwise a JSON string of
 // at most max bytes holding the start of raw's text (cut at a rune
@@ -78,7 +71,7 @@ type callNotes struct {
 func (n *callNotes) addProgress(p Progress) {
 	if len(p.Message) > MaxProgressMessage {
 		p.MessageSizeBytes = len(p.Message)
-		p.Message = cutBytes(p.Message, MaxProgressMessage)
+		p.Message = textcut.Cut(p.Message, MaxProgressMessage)
 	}
 	if len(n.progress) >= MaxCallProgress {
 		n.progress = slices.Delete(n.progress, 0, 1)
@@ -99,18 +92,6 @@ func (n *callNotes) count() int {
 	return len(n.progress) + len(n.logs) + n.progressDropped + n.logsDropped
 }
 
-// cutBytes returns s cut to at most n bytes at a rune boundary, as a copy
-// that does not keep s alive.
-func cutBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return strings.Clone(s[:n])
-}
-
 // logEntry turns a log notification into what a call keeps: its data masked
 // inside its strings (scrubJSON, which sees through the escapes Marshal
 // writes for & < > and control characters), then cut at MaxLogData: once
@@ -122,7 +103,7 @@ func logEntry(p *mcp.LoggingMessageParams, scrubJSON func([]byte) []byte) LogEnt
 		data, _ = json.Marshal(fmt.Sprint(p.Data))
 	}
 	raw, truncated, size := cutJSON(json.RawMessage(scrubJSON(data)), MaxLogData)
-	e := LogEntry{Level: cutBytes(string(p.Level), 64), Logger: cutBytes(p.Logger, 256), Data: raw}
+	e := LogEntry{Level: textcut.Cut(string(p.Level), 64), Logger: textcut.Cut(p.Logger, 256), Data: raw}
 	if truncated {
 		e.Truncated, e.SizeBytes = true, size
 	}

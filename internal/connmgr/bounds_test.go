@@ -1,6 +1,7 @@
 package connmgr
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -67,6 +68,35 @@ func TestNotificationsAreCutWhenStored(t *testing.T) {
 	})
 }
 
+func TestStderrLinesAreCutWithANote(t *testing.T) {
+	stderrEvent := func(t *testing.T, m *Manager) string {
+		var line string
+		require.Eventually(t, func() bool {
+			page := m.Events(EventQuery{Kinds: []string{EventStderr}})
+			if len(page.Events) == 0 {
+				return false
+			}
+			var d struct{ Line string }
+			require.NoError(t, json.Unmarshal(page.Events[0].Data, &d))
+			line = d.Line
+			return true
+		}, 10*time.Second, 10*time.Millisecond)
+		return line
+	}
+	t.Run("a 100,000-byte line, cut before it is scrubbed, says how long it was as written", func(t *testing.T) {
+		m := newManager(t, nil)
+		connect(t, m, hostileSpec(t, hostile.Silent, map[string]string{"HOSTILE_STDERR_LINE": "100000"}))
+		assert.Equal(t, strings.Repeat("e", stderrLineMax)+"…[cut: 100000 bytes in all]", stderrEvent(t, m))
+	})
+	t.Run("a 20,000-byte line is cut in the event log and in status's stderr tail", func(t *testing.T) {
+		m := newManager(t, nil)
+		connect(t, m, hostileSpec(t, hostile.Silent, map[string]string{"HOSTILE_STDERR_LINE": "20000"}))
+		want := strings.Repeat("e", stderrLineMax) + "…[cut: 20000 bytes in all]"
+		assert.Equal(t, want, stderrEvent(t, m))
+		assert.Equal(t, []string{want}, m.Status().StderrTail)
+	})
+}
+
 func TestUndeliverableAnswers(t *testing.T) {
 	t.Run("an answer nested too deep to decode fails its call at once with a protocol error", func(t *testing.T) {
 		m := newManager(t, nil)
@@ -114,13 +144,16 @@ func TestTargetStringsAreCut(t *testing.T) {
 		assert.Contains(t, herr.WWWAuthenticate, "[cut: 524303 bytes in all]")
 		assert.Less(t, len(err.Error()), 4<<10)
 	})
-	t.Run("serverInfo strings of 2 MiB are cut with a note", func(t *testing.T) {
+	t.Run("serverInfo strings and instructions of 2 MiB are cut with a note", func(t *testing.T) {
 		m := newManager(t, nil)
 		info := connect(t, m, hostileSpec(t, hostile.LongStrings, nil))
 		for _, s := range []string{info.ServerInfo.Name, info.ServerInfo.Title, info.ServerInfo.Version} {
 			assert.Less(t, len(s), 2<<10)
 			assert.Contains(t, s, "[cut: 2097152 bytes in all]")
 		}
+		assert.Less(t, len(info.Instructions), maxInstructions+64)
+		assert.True(t, strings.HasSuffix(info.Instructions, "…[cut: 2097152 bytes in all]"), "the instructions' note is the same as every other cut's")
+		assert.Equal(t, 2<<20, info.InstructionsBytes)
 	})
 	t.Run("pages of 50,000 tools stop the walk with a protocol error naming the bound", func(t *testing.T) {
 		m := newManager(t, nil)

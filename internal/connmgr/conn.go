@@ -318,7 +318,7 @@ func (c *conn) stderrLines() []string {
 }
 
 func (c *conn) onJunk(line string) {
-	line = scrubCut(line, c.scrub)
+	line = scrubCut(line, len(line), c.scrub)
 	c.events.add(EventStdout, "", c.id, map[string]string{"line": line})
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -399,8 +399,8 @@ func (c *conn) recordLog(p *mcp.LoggingMessageParams) {
 	}
 }
 
-func (c *conn) onStderrLine(line string) {
-	c.events.add(EventStderr, "", c.id, map[string]string{"line": scrubCut(line, c.scrub)})
+func (c *conn) onStderrLine(line string, size int) {
+	c.events.add(EventStderr, "", c.id, map[string]string{"line": scrubCut(line, size, c.scrub)})
 }
 
 // answeredByKey carries a *string in which a handler of the target's

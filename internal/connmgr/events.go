@@ -188,9 +188,10 @@ func kindOf(method string) string {
 // longer than max is cut. It is used for a stdio target's stderr.
 type lineWriter struct {
 	max  int
-	emit func(line string)
+	emit func(line string, size int) // size: the line's length before the cut at max
 	mu   sync.Mutex
 	buf  []byte // guarded by mu: the unfinished last line
+	size int    // guarded by mu: the unfinished last line's length before the cut
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
@@ -202,14 +203,16 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		if i < 0 {
 			room := max(w.max-len(w.buf), 0)
 			w.buf = append(w.buf, p[:min(len(p), room)]...)
+			w.size += len(p)
 			break
 		}
 		room := max(w.max-len(w.buf), 0)
 		w.buf = append(w.buf, p[:min(i, room)]...)
+		w.size += i
 		if line := string(trimCR(w.buf)); line != "" {
-			w.emit(line)
+			w.emit(line, max(w.size-(len(w.buf)-len(line)), len(line)))
 		}
-		w.buf = w.buf[:0]
+		w.buf, w.size = w.buf[:0], 0
 		p = p[i+1:]
 	}
 	return n, nil

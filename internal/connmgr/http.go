@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // httpSnippet is how much of an error response's body is kept.
@@ -96,7 +97,7 @@ func (t *headerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error
 	carries := req.Method == http.MethodPost || t.sse && req.Method == http.MethodGet
 	switch {
 	case resp.StatusCode >= 400 && carries:
-		e := &HTTPError{StatusCode: resp.StatusCode, ContentType: ct, WWWAuthenticate: cutNote(t.secrets.ScrubEscaped(resp.Header.Get("WWW-Authenticate")), maxHeaderValue)}
+		e := &HTTPError{StatusCode: resp.StatusCode, ContentType: ct, WWWAuthenticate: textcut.CutNote(t.secrets.ScrubEscaped(resp.Header.Get("WWW-Authenticate")), maxHeaderValue)}
 		e.BodySnippet = t.peek(resp)
 		if probeAnswer(req, resp, e.BodySnippet) { // probe.go
 			return resp, nil

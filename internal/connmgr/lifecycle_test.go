@@ -1,12 +1,8 @@
 package connmgr
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"os/signal"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,124 +13,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/procgroup"
 )
 
-// The test binary run as "lifecycle-target MODE" is a hostile stdio target
-// for the connection's lifecycle:
-//
-//	bad-version    answers initialize with protocolVersion "1999-01-01"
-//	close-stdout   answers initialize, closes its stdout, and sleeps on
-//	close-stdout-on-call  the same, on tools/call
-//	mute           never answers; ignores SIGTERM and the end of its stdin
-//	setsid-daemon  starts a daemon that leaves its process group (setsid,
-//	               double fork), writes "daemon pid N" to stderr, serves
-//	setsid-child   starts a child that leaves its group (setsid) with an
-//	               empty environment, writes "daemon pid N", serves
-//	daemonize      (internal) starts the daemon and exits at once
-//	daemon         (internal) sleeps
-func init() {
-	if len(os.Args) >= 3 && os.Args[1] == "lifecycle-target" {
-		os.Exit(lifecycleTarget(os.Args[2]))
-	}
-}
-
-func lifecycleTarget(mode string) int {
-	switch mode {
-	case "daemon":
-		time.Sleep(time.Minute)
-		return 0
-	case "daemonize":
-		cmd := exec.Command(os.Args[0], "lifecycle-target", "daemon", "--api-key="+daemonSecret)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		if err := cmd.Start(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		fmt.Printf("%d\n", cmd.Process.Pid)
-		return 0
-	case "mute":
-		signal.Ignore(syscall.SIGTERM)
-		sc := bufio.NewScanner(os.Stdin)
-		for sc.Scan() {
-		}
-		time.Sleep(time.Minute)
-		return 0
-	case "setsid-child":
-		cmd := exec.Command(os.Args[0], "lifecycle-target", "daemon")
-		cmd.Env = []string{}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		if err := cmd.Start(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		fmt.Fprintf(os.Stderr, "daemon pid %d\n", cmd.Process.Pid)
-	case "setsid-daemon":
-		out, err := exec.Command(os.Args[0], "lifecycle-target", "daemonize").Output()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "daemonize:", err)
-			return 1
-		}
-		fmt.Fprintf(os.Stderr, "daemon pid %s", out)
-	}
-	sc := bufio.NewScanner(os.Stdin)
-	sc.Buffer(make([]byte, 1<<20), 4<<20)
-	out := json.NewEncoder(os.Stdout)
-	for sc.Scan() {
-		var req struct {
-			ID     json.RawMessage `json:"id"`
-			Method string          `json:"method"`
-		}
-		if json.Unmarshal(sc.Bytes(), &req) != nil || req.ID == nil {
-			continue
-		}
-		switch req.Method {
-		case "initialize":
-			version := DefaultProtocolVersion
-			if mode == "bad-version" {
-				version = "1999-01-01"
-			}
-			_ = out.Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{
-				"protocolVersion": version,
-				"capabilities":    map[string]any{"tools": map[string]any{}},
-				"serverInfo":      map[string]any{"name": "lifecycle-" + mode, "version": "0"},
-			}})
-			if mode == "close-stdout" {
-				_ = os.Stdout.Close()
-				time.Sleep(time.Minute)
-				return 0
-			}
-		case "tools/list":
-			_ = out.Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{"tools": []any{
-				map[string]any{"name": "t", "inputSchema": map[string]any{"type": "object"}},
-			}}})
-		case "tools/call":
-			if mode == "close-stdout-on-call" {
-				_ = os.Stdout.Close()
-				time.Sleep(time.Minute)
-				return 0
-			}
-			_ = out.Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{"content": []any{}}})
-		default:
-			_ = out.Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "error": map[string]any{"code": -32601, "message": "method not found"}})
-		}
-	}
-	return 0
-}
-
-// daemonSecret is on the daemon's command line, to be masked.
-const daemonSecret = "sk-daemon-SECRET-42"
-
-func lifecycleSpec(t *testing.T, mode string) Spec {
-	t.Helper()
-	exe, err := os.Executable()
-	require.NoError(t, err)
-	return Spec{Command: exe, Args: []string{"lifecycle-target", mode}}
-}
-
 func TestAnUnsupportedProtocolVersionIsAProtocolErrorNamingIt(t *testing.T) {
 	m := newManager(t, nil)
-	_, _, err := m.Connect(t.Context(), lifecycleSpec(t, "bad-version"))
+	_, _, err := m.Connect(t.Context(), hostileSpec(t, hostile.BadVersion, nil))
 	var perr *ProtocolError
 	require.ErrorAs(t, err, &perr, "%T: %v", err, err)
 	assert.Contains(t, err.Error(), `"1999-01-01"`)
@@ -150,8 +35,8 @@ func TestATargetThatClosesItsStdoutButRunsOnIsReportedSo(t *testing.T) {
 
 func testClosedStdoutDuringACall(t *testing.T) {
 	m := newManager(t, nil)
-	info := connect(t, m, lifecycleSpec(t, "close-stdout-on-call"))
-	_, err := m.CallTool(t.Context(), "t", nil, 10*time.Second)
+	info := connect(t, m, hostileSpec(t, hostile.CloseStdoutOnCall, nil))
+	_, err := m.CallTool(t.Context(), hostile.Tool, nil, 10*time.Second)
 	var lost *LostError
 	require.ErrorAs(t, err, &lost, "%T: %v", err, err)
 	assert.Contains(t, lost.Reason, fmt.Sprintf("the target closed its stdout but is still running (pid %d)", info.Process.PID))
@@ -162,7 +47,7 @@ func testClosedStdoutDuringACall(t *testing.T) {
 
 func testClosedStdoutWhileIdle(t *testing.T) {
 	m := newManager(t, nil)
-	info := connect(t, m, lifecycleSpec(t, "close-stdout"))
+	info := connect(t, m, hostileSpec(t, hostile.CloseStdout, nil))
 	require.Eventually(t, func() bool { return !m.Status().Connected }, 10*time.Second, 10*time.Millisecond)
 	last := m.Status().Last
 	require.NotNil(t, last)
@@ -259,7 +144,7 @@ func TestDeadlinesHoldWhenTheTargetStopsReading(t *testing.T) {
 	// cleanup takes the whole terminate budget, past connect's deadline.
 	muteConnect := func(t *testing.T, m *Manager) {
 		t.Helper()
-		spec := lifecycleSpec(t, "mute")
+		spec := hostileSpec(t, hostile.Mute, nil)
 		const deadline = time.Second
 		spec.ConnectTimeout = deadline
 		start := time.Now()
@@ -274,7 +159,7 @@ func TestDeadlinesHoldWhenTheTargetStopsReading(t *testing.T) {
 	t.Run("connect returns at its deadline and the target's group is ended after", func(t *testing.T) {
 		m := newManager(t, nil)
 		muteConnect(t, m)
-		pids := lifecyclePids(t, "mute")
+		pids := hostilePids(t, hostile.Mute)
 		require.Len(t, pids, 1, "the cleanup is still under way")
 		require.Eventually(t, func() bool { return !procgroup.Alive(pids[0]) }, 10*time.Second, 10*time.Millisecond)
 	})
@@ -282,17 +167,17 @@ func TestDeadlinesHoldWhenTheTargetStopsReading(t *testing.T) {
 		m := New(nil)
 		muteConnect(t, m)
 		require.NoError(t, m.Close())
-		assert.Empty(t, lifecyclePids(t, "mute"), "no process of the mute target is left once Close returns")
+		assert.Empty(t, hostilePids(t, hostile.Mute), "no process of the mute target is left once Close returns")
 	})
 }
 
-// lifecyclePids lists the live processes running "lifecycle-target mode"
-// from this test binary.
-func lifecyclePids(t *testing.T, mode string) []int {
+// hostilePids lists the live processes of this test binary run as the
+// hostile target with behaviour.
+func hostilePids(t *testing.T, behaviour string) []int {
 	t.Helper()
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	want := exe + "\x00lifecycle-target\x00" + mode + "\x00"
+	want := "\x00" + hostile.Behaviour + "=" + behaviour + "\x00"
 	ents, err := os.ReadDir("/proc")
 	require.NoError(t, err)
 	var pids []int
@@ -301,8 +186,9 @@ func lifecyclePids(t *testing.T, mode string) []int {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && string(b) == want && !goneOrZombie(pid) {
+		path, _ := os.Readlink("/proc/" + e.Name() + "/exe")
+		b, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err == nil && path == exe && strings.Contains("\x00"+string(b), want) && procgroup.Running(pid) {
 			pids = append(pids, pid)
 		}
 	}
@@ -311,16 +197,16 @@ func lifecyclePids(t *testing.T, mode string) []int {
 
 func TestASetsidDaemonIsEndedAtDisconnect(t *testing.T) {
 	t.Run("a double-forked daemon is found by the marker it inherited", func(t *testing.T) {
-		testSetsidDaemon(t, "setsid-daemon", "lifecycle-target daemon --api-key=***")
+		testSetsidDaemon(t, hostile.SetsidDaemon)
 	})
 	t.Run("a child with an empty environment is found by its parent", func(t *testing.T) {
-		testSetsidDaemon(t, "setsid-child", "lifecycle-target daemon")
+		testSetsidDaemon(t, hostile.SetsidChild)
 	})
 }
 
-func testSetsidDaemon(t *testing.T, mode, wantCommand string) {
+func testSetsidDaemon(t *testing.T, behaviour string) {
 	m := newManager(t, nil)
-	connect(t, m, lifecycleSpec(t, mode))
+	connect(t, m, hostileSpec(t, behaviour, nil))
 	var daemon int
 	require.Eventually(t, func() bool {
 		match := regexp.MustCompile(`daemon pid (\d+)`).FindStringSubmatch(strings.Join(m.Status().StderrTail, "\n"))
@@ -330,12 +216,12 @@ func testSetsidDaemon(t *testing.T, mode, wantCommand string) {
 		return daemon > 0
 	}, 5*time.Second, 10*time.Millisecond)
 	t.Cleanup(func() { _ = syscall.Kill(daemon, syscall.SIGKILL) })
-	require.False(t, goneOrZombie(daemon), "the daemon runs")
+	require.True(t, procgroup.Running(daemon), "the daemon runs")
 
 	_, _, err := m.Disconnect(t.Context())
 	require.Error(t, err, "the daemon is named in the cleanup warning")
 	assert.Contains(t, err.Error(), fmt.Sprintf("pid %d", daemon))
-	assert.Contains(t, err.Error(), wantCommand, "with its command line")
-	assert.NotContains(t, err.Error(), daemonSecret, "whose secret-looking values are masked")
-	assert.True(t, goneOrZombie(daemon), "the daemon is gone")
+	assert.Contains(t, err.Error(), "hostile-daemon --api-key=***", "with its command line")
+	assert.NotContains(t, err.Error(), hostile.DaemonSecret, "whose secret-looking values are masked")
+	assert.False(t, procgroup.Running(daemon), "the daemon is gone")
 }

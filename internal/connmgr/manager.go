@@ -21,6 +21,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // Defaults for Options' zero values.
@@ -527,14 +528,13 @@ func (m *Manager) describe(c *conn, tgt *target, offered string) Info {
 		in.ProtocolVersion = res.ProtocolVersion
 		in.Capabilities = res.Capabilities
 		if si := res.ServerInfo; si != nil {
-			in.ServerInfo = ServerInfo{Name: cutNote(si.Name, MaxInfoField), Title: cutNote(si.Title, MaxInfoField), Version: cutNote(si.Version, MaxInfoField)}
+			in.ServerInfo = ServerInfo{Name: textcut.CutNote(si.Name, MaxInfoField), Title: textcut.CutNote(si.Title, MaxInfoField), Version: textcut.CutNote(si.Version, MaxInfoField)}
 		}
 		// Scrub first, so that no prefix of a secret survives the cut.
 		in.InstructionsBytes = len(res.Instructions)
 		in.Instructions = c.scrub(res.Instructions)
 		if len(in.Instructions) > maxInstructions {
-			kept := strings.ToValidUTF8(in.Instructions[:maxInstructions], "")
-			in.Instructions = kept + fmt.Sprintf("\n[truncated: the instructions are %d bytes; the first %d are shown]", len(res.Instructions), len(kept))
+			in.Instructions = textcut.Note(textcut.Cut(in.Instructions, maxInstructions), len(res.Instructions))
 		}
 	}
 	if c.proc != nil {

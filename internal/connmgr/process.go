@@ -18,6 +18,7 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/procgroup"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // process supervises a stdio target: its pipes, its stderr ring and its
@@ -48,7 +49,7 @@ const TargetIDEnv = "MCP_TEST_MCP_TARGET_ID"
 // startProcess starts path with args in its own process group. env is the
 // complete environment, to which TargetIDEnv is added. The caller owns the
 // returned process and must call terminate.
-func startProcess(path string, args, env []string, dir string, stderrBytes int, onStderrLine func(string)) (*process, error) {
+func startProcess(path string, args, env []string, dir string, stderrBytes int, onStderrLine func(line string, size int)) (*process, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -239,11 +240,7 @@ func describeProcs(ps []procgroup.Proc) string {
 	for i, p := range ps {
 		secrets := &redact.Secrets{}
 		secrets.Add(secretArgValues(p.Args)...)
-		cmdline := secrets.Scrub(shellJoin(p.Args))
-		if len(cmdline) > commandShown {
-			cmdline = strings.ToValidUTF8(cmdline[:commandShown], "") + "…"
-		}
-		out[i] = fmt.Sprintf("pid %d (%s)", p.PID, cmdline)
+		out[i] = fmt.Sprintf("pid %d (%s)", p.PID, textcut.Mark(secrets.Scrub(shellJoin(p.Args)), commandShown))
 	}
 	return strings.Join(out, ", ")
 }
@@ -377,7 +374,7 @@ func closeAll(fs ...*os.File) {
 }
 
 // Stderr tail limits: status shows the last stderrTailLines lines, each cut
-// at stderrLineMax characters.
+// at stderrLineMax characters with a note of its size in bytes.
 const (
 	stderrTailLines = 20
 	stderrLineMax   = 512

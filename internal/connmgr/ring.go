@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"sync"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // ring keeps the last cap bytes written to it: a stdio target's stderr. It
@@ -54,9 +56,9 @@ func (r *ring) Bytes() []byte {
 	return append(out, r.buf[:r.next]...)
 }
 
-// Lines returns the last n non-empty lines, each cut at maxLen characters.
-// A line cut by the ring's wrap-around is dropped.
-func (r *ring) Lines(n, maxLen int) []string {
+// Lines returns the last n non-empty lines. A line cut by the ring's
+// wrap-around is dropped.
+func (r *ring) Lines(n int) []string {
 	r.mu.Lock()
 	wrapped := r.full
 	r.mu.Unlock()
@@ -72,7 +74,7 @@ func (r *ring) Lines(n, maxLen int) []string {
 		if strings.TrimSpace(l) == "" {
 			continue
 		}
-		out = append(out, cut(l, maxLen))
+		out = append(out, l)
 	}
 	if len(out) > n {
 		out = out[len(out)-n:]
@@ -80,36 +82,30 @@ func (r *ring) Lines(n, maxLen int) []string {
 	return out
 }
 
-// cut shortens s to at most max runes, marking the cut.
-func cut(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	r := []rune(s)
-	if len(r) <= max {
-		return s
-	}
-	return string(r[:max]) + "…"
-}
-
 // scrubWindow is how much of a line is kept for scrubbing before it is cut
 // for display: a secret is masked whole before the cut, so no prefix of it
 // survives at the edge.
 const scrubWindow = 64 << 10
 
-// scrubCut masks secrets in line, then cuts it at stderrLineMax characters.
-func scrubCut(line string, scrub func(string) string) string {
-	if len(line) > scrubWindow {
-		line = line[:scrubWindow]
+// scrubCut masks secrets in line, then cuts it at stderrLineMax characters
+// with a note of size, the line's length as the target wrote it (at least
+// len(line): the line may be cut already).
+func scrubCut(line string, size int, scrub func(string) string) string {
+	whole := size <= len(line) && len(line) <= scrubWindow
+	size = max(size, len(line))
+	line = scrub(textcut.Cut(line, scrubWindow))
+	kept := textcut.CutRunes(line, stderrLineMax)
+	if whole && len(kept) == len(line) {
+		return line
 	}
-	return cut(scrub(line), stderrLineMax)
+	return textcut.Note(kept, size)
 }
 
 // scrubLines returns the last stderrTailLines lines of r, masked, then cut.
 func scrubLines(r *ring, scrub func(string) string) []string {
-	lines := r.Lines(stderrTailLines, scrubWindow)
+	lines := r.Lines(stderrTailLines)
 	for i, l := range lines {
-		lines[i] = scrubCut(l, scrub)
+		lines[i] = scrubCut(l, len(l), scrub)
 	}
 	return lines
 }

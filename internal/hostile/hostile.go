@@ -16,8 +16,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // Behaviour is the environment variable that names the behaviour.
@@ -27,7 +32,8 @@ const Behaviour = "MCP_TEST_HOSTILE"
 const Tool = "hostile"
 
 // The behaviours. Sizes and counts come from the environment variables named
-// in brackets, with the defaults shown.
+// in brackets, with the defaults shown. Whatever the behaviour, the target
+// first writes one line of [HOSTILE_STDERR_LINE=0] bytes to its stderr.
 const (
 	// LogFlood answers tools/call after [HOSTILE_LOGS=60] log notifications
 	// of [HOSTILE_LOG_BYTES=4 MiB] of data each, and [HOSTILE_PROGRESS=0]
@@ -60,7 +66,105 @@ const (
 	// is in a log notification of more than 16 KiB (which encoding/json
 	// escapes in turn when it holds & < > or control characters).
 	EscapedEcho = "escaped-echo"
+	// BadVersion answers initialize with protocolVersion "1999-01-01".
+	BadVersion = "bad-version"
+	// CloseStdout answers initialize, then closes its stdout and runs on
+	// for a minute.
+	CloseStdout = "close-stdout"
+	// CloseStdoutOnCall is CloseStdout on tools/call.
+	CloseStdoutOnCall = "close-stdout-on-call"
+	// Mute never answers, not even initialize, and ignores SIGTERM and the
+	// end of its stdin for a minute.
+	Mute = "mute"
+	// SetsidDaemon starts a daemon that leaves its process group (a double
+	// fork with setsid, so the daemon's parent is gone), writes "daemon pid
+	// N" to stderr, and serves.
+	SetsidDaemon = "setsid-daemon"
+	// SetsidChild starts a child that leaves its process group (setsid)
+	// with an environment of only Behaviour, so nothing it inherited marks
+	// it; writes "daemon pid N" to stderr, and serves.
+	SetsidChild = "setsid-child"
+	// Stragglers starts a child in its own process group and a setsid
+	// daemon (with the environment it inherited), writes "member pid N" and "daemon pid N" to stderr, and
+	// serves.
+	Stragglers = "stragglers"
 )
+
+// DaemonSecret is on the command line of the daemons SetsidDaemon,
+// SetsidChild and Stragglers start, for tests that it is masked.
+const DaemonSecret = "sk-daemon-SECRET-42"
+
+// The daemons' own behaviours: daemonize starts a daemon and writes its pid
+// to stdout; daemon sleeps a minute.
+const (
+	daemonize = "daemonize"
+	daemon    = "daemon"
+)
+
+// startDaemon starts the test binary as a daemon ("hostile-daemon
+// --api-key=DaemonSecret" on its command line) with env, and returns its pid.
+func startDaemon(env []string, setsid bool) (int, error) {
+	cmd := exec.Command(os.Args[0], "hostile-daemon", "--api-key="+DaemonSecret)
+	cmd.Env = append(env, Behaviour+"="+daemon)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: setsid}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	return cmd.Process.Pid, nil
+}
+
+// withoutBehaviour returns the environment without Behaviour.
+func withoutBehaviour() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, Behaviour+"=") })
+}
+
+// startStrays starts the processes behaviour leaves behind, and writes their
+// pids to stderr. It reports whether the behaviour is one of the daemons'
+// own, which is then done.
+func startStrays(behaviour string) (done bool) {
+	switch behaviour {
+	case daemon:
+		time.Sleep(time.Minute)
+		return true
+	case daemonize:
+		pid, err := startDaemon(withoutBehaviour(), true)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(pid)
+		return true
+	case SetsidDaemon:
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(withoutBehaviour(), Behaviour+"="+daemonize)
+		out, err := cmd.Output()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "daemonize:", err)
+			os.Exit(1)
+		}
+		fmt.Fprintf(os.Stderr, "daemon pid %s", out)
+	case SetsidChild, Stragglers:
+		env := []string{}
+		if behaviour == Stragglers {
+			env = withoutBehaviour()
+		}
+		pid, err := startDaemon(env, true)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Fprintf(os.Stderr, "daemon pid %d\n", pid)
+		if behaviour == Stragglers {
+			pid, err := startDaemon(withoutBehaviour(), false)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			fmt.Fprintf(os.Stderr, "member pid %d\n", pid)
+		}
+	}
+	return false
+}
 
 func envInt(name string, def int) int {
 	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
@@ -72,6 +176,24 @@ func envInt(name string, def int) int {
 // Main serves behaviour on in and out until in ends.
 func Main(behaviour string, in io.Reader, stdout io.Writer) {
 	big := envInt("HOSTILE_BIG", 2<<20)
+	if startStrays(behaviour) {
+		return
+	}
+	if behaviour == Mute {
+		signal.Ignore(syscall.SIGTERM)
+		_, _ = io.Copy(io.Discard, in)
+		time.Sleep(time.Minute)
+		return
+	}
+	closeStdout := func() {
+		if c, ok := stdout.(io.Closer); ok {
+			_ = c.Close()
+		}
+		time.Sleep(time.Minute)
+	}
+	if n := envInt("HOSTILE_STDERR_LINE", 0); n > 0 {
+		fmt.Fprintln(os.Stderr, strings.Repeat("e", n))
+	}
 	w := bufio.NewWriterSize(stdout, 64<<10)
 	send := func(v any) {
 		b, err := json.Marshal(v)
@@ -104,8 +226,12 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 		switch req.Method {
 		case "initialize":
 			info := map[string]any{"name": "hostile", "version": "0"}
+			version := "2025-06-18"
+			if behaviour == BadVersion {
+				version = "1999-01-01"
+			}
 			result := map[string]any{
-				"protocolVersion": "2025-06-18",
+				"protocolVersion": version,
 				"capabilities":    map[string]any{"tools": map[string]any{}, "logging": map[string]any{}},
 				"serverInfo":      info,
 			}
@@ -116,6 +242,10 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 				result["instructions"] = strings.Repeat("i", big)
 			}
 			answer(req.ID, result)
+			if behaviour == CloseStdout {
+				closeStdout()
+				return
+			}
 		case "tools/list":
 			n := 1
 			next := ""
@@ -143,6 +273,10 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 			}
 			answer(req.ID, res)
 		case "tools/call":
+			if behaviour == CloseStdoutOnCall {
+				closeStdout()
+				return
+			}
 			call(behaviour, req.ID, req.Params.Meta.ProgressToken, big, w, send, answer)
 		default:
 			answer(req.ID, map[string]any{})

@@ -164,7 +164,7 @@ func cmdline(pid int) []string {
 // alive after that (of another user, say).
 func End(procs []Proc, d time.Duration) (left []Proc) {
 	alive := func() []Proc {
-		return slices.DeleteFunc(slices.Clone(procs), func(p Proc) bool { return !running(p.PID) })
+		return slices.DeleteFunc(slices.Clone(procs), func(p Proc) bool { return !Running(p.PID) })
 	}
 	signal := func(sig syscall.Signal) {
 		for _, p := range procs {
@@ -181,8 +181,8 @@ func End(procs []Proc, d time.Duration) (left []Proc) {
 	return alive()
 }
 
-// running reports whether pid is a live process (not a zombie).
-func running(pid int) bool {
+// Running reports whether pid is a live process (not a zombie).
+func Running(pid int) bool {
 	st, ok := readStat(pid)
 	return ok && st.state != 'Z' && st.state != 'X'
 }

@@ -63,5 +63,5 @@ func TestStraysAreFoundByParentChainAndMarkerAndEnded(t *testing.T) {
 	assert.NotContains(t, pids(Strays(0, "PROCGROUP_TEST_MARK=off")), stray, "a different marker does not match")
 
 	assert.Empty(t, End([]Proc{{PID: stray}}, 5*time.Second), "a stray that takes SIGTERM is ended")
-	assert.False(t, running(stray))
+	assert.False(t, Running(stray))
 }

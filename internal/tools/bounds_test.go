@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -44,8 +45,7 @@ func TestCallToolBoundsLogsAndProgress(t *testing.T) {
 	assert.EqualValues(t, logBytes, get(call, "progress", 0, "message_size_bytes"))
 	assert.Contains(t, env["message"], "120 log messages (the newest 100 kept) (100 cut at 16 KiB)")
 	assert.Contains(t, env["message"], "110 progress notifications (the newest 100 kept)")
-	raw := h.rawOutputs()
-	assert.Less(t, len(raw[len(raw)-1]), 4<<20, "the answer stays under 4 MiB")
+	assert.Less(t, h.frames.last(), maxAnswerBytes, "the answer's frame, both copies, stays under 4 MiB")
 
 	env = h.call("get_notifications", map[string]any{"kinds": []any{"log"}, "limit": 1})
 	assert.Equal(t, true, get(env, "notifications", 0, "data_truncated"))
@@ -65,7 +65,6 @@ func TestAnswersStayUnderTheBound(t *testing.T) {
 	h := newHost(t, nil)
 	env := h.call("connect", hostileArgs(hostile.LongStrings, nil))
 	require.Equal(t, true, env["success"], "%v", env)
-	last := func() string { raw := h.rawOutputs(); return raw[len(raw)-1] }
 
 	t.Run("serverInfo strings of 2 MiB are cut with a note", func(t *testing.T) {
 		for _, field := range []string{"name", "title", "version"} {
@@ -74,7 +73,7 @@ func TestAnswersStayUnderTheBound(t *testing.T) {
 			assert.Contains(t, s, "[cut: 2097152 bytes in all]", field)
 		}
 		assert.Less(t, len(get(env, "connection", "instructions").(string)), 16<<10)
-		assert.Less(t, len(last()), 64<<10)
+		assert.Less(t, h.frames.last(), 128<<10, "the frame, both copies")
 	})
 	t.Run("a 2 MiB error message from the target is cut with a note", func(t *testing.T) {
 		env := h.call("call_tool", map[string]any{"name": hostile.Tool})
@@ -82,12 +81,12 @@ func TestAnswersStayUnderTheBound(t *testing.T) {
 		msg := get(env, "error", "message").(string)
 		assert.Less(t, len(msg), 9<<10)
 		assert.Contains(t, msg, "bytes in all]")
-		assert.Less(t, len(last()), 64<<10)
+		assert.Less(t, h.frames.last(), 128<<10, "the frame, both copies")
 	})
 	t.Run("a 14 MiB tool list is cut to the 4 MiB bound, says so, and still matches the output schema", func(t *testing.T) {
 		env := h.call("list_tools", nil)
 		require.Equal(t, true, env["success"], "%v", env["message"])
-		assert.LessOrEqual(t, len(last()), 4<<20)
+		assert.LessOrEqual(t, h.frames.last(), maxAnswerBytes, "the frame, both copies")
 		assert.Contains(t, env["message"], "over the 4 MiB bound, so it was cut")
 		assert.Len(t, env["tools"], 8, "the list itself is whole")
 	})
@@ -96,7 +95,7 @@ func TestAnswersStayUnderTheBound(t *testing.T) {
 func TestFitAnswer(t *testing.T) {
 	t.Run("an answer under the bound is left alone", func(t *testing.T) {
 		b := []byte(`{"success":true,"message":"ok"}`)
-		out, failed := fitAnswer(b, 1<<10)
+		out, failed := fitAnswer(b, 16<<10, frameSize)
 		assert.Equal(t, b, out)
 		assert.False(t, failed)
 	})
@@ -107,15 +106,57 @@ func TestFitAnswer(t *testing.T) {
 		}
 		b, err := json.Marshal(map[string]any{"success": true, "message": "many", "tools": items, "metadata": map[string]any{"n": json.Number("12345678901234567890")}})
 		require.NoError(t, err)
-		out, failed := fitAnswer(b, 256<<10)
+		out, failed := fitAnswer(b, 256<<10, frameSize)
 		assert.False(t, failed)
-		assert.LessOrEqual(t, len(out), 256<<10)
+		assert.LessOrEqual(t, frameSize(out), 256<<10)
 		var v map[string]any
 		require.NoError(t, json.Unmarshal(out, &v))
 		assert.Contains(t, v["message"], "lists or objects to")
 		assert.NotEmpty(t, v["tools"])
 		assert.Contains(t, string(out), "12345678901234567890", "numbers stay exact")
 	})
+}
+
+func TestFitAnswerMeasuresTheFrame(t *testing.T) {
+	t.Run("a string of quotes, escaped twice in the text copy, is cut until the frame fits", func(t *testing.T) {
+		b, err := json.Marshal(map[string]any{"success": true, "message": "quotes", "text": strings.Repeat(`"`, 200<<10)})
+		require.NoError(t, err)
+		require.Less(t, 2*len(b), 1<<20, "twice the envelope would look as if it fitted")
+		require.Greater(t, frameSize(b), 1<<20, "the frame does not")
+		out, failed := fitAnswer(b, 1<<20, frameSize)
+		assert.False(t, failed)
+		assert.LessOrEqual(t, frameSize(out), 1<<20)
+		var v map[string]any
+		require.NoError(t, json.Unmarshal(out, &v))
+		assert.Contains(t, v["message"], "so it was cut: 1 strings to")
+		assert.Greater(t, len(v["text"].(string)), 120<<10, "the cut keeps most of what fits")
+	})
+}
+
+// BenchmarkFitAnswer fits a 32 MiB answer (the message cap's worth of
+// strings and small items) to the bound: it decodes once and cuts copies.
+func BenchmarkFitAnswer(b *testing.B) {
+	items := make([]any, 100_000)
+	for i := range items {
+		items[i] = map[string]any{"name": "tool_" + strconv.Itoa(i), "description": strings.Repeat("d", 300)}
+	}
+	env, err := json.Marshal(map[string]any{"success": true, "message": "big", "tools": items})
+	require.NoError(b, err)
+	b.SetBytes(int64(len(env)))
+	for b.Loop() {
+		out, failed := fitAnswer(env, maxAnswerBytes, frameSize)
+		if failed || frameSize(out) > maxAnswerBytes {
+			b.Fatal("not fitted")
+		}
+	}
+}
+
+func TestQuotedLenIsWhatTheEncoderWrites(t *testing.T) {
+	for _, s := range []string{"", "plain", `"\\`, "<a&b>", "\n\t\x01\x7f", "é–\u2028\u2029", "bad \xff utf-8", `{"k":"v\"w"}`} {
+		want, err := json.Marshal(s)
+		require.NoError(t, err)
+		assert.Equal(t, len(want), quotedLen([]byte(s)), "%q", s)
+	}
 }
 
 func TestFitAnswerNeverSendsMoreThanTheBound(t *testing.T) {
@@ -129,9 +170,9 @@ func TestFitAnswerNeverSendsMoreThanTheBound(t *testing.T) {
 	}
 	b, err := json.Marshal(map[string]any{"success": true, "message": "wide", "data": outer, "metadata": map[string]any{"request_time_ms": 1.5}})
 	require.NoError(t, err)
-	out, failed := fitAnswer(b, 8<<10)
+	out, failed := fitAnswer(b, 8<<10, frameSize)
 	assert.True(t, failed, "the host is told with isError")
-	assert.LessOrEqual(t, len(out), 8<<10)
+	assert.LessOrEqual(t, frameSize(out), 8<<10)
 	var v map[string]any
 	require.NoError(t, json.Unmarshal(out, &v))
 	assert.Equal(t, false, v["success"])

@@ -271,7 +271,7 @@ type StatusOutput struct {
 	Connected      bool              `json:"connected" jsonschema:"true only while the target is really reachable"`
 	Connection     *connmgr.Info     `json:"connection" jsonschema:"the live connection (ConnectionInfo), or null"`
 	LastConnection *connmgr.Previous `json:"last_connection" jsonschema:"the most recent ended connection, or null"`
-	StderrTail     []string          `json:"stderr_tail" jsonschema:"last lines of a stdio target's stderr (at most 20, each cut at 512 characters)"`
+	StderrTail     []string          `json:"stderr_tail" jsonschema:"last lines of a stdio target's stderr (at most 20, each cut at 512 characters with a note of its size)"`
 	StdoutJunk     StdoutJunk        `json:"stdout_junk" jsonschema:"lines a stdio target wrote to stdout that are not JSON-RPC (a common bug: logging to stdout)"`
 	// NotificationCounts counts events per kind (connmgr.EventKinds).
 	NotificationCounts map[string]int          `json:"notification_counts" jsonschema:"how many notifications and requests the target sent, per kind (log, progress, request, stderr…), since the events were last cleared"`

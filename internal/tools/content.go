@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // cutter turns a result's content blocks into their wire form, cutting text
@@ -38,7 +39,7 @@ func (c cutter) block(b mcp.Content) any {
 	case *mcp.TextContent:
 		if len(b.Text) > c.maxText {
 			cp := *b
-			cp.Text, size = cutString(b.Text, c.maxText)
+			cp.Text, size = textcut.Cut(b.Text, c.maxText), len(b.Text)
 			v = &cp
 		}
 	case *mcp.ImageContent:
@@ -57,7 +58,7 @@ func (c cutter) block(b mcp.Content) any {
 		if r := b.Resource; r != nil && (len(r.Text) > c.maxText || len(r.Blob) > c.maxBinary) {
 			rc := *r
 			if len(r.Text) > c.maxText {
-				rc.Text, size = cutString(r.Text, c.maxText)
+				rc.Text, size = textcut.Cut(r.Text, c.maxText), len(r.Text)
 			}
 			if len(r.Blob) > c.maxBinary {
 				rc.Blob, size = r.Blob[:c.maxBinary], len(r.Blob)
@@ -99,24 +100,10 @@ func (c cutter) joinText(content []mcp.Content) (string, int, bool) {
 		}
 		size += len(t.Text)
 		if room := c.maxText - b.Len(); room > 0 {
-			s, _ := cutString(t.Text, room)
-			b.WriteString(s)
+			b.WriteString(textcut.Cut(t.Text, room))
 		}
 	}
 	return b.String(), size, size > b.Len()
-}
-
-// cutString returns s cut to at most n bytes at a rune boundary, as a copy
-// that does not keep s alive, and len(s).
-func cutString(s string, n int) (string, int) {
-	if len(s) <= n {
-		return s, len(s)
-	}
-	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return strings.Clone(s[:i]), len(s)
 }
 
 // blockType is the "type" of a wire-form content block.

@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // Result is the part of every tool's output that says how the operation
@@ -49,10 +51,10 @@ func (r *Result) result() *Result { return r }
 // fail marks r as failed with e. Its message, suggestion and string details
 // often quote the target, so they are cut at maxErrorText with a note.
 func (r *Result) fail(e *ErrorInfo) {
-	e.Message, e.Suggestion = cutNote(e.Message, maxErrorText), cutNote(e.Suggestion, maxErrorText)
+	e.Message, e.Suggestion = textcut.CutNote(e.Message, maxErrorText), textcut.CutNote(e.Suggestion, maxErrorText)
 	for k, v := range e.Details {
 		if s, ok := v.(string); ok {
-			e.Details[k] = cutNote(s, maxErrorText)
+			e.Details[k] = textcut.CutNote(s, maxErrorText)
 		}
 	}
 	r.Success = false
@@ -62,16 +64,6 @@ func (r *Result) fail(e *ErrorInfo) {
 
 // maxErrorText bounds an error's message and suggestion.
 const maxErrorText = 8 << 10
-
-// cutNote returns s if it is at most n bytes, else its first n bytes (at a
-// rune boundary) and a note that says how long it was.
-func cutNote(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	kept, size := cutString(s, n)
-	return kept + fmt.Sprintf("…[cut: %d bytes in all]", size)
-}
 
 // isError reports whether the MCP result of an output with r is an error:
 // every failure except tool_error, which observes the target rather than
@@ -173,12 +165,8 @@ func (h *handlers) result(out envelope) (*mcp.CallToolResult, error) {
 		return nil, fmt.Errorf("marshaling output: %w", err)
 	}
 	b = h.secrets.scrubJSON(b)
-	b, failed := fitAnswer(b, maxAnswerBytes)
-	return &mcp.CallToolResult{
-		Content:           []mcp.Content{&mcp.TextContent{Text: string(b)}},
-		StructuredContent: json.RawMessage(b),
-		IsError:           failed || out.result().isError(),
-	}, nil
+	b, failed := fitAnswer(b, maxAnswerBytes, frameSize)
+	return answer(b, failed || out.result().isError()), nil
 }
 
 // decodeArgs decodes a tool's arguments into a new In. Unknown names are

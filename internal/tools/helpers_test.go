@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -76,8 +78,60 @@ type host struct {
 	mgr     *connmgr.Manager
 	schemas map[string]*jsonschema.Resolved // output schema of each tool
 
+	frames *frameRecorder
+
 	mu  sync.Mutex
 	raw []string // the text of every result, for secret checks
+}
+
+// frameRecorder wraps the server's transport and records the encoded size of
+// every response it sends: the frame a host receives, with both copies of
+// an answer (structuredContent and the text block).
+type frameRecorder struct {
+	mcp.Transport
+
+	mu    sync.Mutex
+	sizes []int // of every response frame, in order
+}
+
+func (r *frameRecorder) Connect(ctx context.Context) (mcp.Connection, error) {
+	c, err := r.Transport.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &recordingConn{Connection: c, r: r}, nil
+}
+
+// last returns the size of the last response frame.
+func (r *frameRecorder) last() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sizes[len(r.sizes)-1]
+}
+
+// largest returns the size of the largest response frame.
+func (r *frameRecorder) largest() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Max(r.sizes)
+}
+
+type recordingConn struct {
+	mcp.Connection
+	r *frameRecorder
+}
+
+func (c *recordingConn) Write(ctx context.Context, msg jsonrpc.Message) error {
+	if _, ok := msg.(*jsonrpc.Response); ok {
+		b, err := jsonrpc.EncodeMessage(msg)
+		if err != nil {
+			return err
+		}
+		c.r.mu.Lock()
+		c.r.sizes = append(c.r.sizes, len(b))
+		c.r.mu.Unlock()
+	}
+	return c.Connection.Write(ctx, msg)
 }
 
 type hostOptions struct {
@@ -113,7 +167,8 @@ func newHost(t *testing.T, opts *hostOptions) *host {
 	Register(server, &Deps{Manager: mgr, Logger: logger, MaxTextBytes: opts.maxTextBytes, Remote: opts.remote, Workdir: opts.workdir})
 
 	st, ct := mcp.NewInMemoryTransports()
-	ss, err := server.Connect(context.Background(), st, nil)
+	frames := &frameRecorder{Transport: st}
+	ss, err := server.Connect(context.Background(), frames, nil)
 	require.NoError(t, err)
 	client := mcp.NewClient(&mcp.Implementation{Name: "test-host", Version: "0.0.1"}, opts.client)
 	client.AddRoots(opts.roots...)
@@ -124,7 +179,7 @@ func newHost(t *testing.T, opts *hostOptions) *host {
 		ss.Wait()
 	})
 
-	h := &host{t: t, cs: cs, mgr: mgr, schemas: map[string]*jsonschema.Resolved{}}
+	h := &host{t: t, cs: cs, mgr: mgr, schemas: map[string]*jsonschema.Resolved{}, frames: frames}
 	list, err := cs.ListTools(t.Context(), nil)
 	require.NoError(t, err)
 	for _, tool := range list.Tools {
@@ -144,6 +199,10 @@ func (h *host) call(name string, args any) map[string]any {
 	h.t.Helper()
 	res, err := h.cs.CallTool(h.t.Context(), &mcp.CallToolParams{Name: name, Arguments: args})
 	require.NoError(h.t, err, "calling %s", name)
+	if os.Getenv("MCP_TOOLS_TEST_FRAMES") != "" {
+		h.t.Logf("frame of %s: %d bytes", name, h.frames.last())
+	}
+	assert.LessOrEqual(h.t, h.frames.largest(), maxAnswerBytes, "every answer's frame, both copies, stays within the bound (last: %s)", name)
 	require.Len(h.t, res.Content, 1, "%s returns one content block", name)
 	text, ok := res.Content[0].(*mcp.TextContent)
 	require.True(h.t, ok, "%s returns a text block", name)

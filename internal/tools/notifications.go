@@ -11,6 +11,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // defaultNotificationLimit is how many notifications get_notifications
@@ -139,7 +140,7 @@ func (h *handlers) notification(e connmgr.Event) Notification {
 	case e.Truncated: // cut when it was stored
 		n.Data, n.DataTruncated, n.DataSizeBytes = json.RawMessage(e.Data), true, e.SizeBytes
 	case len(e.Data) > h.maxText:
-		s, size := cutString(string(e.Data), h.maxText)
+		s, size := textcut.Cut(string(e.Data), h.maxText), len(e.Data)
 		n.Data, n.DataTruncated, n.DataSizeBytes = s, true, size
 	default:
 		n.Data = json.RawMessage(e.Data)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // ListResourcesInput is the arguments of list_resources.
@@ -321,7 +322,7 @@ func (h *handlers) resourceItems(contents []*mcp.ResourceContents) []ResourceIte
 				it.Note = fmt.Sprintf("The blob is %d bytes; only the first %d are shown. sha256 is of the whole blob.", size, maxBinaryBytes)
 			}
 		} else {
-			text, size := cutString(c.Text, h.maxText)
+			text, size := textcut.Cut(c.Text, h.maxText), len(c.Text)
 			it.Text = &text
 			if size > len(text) {
 				cut := true

@@ -14,6 +14,7 @@ import (
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // ListToolsInput is the arguments of list_tools (SPEC §5).
@@ -377,10 +378,7 @@ func firstLine(s string, n int) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	if len(s) > n {
-		s, _ = cutString(s, n)
-		s += "…"
-	}
+	s = textcut.Mark(s, n)
 	if s == "" {
 		return "(no text)"
 	}

@@ -454,7 +454,25 @@ func TestTwentyMegabyteResult(t *testing.T) {
 	env := h.call("call_tool", map[string]any{"name": "huge", "arguments": map[string]any{"size_bytes": 20_000_000}})
 	require.Equal(t, true, env["success"], "%v", env["message"])
 	assert.Equal(t, 20_000_000.0, get(env, "tool_call", "content", 0, "size_bytes"))
-	assert.Len(t, get(env, "tool_call", "text"), DefaultMaxTextBytes)
+	// The envelope holds the text cut at the text cap twice (text and
+	// content), and the host gets the envelope twice: over 4 MiB, so the
+	// two copies are cut a little more, and the message says so.
+	text := get(env, "tool_call", "text").(string)
+	assert.Less(t, len(text), DefaultMaxTextBytes)
+	assert.Greater(t, len(text), DefaultMaxTextBytes*3/4, "the cut keeps most of what fits")
+	assert.Contains(t, env["message"], "over the 4 MiB bound, so it was cut: 2 strings to")
+	assert.LessOrEqual(t, h.frames.last(), maxAnswerBytes)
+}
+
+func TestResultsUnderTheTextCapPassWhole(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, nil)
+	h.connect(testserver.ModeFaults, nil)
+	env := h.call("call_tool", map[string]any{"name": "huge", "arguments": map[string]any{"size_bytes": 600 << 10}})
+	require.Equal(t, true, env["success"], "%v", env["message"])
+	assert.Len(t, get(env, "tool_call", "text"), 600<<10)
+	assert.NotContains(t, env["message"], "cut")
+	assert.Greater(t, h.frames.last(), 2*(600<<10), "the frame holds four copies of the text")
 }
 
 func TestSecretsNeverAppear(t *testing.T) {
