@@ -193,7 +193,9 @@ func (c *conn) lossReason(err error) string {
 		return errWriteStalled.Error()
 	case c.stdoutLeft.Load():
 		return fmt.Sprintf("the target closed its stdout but is still running (pid %d); the tester closed the connection and ended its process group", c.proc.pid)
-	case c.proc != nil && c.proc.waitExit(200*time.Millisecond):
+	case c.proc != nil && (c.proc.waitExit(200*time.Millisecond) || c.proc.ended() && c.proc.waitExit(exitGrace)):
+		// An ended leader is reaped soon, however loaded the machine:
+		// wait for its exit status rather than misname the loss.
 		return "the target process " + describeExit(c.proc.exit)
 	case err != nil && !errors.Is(err, io.EOF):
 		return "the session ended: " + err.Error()
@@ -285,7 +287,7 @@ func (c *conn) info() Info {
 // later closed it on purpose, and the close that follows kills it, which
 // must not be mistaken for the cause.
 func (c *conn) onStdoutEOF() {
-	if c.closing.Load() || c.proc.waitExit(stdoutEOFGrace) {
+	if c.closing.Load() || c.proc.waitExit(stdoutEOFGrace) || c.proc.ended() {
 		return
 	}
 	c.stdoutLeft.Store(true)

@@ -91,16 +91,11 @@ func newEventLog(max int) *eventLog {
 	return &eventLog{max: max, counts: map[string]int{}}
 }
 
+// add records an event. It takes only l.mu, and data given as
+// json.RawMessage is not encoded again: a caller that must record an event
+// while it holds its own lock (see Manager.install) encodes it first.
 func (l *eventLog) add(kind, method, connID string, data any) {
-	raw, ok := data.(json.RawMessage)
-	if !ok && data != nil {
-		b, err := json.Marshal(data)
-		if err != nil {
-			b, _ = json.Marshal(map[string]string{"unencodable": err.Error()})
-		}
-		raw = b
-	}
-	raw, truncated, size := cutJSON(raw, MaxEventData)
+	raw, truncated, size := cutJSON(encodeEvent(data), MaxEventData)
 	if !truncated {
 		size = 0
 	}
@@ -116,6 +111,18 @@ func (l *eventLog) add(kind, method, connID string, data any) {
 	l.buf[l.start] = e
 	l.start = (l.start + 1) % l.max
 	l.dropped++
+}
+
+// encodeEvent is an event's data in wire form.
+func encodeEvent(data any) json.RawMessage {
+	if raw, ok := data.(json.RawMessage); ok || data == nil {
+		return raw
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"unencodable": err.Error()})
+	}
+	return b
 }
 
 func (l *eventLog) query(q EventQuery) EventPage {

@@ -3,6 +3,7 @@ package connmgr
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -58,8 +59,36 @@ func testClosedStdoutWhileIdle(t *testing.T) {
 		"the target is ended once its connection is lost")
 }
 
-// The overshoots below are logged, not asserted tightly: a loaded machine
-// may be slow, and the bounds only check that the deadline is a deadline.
+// The reaper goroutine may not run for a while on a loaded machine: a
+// killed target whose exit it has not collected yet must still count as
+// ended, or its loss is misnamed "closed its stdout but is still running".
+func TestALeaderTheReaperHasNotCollectedCountsAsEnded(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	require.NoError(t, cmd.Start())
+	reaped := false
+	t.Cleanup(func() {
+		if !reaped {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	// No reaper: exited stays open, as when its goroutine is not scheduled.
+	p := &process{pid: cmd.Process.Pid, exited: make(chan struct{})}
+	assert.False(t, p.ended(), "a running leader has not ended")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	require.Eventually(t, p.ended, 5*time.Second, 5*time.Millisecond, "a killed leader, not yet reaped, has ended")
+	assert.True(t, p.ended(), "asking does not reap it")
+	var exit *exec.ExitError
+	require.ErrorAs(t, cmd.Wait(), &exit, "the exit status is still there for the reaper")
+	assert.Equal(t, syscall.SIGKILL, exit.Sys().(syscall.WaitStatus).Signal())
+	reaped = true
+	assert.True(t, p.ended(), "a leader reaped meanwhile has ended")
+}
+
+// The overshoots below are logged. A call must return within 0.5 s of its
+// deadline (issue 9's bound; measured overshoot is milliseconds), a connect
+// within 1.5 s, which leaves room for a loaded machine.
 func TestDeadlinesHoldWhenTheTargetStopsReading(t *testing.T) {
 	t.Run("call_tool returns at its deadline when its request cannot be written", func(t *testing.T) {
 		m := newManager(t, nil)

@@ -6,6 +6,7 @@ package connmgr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -81,7 +82,10 @@ type Manager struct {
 
 	mu sync.Mutex
 	// The fields below are guarded by mu. cur is nil iff there is no live
-	// connection; last is the most recently ended one.
+	// connection; last is the most recently ended one. The reconnect event
+	// that explains a change of cur or pending is added to events (which
+	// takes only its own lock) before mu is released, so that no observer
+	// sees the change without the event.
 	cur        *conn
 	last       *Previous
 	lastStderr []string
@@ -184,12 +188,19 @@ func (m *Manager) retire(c *conn, endedBy string) (*Previous, string) {
 	stderr := c.stderrLines()
 	lin := c.lineage()
 	var r *recovery
+	var lostData json.RawMessage
+	if prev.EndedBy == EndedByLost && c.spec.AutoReconnect {
+		lostData = encodeEvent(map[string]any{"outcome": "lost", "reason": prev.Reason, "max_attempts": maxAttempts(lin.spec)})
+	}
 	m.mu.Lock()
 	if m.cur == c {
 		m.cur = nil
 		m.lastLin = lin
 		if prev.EndedBy == EndedByLost && c.spec.AutoReconnect && !m.closed {
 			r = newRecovery(lin, prev.Reason)
+			// Recorded before the recovery is published, so that whoever
+			// sees it in Status also finds the event that says why.
+			m.events.add(EventReconnect, "", lin.id, lostData)
 			m.pending = r
 			m.bg.Add(1) // under mu, while not closed: see Manager.closed
 		}

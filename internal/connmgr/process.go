@@ -131,6 +131,22 @@ func (p *process) hasExited() bool {
 	}
 }
 
+// ended reports whether the leader has exited, asking the kernel rather
+// than the reaper goroutine, which a loaded machine may not run for a
+// while: a zombie (or a leader already reaped) has ended. It does not reap.
+func (p *process) ended() bool {
+	if p.hasExited() {
+		return true
+	}
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PID, p.pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	if err != nil {
+		return errors.Is(err, unix.ECHILD) // reaped meanwhile
+	}
+	// WNOHANG leaves info zeroed while the leader runs.
+	return info.Signo != 0
+}
+
 // waitExit waits up to d for the leader to be reaped and for its stderr to
 // drain, so that an exit report carries the last words. It reports whether
 // the leader exited.

@@ -98,16 +98,22 @@ func newRecovery(lin *lineage, reason string) *recovery {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &recovery{
 		lin: lin, reason: reason, ctx: ctx, cancel: cancel, done: make(chan struct{}),
-		max: lin.spec.MaxReconnectAttempts, base: lin.spec.ReconnectDelay,
+		max: maxAttempts(lin.spec), base: lin.spec.ReconnectDelay,
 		state: StatusReconnecting, since: time.Now().UTC(),
-	}
-	if r.max <= 0 {
-		r.max = DefaultMaxReconnectAttempts
 	}
 	if r.base <= 0 {
 		r.base = DefaultReconnectDelay
 	}
 	return r
+}
+
+// maxAttempts is how many times an automatic recovery of spec's
+// connection tries.
+func maxAttempts(spec Spec) int {
+	if spec.MaxReconnectAttempts <= 0 {
+		return DefaultMaxReconnectAttempts
+	}
+	return spec.MaxReconnectAttempts
 }
 
 // stop cancels the recovery and waits for its goroutine; nil is fine.
@@ -150,7 +156,6 @@ func backoff(base time.Duration, n int) time.Duration {
 // to m.bg.
 func (m *Manager) startRecovery(r *recovery) {
 	m.log.Info("connection lost; reconnecting", "connection", r.lin.id, "reason", r.reason, "max_attempts", r.max)
-	m.events.add(EventReconnect, "", r.lin.id, map[string]any{"outcome": "lost", "reason": r.reason, "max_attempts": r.max})
 	go func() {
 		defer m.bg.Done()
 		defer close(r.done)
@@ -193,27 +198,31 @@ func (m *Manager) recover(r *recovery) {
 			continue
 		}
 		diff := r.lin.surface.Diff(c.fetchSurface(r.ctx))
-		if !m.install(r, c) {
+		if !m.install(r, c, map[string]any{"outcome": "reconnected", "attempt": n, "trigger": "auto", "reconnects": c.reconnects, "changes": diff}) {
 			return
 		}
-		m.events.add(EventReconnect, "", id, map[string]any{"outcome": "reconnected", "attempt": n, "trigger": "auto", "reconnects": c.reconnects, "changes": diff})
 		m.log.Info("reconnected", "connection", id, "attempt", n)
 		return
 	}
 	m.mu.Lock()
-	r.state, r.nextAt = StatusError, time.Time{}
 	lastErr := r.lastErr
-	m.mu.Unlock()
+	// Recorded before the state shows, as in install.
 	m.events.add(EventReconnect, "", id, map[string]any{"outcome": "gave_up", "attempts": r.max, "error": lastErr})
+	r.state, r.nextAt = StatusError, time.Time{}
+	m.mu.Unlock()
 	m.log.Warn("gave up reconnecting", "connection", id, "attempts", r.max, "error", lastErr)
 }
 
-// install makes c, dialed by r, the current connection, unless r was
-// stopped meanwhile; then c is closed and install returns false.
-func (m *Manager) install(r *recovery, c *conn) bool {
+// install makes c, dialed by r, the current connection and records the
+// reconnect event with data, unless r was stopped meanwhile; then c is
+// closed and install returns false. The event goes first, so that whoever
+// sees c connected also finds the event that says so.
+func (m *Manager) install(r *recovery, c *conn, data map[string]any) bool {
+	raw := encodeEvent(data)
 	m.mu.Lock()
 	ok := m.pending == r && m.cur == nil && !m.closed
 	if ok {
+		m.events.add(EventReconnect, "", r.lin.id, raw)
 		m.cur, m.pending = c, nil
 	}
 	m.mu.Unlock()
@@ -340,6 +349,7 @@ func (m *Manager) Reconnect(ctx context.Context) (*ReconnectResult, error) {
 		return nil, err
 	}
 	diff := before.Diff(c.fetchSurface(ctx))
+	reconnected := encodeEvent(map[string]any{"outcome": "reconnected", "trigger": "manual", "reconnects": c.reconnects, "changes": diff})
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -347,6 +357,7 @@ func (m *Manager) Reconnect(ctx context.Context) (*ReconnectResult, error) {
 		c.finish(EndedByDisconnect)
 		return nil, ErrClosed
 	}
+	m.events.add(EventReconnect, "", lin.id, reconnected) // before c shows, as in install
 	m.cur = c
 	raced := m.pending // old died meanwhile and started its own recovery
 	m.pending = nil
@@ -361,7 +372,6 @@ func (m *Manager) Reconnect(ctx context.Context) (*ReconnectResult, error) {
 		prev = m.last
 		m.mu.Unlock()
 	}
-	m.events.add(EventReconnect, "", lin.id, map[string]any{"outcome": "reconnected", "trigger": "manual", "reconnects": c.reconnects, "changes": diff})
 	in := c.info()
 	return &ReconnectResult{Info: &in, Previous: prev, Changes: diff}, nil
 }

@@ -22,19 +22,22 @@ func TestReconnectTool(t *testing.T) {
 	assert.Equal(t, string(ErrNotConnected), errType(env))
 	assert.Contains(t, get(env, "error", "message"), "no connection to repeat")
 
-	first := h.connect(testserver.ModeNormal, map[string]any{"health_check_interval_seconds": 0.02})
+	first := h.connect(testserver.ModeNormal, map[string]any{"health_check_interval_seconds": 0.1})
 	env = h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "hi"}})
 	require.Equal(t, true, env["success"], "%v", env)
 
+	// A ping's deadline is the interval: on a loaded machine one may miss
+	// it, which status rightly shows. Wait for two pings, the last one
+	// answered, rather than assume none missed.
+	var health map[string]any
 	require.Eventually(t, func() bool {
-		pings, _ := get(h.call("status", nil), "connection", "health", "pings").(float64)
-		return pings >= 2
-	}, 5*time.Second, 10*time.Millisecond)
-	env = h.call("status", nil)
-	health := get(env, "connection", "health").(map[string]any)
+		env = h.call("status", nil)
+		health, _ = get(env, "connection", "health").(map[string]any)
+		pings, _ := health["pings"].(float64)
+		return pings >= 2 && health["consecutive_failures"] == 0.0
+	}, 10*time.Second, 10*time.Millisecond)
 	assert.Greater(t, health["score"], 0.0)
 	assert.NotNil(t, health["last_ping_ms"])
-	assert.Equal(t, 0.0, health["consecutive_failures"])
 	assert.Nil(t, env["reconnect"])
 	assert.NotContains(t, get(env, "connection", "statistics", "by_method"), "ping", "health pings are not the user's requests")
 
@@ -71,7 +74,9 @@ func TestConnectChecksHealthArguments(t *testing.T) {
 
 func TestAutoReconnectShowsInStatus(t *testing.T) {
 	h := newHost(t, nil)
-	h.connect(testserver.ModeFaults, map[string]any{"auto_reconnect": true, "reconnect_delay_seconds": 0.3})
+	// The delay is the window in which status shows the reconnect going on:
+	// wide enough for a loaded machine to look in time.
+	h.connect(testserver.ModeFaults, map[string]any{"auto_reconnect": true, "reconnect_delay_seconds": 1})
 	env := h.call("call_tool", map[string]any{"name": "crash", "arguments": map[string]any{}})
 	require.Equal(t, string(ErrConnectionLost), errType(env), "%v", env)
 
