@@ -25,49 +25,26 @@ import (
 func framingTarget(t testing.TB, answer string) string {
 	t.Helper()
 	stop := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.WriteHeader(http.StatusMethodNotAllowed)
-			return
-		}
-		var req struct {
-			ID     json.RawMessage `json:"id"`
-			Method string          `json:"method"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.ID == nil {
-			w.WriteHeader(http.StatusAccepted)
-			return
-		}
-		var result any = map[string]any{}
-		switch req.Method {
-		case "initialize":
-			result = map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{"tools": map[string]any{}}, "serverInfo": map[string]any{"name": "framing", "version": "1"}}
-		case "tools/list":
-			result = map[string]any{"tools": []any{map[string]any{"name": hostile.Tool, "inputSchema": map[string]any{"type": "object"}}}}
-		case "tools/call":
-			const depth = 100_000
-			deep := fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":{"content":[],"structuredContent":{"deep":%s%s}}}`, req.ID, strings.Repeat("[", depth), strings.Repeat("]", depth))
-			switch answer {
-			case "deep-json":
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write([]byte(deep))
-			case "deep-sse":
-				w.Header().Set("Content-Type", "text/event-stream")
-				_, _ = w.Write([]byte("event: message\ndata: " + deep + "\n\n"))
-			case "big-open":
-				w.Header().Set("Content-Type", "text/event-stream")
-				big := fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"%s"}]}}`, req.ID, strings.Repeat("o", 2<<20))
-				_, _ = w.Write([]byte("event: message\ndata: " + big + "\n\n"))
-				w.(http.Flusher).Flush()
-				select {
-				case <-stop:
-				case <-r.Context().Done():
-				}
+	srv := httptest.NewServer(hostile.HTTPTarget(hostile.Tool, func(w http.ResponseWriter, r *http.Request, id json.RawMessage) {
+		const depth = 100_000
+		deep := fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":{"content":[],"structuredContent":{"deep":%s%s}}}`, id, strings.Repeat("[", depth), strings.Repeat("]", depth))
+		switch answer {
+		case "deep-json":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(deep))
+		case "deep-sse":
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = w.Write([]byte("event: message\ndata: " + deep + "\n\n"))
+		case "big-open":
+			w.Header().Set("Content-Type", "text/event-stream")
+			big := fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"%s"}]}}`, id, strings.Repeat("o", 2<<20))
+			_, _ = w.Write([]byte("event: message\ndata: " + big + "\n\n"))
+			w.(http.Flusher).Flush()
+			select {
+			case <-stop:
+			case <-r.Context().Done():
 			}
-			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": result})
 	}))
 	t.Cleanup(func() {
 		close(stop)

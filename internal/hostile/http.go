@@ -58,6 +58,37 @@ func BombHandler(sse bool) http.Handler { return httpTarget(sse, false) }
 func LogFloodHandler() http.Handler { return httpTarget(true, true) }
 
 func httpTarget(sse, flood bool) http.Handler {
+	return HTTPTarget(BombTool, func(w http.ResponseWriter, r *http.Request, id json.RawMessage) {
+		if flood {
+			w.Header().Set("Content-Type", "text/event-stream")
+			data := strings.Repeat("L", 4<<20)
+			for range 60 {
+				b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "notifications/message", "params": map[string]any{"level": "info", "data": data}})
+				_, _ = io.WriteString(w, "event: message\ndata: "+string(b)+"\n\n")
+			}
+			b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "result": map[string]any{"content": []any{map[string]any{"type": "text", "text": "done"}}}})
+			_, _ = io.WriteString(w, "event: message\ndata: "+string(b)+"\n\n")
+			return
+		}
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			http.Error(w, "the bomb needs gzip", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		if sse {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = w.Write(gzipBomb("event: message\ndata: ", string(id), "\n\n"))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(gzipBomb("", string(id), ""))
+	})
+}
+
+// HTTPTarget serves a stateless streamable HTTP MCP target that lists one
+// tool, named tool, and answers every other request with an empty result.
+// call writes the whole HTTP answer to a tools/call whose JSON-RPC id is id.
+func HTTPTarget(tool string, call func(w http.ResponseWriter, r *http.Request, id json.RawMessage)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.WriteHeader(http.StatusMethodNotAllowed)
@@ -74,33 +105,11 @@ func httpTarget(sse, flood bool) http.Handler {
 		var result any = map[string]any{}
 		switch req.Method {
 		case "initialize":
-			result = map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{"tools": map[string]any{}, "logging": map[string]any{}}, "serverInfo": map[string]any{"name": "bomb", "version": "1"}}
+			result = map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{"tools": map[string]any{}, "logging": map[string]any{}}, "serverInfo": map[string]any{"name": "hostile-http", "version": "1"}}
 		case "tools/list":
-			result = map[string]any{"tools": []any{map[string]any{"name": BombTool, "inputSchema": map[string]any{"type": "object"}}}}
+			result = map[string]any{"tools": []any{map[string]any{"name": tool, "inputSchema": map[string]any{"type": "object"}}}}
 		case "tools/call":
-			if flood {
-				w.Header().Set("Content-Type", "text/event-stream")
-				data := strings.Repeat("L", 4<<20)
-				for range 60 {
-					b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "notifications/message", "params": map[string]any{"level": "info", "data": data}})
-					_, _ = io.WriteString(w, "event: message\ndata: "+string(b)+"\n\n")
-				}
-				b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": map[string]any{"content": []any{map[string]any{"type": "text", "text": "done"}}}})
-				_, _ = io.WriteString(w, "event: message\ndata: "+string(b)+"\n\n")
-				return
-			}
-			if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
-				http.Error(w, "the bomb needs gzip", http.StatusBadRequest)
-				return
-			}
-			w.Header().Set("Content-Encoding", "gzip")
-			if sse {
-				w.Header().Set("Content-Type", "text/event-stream")
-				_, _ = w.Write(gzipBomb("event: message\ndata: ", string(req.ID), "\n\n"))
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(gzipBomb("", string(req.ID), ""))
+			call(w, r, req.ID)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
