@@ -121,9 +121,11 @@ conformance-server: build $(CONFORMANCE_STAMP) ## run the conformance suite's dn
 	conformance server --url "$$url" --scenario dns-rebinding-protection
 
 .PHONY: test
-test: deps ## run all tests with the race detector, then the memory bounds once
-	$(GO) test $(GO_TEST_FLAGS) ./...
+# The memory benchmarks go first, so that go test's per-package results
+# close the log.
+test: deps ## run the memory bounds once, then all tests with the race detector
 	$(MAKE) --no-print-directory bench-memory
+	$(GO) test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench-memory
 # The memory bounds of hostile answers (a 20 MB result, 60 log messages of
