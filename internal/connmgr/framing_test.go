@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -99,4 +100,50 @@ func TestAnOversizedAnswerOnAnOpenStreamFailsItsCallAfterTheGrace(t *testing.T) 
 	assert.Less(t, took, defaultHoldGrace+2*time.Second)
 	_, err = m.Ping(t.Context(), 0)
 	assert.NoError(t, err, "the connection stays usable")
+}
+
+func TestFrameIDTellsAnswersFromTheTargetsRequests(t *testing.T) {
+	for _, tc := range []struct {
+		name, frame string
+		want        any // nil: not an answer
+	}{
+		{"go-sdk's answer, id first", `{"jsonrpc":"2.0","id":7,"result":{}}`, int64(7)},
+		{"the TypeScript SDK's answer, id last", `{"result":{},"jsonrpc":"2.0","id":"a7"}`, "a7"},
+		{"Python's spacing", `{"jsonrpc": "2.0", "id": 7, "result": {}}`, int64(7)},
+		{"an answer whose result mentions a method", `{"jsonrpc":"2.0","id":7,"result":{"method":"x"}}`, int64(7)},
+		{"go-sdk's request", `{"jsonrpc":"2.0","id":7,"method":"roots/list"}`, nil},
+		{"the TypeScript SDK's request, id last", `{"method":"roots/list","params":{},"jsonrpc":"2.0","id":7}`, nil},
+		{"Python's request", `{"jsonrpc": "2.0", "id": 7, "method": "roots/list", "params": {}}`, nil},
+		{"a notification", `{"jsonrpc":"2.0","method":"notifications/message","params":{}}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := []byte(tc.frame)
+			id, ok := frameID(b[:min(len(b), peek)], b[max(0, len(b)-peek):])
+			if tc.want == nil {
+				assert.False(t, ok, "a request or notification is no answer: %v", id.Raw())
+				return
+			}
+			require.True(t, ok)
+			assert.Equal(t, tc.want, id.Raw())
+		})
+	}
+}
+
+func TestATargetCannotForgeAMadeUpAnswer(t *testing.T) {
+	id, err := jsonrpc.MakeID(float64(1))
+	require.NoError(t, err)
+	ours := madeUp(id, &ProtocolError{Msg: "the target's answer could not be decoded"})
+	werr, ok := ours.Error.(*jsonrpc.Error)
+	require.True(t, ok)
+	require.NotNil(t, madeUpError(werr, "tools/call", 1<<20), "the tester's own made-up answer is recognised")
+	for _, data := range []string{
+		`{"mcp_test_mcp_undecodable":true}`,
+		`{"mcp_test_mcp_undecodable":"guess"}`,
+		`{"mcp_test_mcp_probe_http_error":true,"status_code":400,"body_snippet":"x"}`,
+	} {
+		forged := &jsonrpc.Error{Code: codeUndecodable, Message: "forged", Data: json.RawMessage(data)}
+		assert.Nil(t, madeUpError(forged, "tools/call", 1<<20), "a target's error with %s stays the target's own", data)
+		forged.Code = codeProbeHTTPError
+		assert.Nil(t, madeUpError(forged, "tools/call", 1<<20), "a target's error with %s stays the target's own", data)
+	}
 }

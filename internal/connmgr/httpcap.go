@@ -132,6 +132,7 @@ type sseCap struct {
 	events   chan []byte   // from the pump, in order; closed when it ends
 	err      error         // the body's error, set by the pump before it closes events
 	stop     chan struct{} // closed by Close
+	pumped   chan struct{} // closed when the pump has returned
 	stopOnce sync.Once
 	wake     chan struct{} // the pump held an answer (capacity 1)
 	cur      []byte        // Read's: the rest of the chunk it is handing out
@@ -160,16 +161,25 @@ type heldAnswer struct {
 func newSSECap(body io.ReadCloser, max int64, hold bool) *sseCap {
 	s := &sseCap{
 		body: body, max: max, hold: hold, grace: defaultHoldGrace,
-		events: make(chan []byte), stop: make(chan struct{}), wake: make(chan struct{}, 1),
+		events: make(chan []byte), stop: make(chan struct{}), pumped: make(chan struct{}), wake: make(chan struct{}, 1),
 		br: bufio.NewReaderSize(body, 64<<10), lineStart: true,
 	}
 	go s.pump()
 	return s
 }
 
+// pumpCloseWait bounds how long Close waits for the pump, which closing the
+// body unblocks.
+const pumpCloseWait = 5 * time.Second
+
 func (s *sseCap) Close() error {
 	s.stopOnce.Do(func() { close(s.stop) })
-	return s.body.Close()
+	err := s.body.Close()
+	select {
+	case <-s.pumped:
+	case <-time.After(pumpCloseWait):
+	}
+	return err
 }
 
 func (s *sseCap) Read(p []byte) (int, error) {
@@ -239,6 +249,7 @@ func (s *sseCap) takeDue(now time.Time) []byte {
 // pump reads the body and sends what passes to events, until the body ends
 // or Close.
 func (s *sseCap) pump() {
+	defer close(s.pumped)
 	defer close(s.events)
 	for {
 		err := s.step()
@@ -330,28 +341,37 @@ func (s *sseCap) endEvent() {
 		}
 	default:
 		data, isMessage := eventData(s.ev)
-		var id jsonrpc.ID
-		var idOK bool
-		if len(data) > 0 {
-			id, idOK = frameID(data[:min(len(data), peek)], bytes.TrimSpace(data[max(0, len(data)-peek):]))
+		if !isMessage || len(data) == 0 {
+			break
 		}
-		if idOK {
-			s.mu.Lock()
-			delete(s.held, id) // the real answer wins
-			s.mu.Unlock()
-		}
-		if isMessage && len(data) > 0 && idOK {
-			// go-sdk decodes with the same function, depth limit included.
-			if _, derr := jsonrpc.DecodeMessage(data); derr != nil {
-				if answer := madeUpEvent(id, &ProtocolError{Msg: "the target's answer could not be decoded", Err: derr}); answer != nil {
-					if sseID := eventField(s.ev, "id"); sseID != nil {
-						s.out = append(s.out, append(append([]byte("id: "), sseID...), '\n'))
-					}
-					s.out = append(s.out, answer)
-					break
-				}
+		// go-sdk decodes with the same function, depth limit included.
+		msg, derr := jsonrpc.DecodeMessage(data)
+		if derr == nil {
+			if resp, ok := msg.(*jsonrpc.Response); ok {
+				s.mu.Lock()
+				delete(s.held, resp.ID) // the real answer wins
+				s.mu.Unlock()
 			}
+			break
 		}
+		// An answer (not a request from the target) that cannot be
+		// decoded fails its call now.
+		id, ok := frameID(data[:min(len(data), peek)], bytes.TrimSpace(data[max(0, len(data)-peek):]))
+		if !ok {
+			break
+		}
+		s.mu.Lock()
+		delete(s.held, id)
+		s.mu.Unlock()
+		if answer := madeUpEvent(id, &ProtocolError{Msg: "the target's answer could not be decoded", Err: derr}); answer != nil {
+			if sseID := eventField(s.ev, "id"); sseID != nil {
+				s.out = append(s.out, append(append([]byte("id: "), sseID...), '\n'))
+			}
+			s.out = append(s.out, answer)
+			s.ev = nil
+		}
+	}
+	if s.ev != nil {
 		s.out = append(s.out, s.ev...)
 	}
 	s.ev, s.size, s.over, s.head, s.tail, s.eventID = nil, 0, false, nil, nil, nil

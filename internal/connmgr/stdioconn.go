@@ -178,6 +178,7 @@ func (c *stdioConn) undeliverable(head, tail []byte, size int64, why string, fai
 	if !errors.As(failure, &tooLarge) {
 		c.onJunk(fmt.Sprintf("[dropped a message of %d bytes with the id %v of a request in flight: %s; the request fails]", size, id.Raw(), why))
 		c.answered(id)
+		c.captures.Delete(id)
 		return madeUp(id, failure)
 	}
 	c.onJunk(fmt.Sprintf("[dropped a message of %d bytes with the id %v of a request in flight: %s; the request waits %s for another answer]", size, id.Raw(), why, c.holdGrace))
@@ -206,6 +207,7 @@ func (c *stdioConn) hold(id jsonrpc.ID, failure error) {
 		c.heldMu.Unlock()
 		if mine {
 			c.inFlight.Delete(id)
+			c.captures.Delete(id)
 			c.deliver(readResult{msgs: []jsonrpc.Message{resp}})
 		}
 	})
@@ -245,6 +247,11 @@ const peek = 256
 var (
 	headID = regexp.MustCompile(`^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")`)
 	tailID = regexp.MustCompile(`"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*(?:,\s*"jsonrpc"\s*:\s*"2\.0"\s*)?\}\s*$`)
+	// requestHead matches a frame whose top-level keys start with
+	// "method", after "jsonrpc" and "id" only: a request or notification
+	// from the target, in go-sdk's, the TypeScript SDK's or Python's order
+	// and spacing.
+	requestHead = regexp.MustCompile(`^\s*\{\s*(?:"(?:jsonrpc|id)"\s*:\s*(?:-?\d+|"(?:[^"\\]|\\.)*")\s*,\s*)*"method"\s*:`)
 )
 
 // frameID finds the id of the answer a frame carries from its first and
@@ -252,12 +259,12 @@ var (
 // reports false for a frame whose id cannot be found, and for a request or
 // notification from the target.
 func frameID(head, tail []byte) (jsonrpc.ID, bool) {
+	if requestHead.Match(head) {
+		return jsonrpc.ID{}, false
+	}
 	var raw []byte
-	if m := headID.FindSubmatchIndex(head); m != nil {
-		if rest := bytes.TrimSpace(head[m[1]:]); bytes.HasPrefix(rest, []byte(`,"method"`)) {
-			return jsonrpc.ID{}, false
-		}
-		raw = head[m[2]:m[3]]
+	if m := headID.FindSubmatch(head); m != nil {
+		raw = m[1]
 	} else if m := tailID.FindSubmatch(tail); m != nil {
 		raw = m[1]
 	} else {
@@ -281,7 +288,7 @@ func madeUp(id jsonrpc.ID, failure error) *jsonrpc.Response {
 		code, marker = codeMessageTooLarge, tooLargeMarker
 		data["size_bytes"] = tooLarge.Size
 	}
-	data[marker] = true
+	data[marker] = madeUpNonce
 	raw, _ := json.Marshal(data)
 	return &jsonrpc.Response{ID: id, Error: &jsonrpc.Error{Code: int64(code), Message: failure.Error(), Data: raw}}
 }
