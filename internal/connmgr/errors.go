@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 )
 
@@ -249,8 +250,9 @@ func (e *ProbeHTTPError) Error() string {
 // Made-up answers are JSON-RPC error answers the tester stands in for what
 // it could not deliver (an answer over the size cap or not decodable, an
 // HTTP error to a probe), so that go-sdk fails only that request. Each has
-// its own code and a marker in its data, so that a target's own use of a
-// code is not mistaken for one; madeUpError turns them into typed errors.
+// its own code and a marker in its data whose value is madeUpNonce, which
+// no target ever sees, so that a target cannot pass its own error off as
+// one; madeUpError turns them into typed errors.
 const (
 	codeMessageTooLarge = -32099
 	codeUndecodable     = -32098
@@ -260,6 +262,10 @@ const (
 	probeHTTPMarker     = "mcp_test_mcp_probe_http_error"
 )
 
+// madeUpNonce marks the tester's own made-up answers; it is new in every
+// process.
+var madeUpNonce = uuid.NewString()
+
 // madeUpError returns the error a made-up answer to method stands for, or
 // nil when e is the target's own error.
 func madeUpError(e *jsonrpc.Error, method string, limit int64) error {
@@ -267,9 +273,9 @@ func madeUpError(e *jsonrpc.Error, method string, limit int64) error {
 		return nil
 	}
 	var data struct {
-		TooLarge    bool   `json:"mcp_test_mcp_message_too_large"`
-		Undecodable bool   `json:"mcp_test_mcp_undecodable"`
-		ProbeHTTP   bool   `json:"mcp_test_mcp_probe_http_error"`
+		TooLarge    string `json:"mcp_test_mcp_message_too_large"`
+		Undecodable string `json:"mcp_test_mcp_undecodable"`
+		ProbeHTTP   string `json:"mcp_test_mcp_probe_http_error"`
 		Size        int64  `json:"size_bytes"`
 		Status      int    `json:"status_code"`
 		ContentType string `json:"content_type"`
@@ -278,11 +284,11 @@ func madeUpError(e *jsonrpc.Error, method string, limit int64) error {
 	switch {
 	case json.Unmarshal(e.Data, &data) != nil:
 		return nil
-	case e.Code == codeMessageTooLarge && data.TooLarge:
+	case e.Code == codeMessageTooLarge && data.TooLarge == madeUpNonce:
 		return &MessageTooLargeError{Limit: limit, Size: data.Size}
-	case e.Code == codeUndecodable && data.Undecodable:
+	case e.Code == codeUndecodable && data.Undecodable == madeUpNonce:
 		return &ProtocolError{Msg: e.Message}
-	case e.Code == codeProbeHTTPError && data.ProbeHTTP:
+	case e.Code == codeProbeHTTPError && data.ProbeHTTP == madeUpNonce:
 		return &ProbeHTTPError{Method: method, StatusCode: data.Status, ContentType: data.ContentType, BodySnippet: data.Body}
 	}
 	return nil

@@ -54,7 +54,7 @@ func probeAnswer(req *http.Request, resp *http.Response, snippet string) bool {
 		"jsonrpc": "2.0",
 		"id":      msg.ID,
 		"error": map[string]any{"code": codeProbeHTTPError, "message": text, "data": map[string]any{
-			probeHTTPMarker: true, "status_code": resp.StatusCode, "content_type": ct, "body_snippet": snippet,
+			probeHTTPMarker: madeUpNonce, "status_code": resp.StatusCode, "content_type": ct, "body_snippet": snippet,
 		}},
 	})
 	if err != nil {
