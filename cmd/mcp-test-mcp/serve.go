@@ -284,7 +284,7 @@ func (s *httpServer) perSession(next http.Handler) http.Handler {
 				s.log.Info("closing an idle SSE session", "after", s.opts.sessionTimeout)
 				cancel()
 			})
-			defer idle.t.Stop()
+			defer idle.stop()
 		}
 		r = r.WithContext(context.WithValue(ctx, sessionServerKey{}, s.newSessionServer(reserved, used, idle)))
 		next.ServeHTTP(w, r)
@@ -331,7 +331,17 @@ type idleTimer struct {
 	t     *time.Timer // set once, before any request
 
 	mu       sync.Mutex
-	inflight int // requests running, guarded by mu
+	inflight int  // requests running, guarded by mu
+	done     bool // the session ended: the timer is never armed again; guarded by mu
+}
+
+// stop ends the timer for good: a request that finishes after its session
+// ended does not arm it again.
+func (i *idleTimer) stop() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.done = true
+	i.t.Stop()
 }
 
 func (i *idleTimer) begin() {
@@ -345,7 +355,7 @@ func (i *idleTimer) end() {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.inflight--
-	if i.inflight == 0 {
+	if i.inflight == 0 && !i.done {
 		i.t.Reset(i.after)
 	}
 }

@@ -414,3 +414,17 @@ func TestServeClosesSessionsThatSentNothingAfterInitialize(t *testing.T) {
 	}, 10*time.Second, 50*time.Millisecond, "the abandoned session is closed, and its place freed")
 	assert.Equal(t, true, used.call(t, "status", nil)["success"], "a session in use is kept (it is older than the abandoned one)")
 }
+
+func TestAnEndedSessionsIdleTimerIsNeverArmedAgain(t *testing.T) {
+	fired := make(chan struct{}, 1)
+	idle := &idleTimer{after: time.Millisecond}
+	idle.t = time.AfterFunc(time.Hour, func() { fired <- struct{}{} })
+	idle.begin()
+	idle.stop() // the session ends while a request still runs
+	idle.end()  // that request finishes afterwards
+	select {
+	case <-fired:
+		t.Fatal("the idle timer of an ended session fired")
+	case <-time.After(100 * time.Millisecond):
+	}
+}
