@@ -90,39 +90,30 @@ func TestALeaderTheReaperHasNotCollectedCountsAsEnded(t *testing.T) {
 // deadline (issue 9's bound; measured overshoot is milliseconds), a connect
 // within 1.5 s, which leaves room for a loaded machine.
 func TestDeadlinesHoldWhenTheTargetStopsReading(t *testing.T) {
-	t.Run("call_tool returns at its deadline when its request cannot be written", func(t *testing.T) {
-		m := newManager(t, nil)
-		info := connect(t, m, exampleSpec(t, "faults"))
-		_, err := m.CallTool(t.Context(), "stop_reading", nil, 0)
-		require.NoError(t, err)
-		const deadline = 2 * time.Second
-		big := strings.Repeat("x", 1<<20) // more than a pipe buffer: the write blocks
-		start := time.Now()
-		_, err = m.CallTool(t.Context(), "echo", map[string]any{"message": big}, deadline)
-		took := time.Since(start)
-		t.Logf("call_tool with a %s deadline returned after %s (overshoot %s)", deadline, took.Round(time.Millisecond), (took - deadline).Round(time.Millisecond))
-		var to *TimeoutError
-		require.ErrorAs(t, err, &to)
-		assert.True(t, to.Lost)
-		assert.Less(t, took, deadline+500*time.Millisecond)
-		require.Eventually(t, func() bool { return !procgroup.Alive(info.Process.PID) }, 10*time.Second, 10*time.Millisecond)
-	})
-	t.Run("call_tool returns at its deadline when its small request stays unread", func(t *testing.T) {
-		m := newManager(t, nil)
-		info := connect(t, m, exampleSpec(t, "faults"))
-		_, err := m.CallTool(t.Context(), "stop_reading", nil, 0)
-		require.NoError(t, err)
-		const deadline = 2 * time.Second
-		start := time.Now()
-		_, err = m.CallTool(t.Context(), "echo", map[string]any{"message": "small"}, deadline)
-		took := time.Since(start)
-		t.Logf("call_tool with a %s deadline returned after %s (overshoot %s)", deadline, took.Round(time.Millisecond), (took - deadline).Round(time.Millisecond))
-		var to *TimeoutError
-		require.ErrorAs(t, err, &to)
-		assert.True(t, to.Lost)
-		assert.Less(t, took, deadline+500*time.Millisecond)
-		require.Eventually(t, func() bool { return !procgroup.Alive(info.Process.PID) }, 10*time.Second, 10*time.Millisecond)
-	})
+	for _, tc := range []struct {
+		name, message string
+	}{
+		// More than a pipe buffer: the write blocks.
+		{"call_tool returns at its deadline when its request cannot be written", strings.Repeat("x", 1<<20)},
+		{"call_tool returns at its deadline when its small request stays unread", "small"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newManager(t, nil)
+			info := connect(t, m, exampleSpec(t, "faults"))
+			_, err := m.CallTool(t.Context(), "stop_reading", nil, 0)
+			require.NoError(t, err)
+			const deadline = 2 * time.Second
+			start := time.Now()
+			_, err = m.CallTool(t.Context(), "echo", map[string]any{"message": tc.message}, deadline)
+			took := time.Since(start)
+			t.Logf("call_tool with a %s deadline returned after %s (overshoot %s)", deadline, took.Round(time.Millisecond), (took - deadline).Round(time.Millisecond))
+			var to *TimeoutError
+			require.ErrorAs(t, err, &to)
+			assert.True(t, to.Lost)
+			assert.Less(t, took, deadline+500*time.Millisecond)
+			require.Eventually(t, func() bool { return !procgroup.Alive(info.Process.PID) }, 10*time.Second, 10*time.Millisecond)
+		})
+	}
 	t.Run("a call behind a stuck write returns at its own deadline, and the stuck call says how long it waited", func(t *testing.T) {
 		m := newManager(t, nil)
 		info := connect(t, m, exampleSpec(t, "faults"))
