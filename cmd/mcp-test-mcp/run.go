@@ -217,7 +217,7 @@ func serve(ctx context.Context, cfg config, stdin io.Reader, stdout, stderr io.W
 	mgr := newManager(cfg, logger, nil)
 	defer func() {
 		if cerr := mgr.Close(); cerr != nil {
-			logger.Warn("closing the target connection", "err", cerr)
+			logger.Warn("closing the target connection", "error", cerr)
 		}
 	}()
 	server := newTester(cfg, logger, mgr, false, "")

@@ -386,7 +386,7 @@ func (s *httpServer) track(ss *mcp.ServerSession, mgr *connmgr.Manager, logger *
 		_ = ss.Wait()
 		unused.Stop()
 		if err := mgr.Close(); err != nil {
-			logger.Warn("closing the session's target", "err", err)
+			logger.Warn("closing the session's target", "error", err)
 		}
 		s.mu.Lock()
 		delete(s.sessions, ss)

@@ -125,7 +125,7 @@ func (h *handlers) notify(ctx context.Context, req *mcp.CallToolRequest, level s
 	}
 	msg := h.secrets.Scrub(fmt.Sprintf(format, args...))
 	if err := req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: mcp.LoggingLevel(level), Logger: loggerName, Data: msg}); err != nil {
-		h.logger.DebugContext(ctx, "sending log notification", "err", err)
+		h.logger.DebugContext(ctx, "sending log notification", "error", err)
 	}
 }
 
