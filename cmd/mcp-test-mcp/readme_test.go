@@ -76,7 +76,7 @@ func TestReadmePointsOnlyAtFilesTheRepoHas(t *testing.T) {
 	require.NoError(t, err)
 	paths := readmePaths(t, string(b))
 	require.Contains(t, paths, "docs/spec.md", "the scan finds the README's links")
-	require.Contains(t, paths, "internal/testserver", "the scan finds the code map")
+	require.Contains(t, paths, "internal/exampleserver", "the scan finds the code map")
 	for _, p := range paths {
 		_, err := os.Stat(filepath.Join(repoRoot, filepath.FromSlash(p)))
 		assert.NoError(t, err, "README.md points at %s, which the repository lacks", p)

@@ -16,7 +16,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/tools"
 )
 
@@ -37,10 +37,10 @@ func (e *usageError) Error() string {
 
 // exitCode maps an error returned by run to the process's exit code.
 func exitCode(err error) int {
-	if _, ok := errors.AsType[*usageError](err); ok || errors.Is(err, testserver.ErrUsage) || errors.Is(err, testserver.ErrUnknownMode) {
+	if _, ok := errors.AsType[*usageError](err); ok || errors.Is(err, exampleserver.ErrUsage) || errors.Is(err, exampleserver.ErrUnknownMode) {
 		return exitUsage
 	}
-	if e, ok := errors.AsType[*testserver.ExitError](err); ok {
+	if e, ok := errors.AsType[*exampleserver.ExitError](err); ok {
 		return e.Code
 	}
 	if e, ok := errors.AsType[*checkExit](err); ok {
@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			_, err := io.WriteString(stdout, usage)
 			return err
 		case "example-server":
-			return testserver.Main(ctx, args[1:], stdin, stdout, stderr)
+			return exampleserver.Main(ctx, args[1:], stdin, stdout, stderr)
 		case "check":
 			return runCheck(ctx, args[1:], stdout, stderr)
 		case "serve":

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 )
 
 // plainText400 serves the example server over streamable HTTP, except that
@@ -22,7 +22,7 @@ import (
 // HTTP frameworks answer.
 func plainText400(t *testing.T) string {
 	t.Helper()
-	s, err := testserver.NewServer(testserver.ModeNormal, nil, nil)
+	s, err := exampleserver.NewServer(exampleserver.ModeNormal, nil, nil)
 	require.NoError(t, err)
 	mcpHandler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 )
 
 // variantEnv selects the surface of the variant server (see variantServer).
@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 		switch os.Args[1] {
 		case "example-server":
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT)
-			err := testserver.Main(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+			err := exampleserver.Main(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 			stop()
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)

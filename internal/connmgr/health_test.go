@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 )
 
 // The test binary run as "surface-server FILE" serves the tools that FILE
@@ -419,7 +419,9 @@ func serveExampleOn(t *testing.T, addr string) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- testserver.Main(ctx, []string{"--http", addr}, strings.NewReader(""), io.Discard, pw) }()
+	go func() {
+		done <- exampleserver.Main(ctx, []string{"--http", addr}, strings.NewReader(""), io.Discard, pw)
+	}()
 	listening := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(pr)

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 )
 
 // startHTTPExample serves the example server over HTTP in-process and
@@ -38,7 +38,7 @@ func startStoppableHTTPExample(t *testing.T, extra ...string) (string, func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = testserver.Main(ctx, append([]string{"--http", "127.0.0.1:0"}, extra...), strings.NewReader(""), io.Discard, pw)
+		_ = exampleserver.Main(ctx, append([]string{"--http", "127.0.0.1:0"}, extra...), strings.NewReader(""), io.Discard, pw)
 		_ = pw.Close()
 	}()
 	stop := func() {

@@ -9,9 +9,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/procgroup"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
 )
 
 // TestMain lets the test binary be its own target: run with
@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "example-server" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT)
-		err := testserver.Main(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
+		err := exampleserver.Main(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 		stop()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

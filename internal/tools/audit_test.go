@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 )
 
 func TestAuditServer(t *testing.T) {
@@ -27,7 +27,7 @@ func TestAuditServer(t *testing.T) {
 	t.Run("the example server passes, with the probes on by default", func(t *testing.T) {
 		t.Parallel()
 		h := newHost(t, nil)
-		h.connect(testserver.ModeNormal, nil)
+		h.connect(exampleserver.ModeNormal, nil)
 		env := h.call("audit_server", map[string]any{"fail_on": "warning"})
 		require.True(t, env["success"].(bool), "%v", env)
 		assert.Equal(t, true, env["passed"])
@@ -45,7 +45,7 @@ func TestAuditServer(t *testing.T) {
 	t.Run("probe false sends no probe", func(t *testing.T) {
 		t.Parallel()
 		h := newHost(t, nil)
-		h.connect(testserver.ModeNormal, nil)
+		h.connect(exampleserver.ModeNormal, nil)
 		env := h.call("audit_server", map[string]any{"probe": false})
 		require.True(t, env["success"].(bool), "%v", env)
 		assert.Equal(t, false, get(env, "report", "probed"))

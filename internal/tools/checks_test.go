@@ -8,13 +8,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 )
 
 func TestExportChecksThenRunChecksPasses(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, nil)
-	h.connect(testserver.ModeFaults, map[string]any{"env": map[string]any{"EXAMPLE_API_KEY": "key-SECRET-9f21"}})
+	h.connect(exampleserver.ModeFaults, map[string]any{"env": map[string]any{"EXAMPLE_API_KEY": "key-SECRET-9f21"}})
 
 	h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "hello there"}})
 	h.call("call_tool", map[string]any{"name": "add", "arguments": map[string]any{"a": 2, "b": 3}})
@@ -89,7 +89,7 @@ func TestExportChecksKeepsSecretsAndDollarsExact(t *testing.T) {
 	t.Parallel()
 	const secret = "key-SECRET-abcdef"
 	h := newHost(t, nil)
-	h.connect(testserver.ModeNormal, map[string]any{"env": map[string]any{"EXAMPLE_API_KEY": secret}})
+	h.connect(exampleserver.ModeNormal, map[string]any{"env": map[string]any{"EXAMPLE_API_KEY": secret}})
 
 	h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": secret}})
 	h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "costs $5, not ${x} or $$"}})
@@ -118,7 +118,7 @@ func TestRunChecksKeepsTheTestersCredentials(t *testing.T) {
 	t.Setenv("LLM_API_KEY", "tester-SECRET-llm")
 	t.Setenv("CHECK_TEST_PLAIN", "plain value")
 	h := newHost(t, nil)
-	h.connect(testserver.ModeNormal, nil)
+	h.connect(exampleserver.ModeNormal, nil)
 	echo := func(message string) map[string]any {
 		return h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{
 			map[string]any{"call_tool": "echo", "arguments": map[string]any{"message": message}, "expect": map[string]any{"text_contains": "value"}},

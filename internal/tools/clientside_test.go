@@ -13,7 +13,7 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testtargets"
 )
 
@@ -194,7 +194,7 @@ func TestConnectDeclaresOnlyWhatItIsAsked(t *testing.T) {
 	})
 	t.Run("the defaults declare nothing for a host without capabilities", func(t *testing.T) {
 		h := newHost(t, &hostOptions{client: &mcp.ClientOptions{Capabilities: &mcp.ClientCapabilities{}}})
-		env := h.call("connect", targetArgs(testserver.ModeNormal, nil))
+		env := h.call("connect", targetArgs(exampleserver.ModeNormal, nil))
 		require.True(t, env["success"].(bool), "connect: %v", env)
 		for _, c := range []string{"sampling", "elicitation", "roots"} {
 			assert.Equal(t, false, get(env, "client_capabilities", c, "declared"), c)
@@ -215,7 +215,7 @@ func TestConnectDeclaresOnlyWhatItIsAsked(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHost(t, nil)
-			env := h.call("connect", targetArgs(testserver.ModeNormal, tc.args))
+			env := h.call("connect", targetArgs(exampleserver.ModeNormal, tc.args))
 			assert.Equal(t, string(ErrInvalidArguments), errType(env))
 			assert.Contains(t, get(env, "error", "message"), tc.want)
 		})

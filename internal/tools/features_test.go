@@ -16,20 +16,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testtargets"
 )
 
 func TestResourcesOfTheExampleServer(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, nil)
-	h.connect(testserver.ModeNormal, nil)
+	h.connect(exampleserver.ModeNormal, nil)
 
 	t.Run("list_resources lists every fixed resource", func(t *testing.T) {
 		env := h.call("list_resources", nil)
 		require.Equal(t, true, env["success"], "%v", env)
 		assert.Equal(t, 2.0, get(env, "metadata", "total_resources"))
-		assert.Equal(t, testserver.ServerName, get(env, "metadata", "server_name"))
+		assert.Equal(t, exampleserver.ServerName, get(env, "metadata", "server_name"))
 		byURI := map[string]any{}
 		for _, r := range env["resources"].([]any) {
 			byURI[get(r, "uri").(string)] = r
@@ -105,7 +105,7 @@ func TestResourcesOfTheExampleServer(t *testing.T) {
 func TestPromptsOfTheExampleServer(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, nil)
-	h.connect(testserver.ModeNormal, nil)
+	h.connect(exampleserver.ModeNormal, nil)
 
 	t.Run("list_prompts shows required as a bool on every argument", func(t *testing.T) {
 		env := h.call("list_prompts", nil)
@@ -184,7 +184,7 @@ func TestPromptsOfTheExampleServer(t *testing.T) {
 func TestProtocolToolsOfTheExampleServer(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, nil)
-	h.connect(testserver.ModeNormal, nil)
+	h.connect(exampleserver.ModeNormal, nil)
 
 	t.Run("ping measures a round trip", func(t *testing.T) {
 		env := h.call("ping", map[string]any{"timeout_seconds": 5})
@@ -208,7 +208,7 @@ func TestProtocolToolsOfTheExampleServer(t *testing.T) {
 	})
 	t.Run("set_roots needs a connection made with roots", func(t *testing.T) {
 		// This host declares roots, which connect passes on by default.
-		h.connect(testserver.ModeNormal, map[string]any{"client_capabilities": map[string]any{"roots": false}})
+		h.connect(exampleserver.ModeNormal, map[string]any{"client_capabilities": map[string]any{"roots": false}})
 		env := h.call("set_roots", map[string]any{"roots": []any{map[string]any{"uri": "file:///tmp", "name": "tmp"}}})
 		assert.Equal(t, "invalid_arguments", errType(env))
 		assert.Contains(t, get(env, "error", "suggestion"), "connect again with roots")
@@ -224,7 +224,7 @@ func TestNotificationsFromTheExampleServer(t *testing.T) {
 	require.Equal(t, true, env["success"], "works without a connection: %v", env)
 	assert.Equal(t, []any{}, env["notifications"])
 
-	h.connect(testserver.ModeNormal, nil)
+	h.connect(exampleserver.ModeNormal, nil)
 	since := h.call("get_notifications", nil)["last_seq"].(float64)
 	call := h.call("call_tool", map[string]any{"name": "slow", "arguments": map[string]any{"steps": 3, "delay_ms": 1}})
 	require.Equal(t, true, call["success"], "%v", call)

@@ -21,9 +21,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
 )
 
 // runAsTarget makes the test binary run the example server (with its
@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 	}
 	if os.Getenv(runAsTarget) != "" {
 		os.Unsetenv(runAsTarget)
-		if err := testserver.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if err := exampleserver.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
@@ -51,7 +51,7 @@ func TestMain(m *testing.M) {
 
 // targetArgs returns connect's arguments for the example server in mode,
 // run as a re-executed test binary.
-func targetArgs(mode testserver.Mode, extra map[string]any) map[string]any {
+func targetArgs(mode exampleserver.Mode, extra map[string]any) map[string]any {
 	env := map[string]any{runAsTarget: "1"}
 	args := map[string]any{
 		"command": os.Args[0],
@@ -239,7 +239,7 @@ func (h *host) rawOutputs() []string {
 }
 
 // connect connects to the example server in mode and requires success.
-func (h *host) connect(mode testserver.Mode, extra map[string]any) map[string]any {
+func (h *host) connect(mode exampleserver.Mode, extra map[string]any) map[string]any {
 	h.t.Helper()
 	env := h.call("connect", targetArgs(mode, extra))
 	require.True(h.t, env["success"].(bool), "connect: %v", env)
@@ -281,7 +281,7 @@ func startHTTPTarget(t *testing.T, args ...string) string {
 	done := make(chan struct{})
 	var err error // set before done is closed
 	go func() {
-		err = testserver.Main(ctx, append([]string{"--http", "127.0.0.1:0"}, args...), strings.NewReader(""), io.Discard, pw)
+		err = exampleserver.Main(ctx, append([]string{"--http", "127.0.0.1:0"}, args...), strings.NewReader(""), io.Discard, pw)
 		pw.Close()
 		close(done)
 	}()

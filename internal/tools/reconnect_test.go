@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 )
 
 func TestReconnectTool(t *testing.T) {
@@ -22,7 +22,7 @@ func TestReconnectTool(t *testing.T) {
 	assert.Equal(t, string(ErrNotConnected), errType(env))
 	assert.Contains(t, get(env, "error", "message"), "no connection to repeat")
 
-	first := h.connect(testserver.ModeNormal, map[string]any{"health_check_interval_seconds": 0.1})
+	first := h.connect(exampleserver.ModeNormal, map[string]any{"health_check_interval_seconds": 0.1})
 	env = h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "hi"}})
 	require.Equal(t, true, env["success"], "%v", env)
 
@@ -64,10 +64,10 @@ func TestConnectChecksHealthArguments(t *testing.T) {
 		{"max_reconnect_attempts": 0},
 		{"reconnect_delay_seconds": 0},
 	} {
-		env := h.call("connect", targetArgs(testserver.ModeNormal, args))
+		env := h.call("connect", targetArgs(exampleserver.ModeNormal, args))
 		assert.Equal(t, string(ErrInvalidArguments), errType(env), "%v", args)
 	}
-	env := h.call("connect", targetArgs(testserver.ModeNormal, map[string]any{"health_check_interval_seconds": 0}))
+	env := h.call("connect", targetArgs(exampleserver.ModeNormal, map[string]any{"health_check_interval_seconds": 0}))
 	require.Equal(t, true, env["success"], "%v", env)
 	assert.Nil(t, get(env, "connection", "health"), "0 turns health pings off")
 }
@@ -76,7 +76,7 @@ func TestAutoReconnectShowsInStatus(t *testing.T) {
 	h := newHost(t, nil)
 	// The delay is the window in which status shows the reconnect going on:
 	// wide enough for a loaded machine to look in time.
-	h.connect(testserver.ModeFaults, map[string]any{"auto_reconnect": true, "reconnect_delay_seconds": 1})
+	h.connect(exampleserver.ModeFaults, map[string]any{"auto_reconnect": true, "reconnect_delay_seconds": 1})
 	env := h.call("call_tool", map[string]any{"name": "crash", "arguments": map[string]any{}})
 	require.Equal(t, string(ErrConnectionLost), errType(env), "%v", env)
 

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
 )
 
 func TestSecretsEchoedWithOddEscapesAreMasked(t *testing.T) {
@@ -77,14 +77,14 @@ func TestRunChecksStartsOnlyWhatThePolicyAllows(t *testing.T) {
 	}})
 	assert.Equal(t, "invalid_arguments", errType(env), "env is checked too: %v", env)
 
-	h.connect(testserver.ModeNormal, nil)
+	h.connect(exampleserver.ModeNormal, nil)
 	env = h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{map[string]any{"ping": true}}}})
 	assert.Equal(t, true, env["passed"], "the allowed target runs: %v", env)
 }
 
 func TestRunChecksUsesTheHostsLimits(t *testing.T) {
 	h := newHost(t, &hostOptions{maxMessageBytes: 1 << 20})
-	h.connect(testserver.ModeFaults, nil)
+	h.connect(exampleserver.ModeFaults, nil)
 	env := h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{
 		map[string]any{"call_tool": "huge", "arguments": map[string]any{"size_bytes": 2 << 20}},
 	}}})
@@ -101,7 +101,7 @@ func TestRemoteRunChecksReadsAndWritesNoClientPath(t *testing.T) {
 
 	t.Run("without a workdir every path is refused", func(t *testing.T) {
 		h := newHost(t, &hostOptions{remote: true})
-		h.connect(testserver.ModeNormal, nil)
+		h.connect(exampleserver.ModeNormal, nil)
 		env := h.call("run_checks", map[string]any{"spec_path": secretFile})
 		assert.Equal(t, "invalid_arguments", errType(env))
 		assert.Contains(t, get(env, "error", "message"), "spec_path is refused")
@@ -122,7 +122,7 @@ func TestRemoteRunChecksReadsAndWritesNoClientPath(t *testing.T) {
 		require.NoError(t, os.Symlink(outside, filepath.Join(work, "out")))
 		require.NoError(t, os.WriteFile(filepath.Join(work, "bad.yaml"), []byte("root:$6$SECRETLINE:19000:0:99999:7:::\n"), 0o600))
 		h := newHost(t, &hostOptions{remote: true, workdir: work})
-		h.connect(testserver.ModeNormal, nil)
+		h.connect(exampleserver.ModeNormal, nil)
 		h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "hi"}})
 
 		env := h.call("export_checks", map[string]any{"path": "checks.yaml"})
@@ -160,7 +160,7 @@ func TestRemoteRunChecksReadsAndWritesNoClientPath(t *testing.T) {
 func TestRemoteRunChecksExpandsOnlyTheConnectionsValues(t *testing.T) {
 	t.Setenv("SOME_CLOUD_SECRET", "cloud-SECRET-31337")
 	h := newHost(t, &hostOptions{remote: true})
-	h.connect(testserver.ModeNormal, map[string]any{"env": map[string]any{"MY_SETTING": "from-the-connection"}})
+	h.connect(exampleserver.ModeNormal, map[string]any{"env": map[string]any{"MY_SETTING": "from-the-connection"}})
 	echo := func(message string) map[string]any {
 		return h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{
 			map[string]any{"call_tool": "echo", "arguments": map[string]any{"message": message}},

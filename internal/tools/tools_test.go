@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testserver"
 )
 
 func TestRegisterDeclaresEveryTool(t *testing.T) {
@@ -119,11 +119,11 @@ func TestSession(t *testing.T) {
 	h := newHost(t, nil)
 
 	t.Run("connect describes the new connection", func(t *testing.T) {
-		env := h.connect(testserver.ModeFaults, nil)
+		env := h.connect(exampleserver.ModeFaults, nil)
 		conn := env["connection"].(map[string]any)
 		assert.Equal(t, "stdio", conn["transport"])
 		assert.Equal(t, "connected", conn["status"])
-		assert.Equal(t, testserver.ServerName, get(conn, "server_info", "name"))
+		assert.Equal(t, exampleserver.ServerName, get(conn, "server_info", "name"))
 		assert.Equal(t, "2025-11-25", conn["protocol_version"])
 		assert.NotNil(t, conn["capabilities"])
 		connectedAt, err := time.Parse(time.RFC3339, conn["connected_at"].(string))
@@ -131,7 +131,7 @@ func TestSession(t *testing.T) {
 		assert.Equal(t, time.UTC, connectedAt.Location())
 		assert.Contains(t, get(conn, "process", "env_names"), runAsTarget)
 		assert.NotContains(t, env, "replaced_connection")
-		assert.Contains(t, env["message"], "Connected to "+testserver.ServerName)
+		assert.Contains(t, env["message"], "Connected to "+exampleserver.ServerName)
 	})
 
 	t.Run("status shows the live connection", func(t *testing.T) {
@@ -145,7 +145,7 @@ func TestSession(t *testing.T) {
 		env := h.call("list_tools", nil)
 		tools := env["tools"].([]any)
 		assert.Equal(t, float64(len(tools)), get(env, "metadata", "total_tools"))
-		assert.Equal(t, testserver.ServerName, get(env, "metadata", "server_name"))
+		assert.Equal(t, exampleserver.ServerName, get(env, "metadata", "server_name"))
 		add := findTool(tools, "add")
 		require.NotNil(t, add)
 		assert.Equal(t, "object", get(add, "input_schema", "type"))
@@ -251,7 +251,7 @@ func TestSession(t *testing.T) {
 	})
 
 	t.Run("connect again replaces the connection", func(t *testing.T) {
-		env := h.connect(testserver.ModeFaults, nil)
+		env := h.connect(exampleserver.ModeFaults, nil)
 		prev := get(env, "metadata", "replaced_connection")
 		require.NotNil(t, prev)
 		assert.Equal(t, "replaced", get(prev, "ended_by"))
@@ -310,7 +310,7 @@ func TestConnectFailures(t *testing.T) {
 		},
 		{
 			name:     "a target that exits before initialize shows its stderr",
-			args:     targetArgs(testserver.ModeExitBeforeInit, nil),
+			args:     targetArgs(exampleserver.ModeExitBeforeInit, nil),
 			wantType: "connection_failed",
 			check: func(t *testing.T, env map[string]any) {
 				assert.NotEmpty(t, get(env, "error", "details", "stderr_tail"))
@@ -339,7 +339,7 @@ func TestConnectFailures(t *testing.T) {
 func TestFailedConnectKeepsThePreviousConnection(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, nil)
-	h.connect(testserver.ModeNormal, nil)
+	h.connect(exampleserver.ModeNormal, nil)
 	env := h.call("connect", map[string]any{"command": "mcp-test-no-such-command-xyz"})
 	assert.Equal(t, "connection_failed", errType(env))
 	assert.Contains(t, env["message"], "still active")
@@ -350,7 +350,7 @@ func TestFailedConnectKeepsThePreviousConnection(t *testing.T) {
 func TestCrashedTarget(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, nil)
-	h.connect(testserver.ModeFaults, nil)
+	h.connect(exampleserver.ModeFaults, nil)
 
 	env := h.call("call_tool", map[string]any{"name": "crash", "arguments": map[string]any{"code": 7}})
 	assert.Equal(t, "connection_lost", errType(env), "%v", env)
@@ -370,7 +370,7 @@ func TestCrashedTarget(t *testing.T) {
 func TestTimeoutLeavesTheConnectionUsable(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, nil)
-	h.connect(testserver.ModeFaults, nil)
+	h.connect(exampleserver.ModeFaults, nil)
 
 	env := h.call("call_tool", map[string]any{"name": "hang", "timeout_seconds": 0.3})
 	assert.Equal(t, "timeout", errType(env), "%v", env)
@@ -383,7 +383,7 @@ func TestTimeoutLeavesTheConnectionUsable(t *testing.T) {
 func TestConcurrentCallsKeepTheirOwnProgress(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, nil)
-	h.connect(testserver.ModeNormal, nil)
+	h.connect(exampleserver.ModeNormal, nil)
 
 	steps := []int{2, 4}
 	results := make([]*mcp.CallToolResult, len(steps))
@@ -409,7 +409,7 @@ func TestConcurrentCallsKeepTheirOwnProgress(t *testing.T) {
 func TestJunkOnStdoutIsReported(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, nil)
-	h.connect(testserver.ModeJunkStdout, nil)
+	h.connect(exampleserver.ModeJunkStdout, nil)
 	h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "x"}})
 	env := h.call("status", nil)
 	assert.Greater(t, get(env, "stdout_junk", "count"), 0.0)
@@ -421,7 +421,7 @@ func TestLargeTextIsCut(t *testing.T) {
 	t.Parallel()
 	const limit = 1000
 	h := newHost(t, &hostOptions{maxTextBytes: limit})
-	h.connect(testserver.ModeFaults, nil)
+	h.connect(exampleserver.ModeFaults, nil)
 
 	env := h.call("call_tool", map[string]any{"name": "huge", "arguments": map[string]any{"size_bytes": 5000}})
 	require.Equal(t, true, env["success"], "%v", env)
@@ -437,7 +437,7 @@ func TestLargeTextIsCut(t *testing.T) {
 func TestMessageOverTheLimitNamesIt(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, &hostOptions{maxMessageBytes: 1 << 20})
-	h.connect(testserver.ModeFaults, nil)
+	h.connect(exampleserver.ModeFaults, nil)
 	env := h.call("call_tool", map[string]any{"name": "huge", "arguments": map[string]any{"size_bytes": 2 << 20}})
 	assert.Equal(t, "protocol_error", errType(env), "%v", env)
 	assert.Contains(t, env["message"], "1 MiB")
@@ -450,7 +450,7 @@ func TestTwentyMegabyteResult(t *testing.T) {
 		t.Skip("moves 20 MB through a pipe")
 	}
 	h := newHost(t, nil)
-	h.connect(testserver.ModeFaults, nil)
+	h.connect(exampleserver.ModeFaults, nil)
 	env := h.call("call_tool", map[string]any{"name": "huge", "arguments": map[string]any{"size_bytes": 20_000_000}})
 	require.Equal(t, true, env["success"], "%v", env["message"])
 	assert.Equal(t, 20_000_000.0, get(env, "tool_call", "content", 0, "size_bytes"))
@@ -467,7 +467,7 @@ func TestTwentyMegabyteResult(t *testing.T) {
 func TestResultsUnderTheTextCapPassWhole(t *testing.T) {
 	t.Parallel()
 	h := newHost(t, nil)
-	h.connect(testserver.ModeFaults, nil)
+	h.connect(exampleserver.ModeFaults, nil)
 	env := h.call("call_tool", map[string]any{"name": "huge", "arguments": map[string]any{"size_bytes": 600 << 10}})
 	require.Equal(t, true, env["success"], "%v", env["message"])
 	assert.Len(t, get(env, "tool_call", "text"), 600<<10)
@@ -486,7 +486,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 	h := newHost(t, nil)
 
 	t.Run("over stdio, with a secret env value the target echoes", func(t *testing.T) {
-		h.connect(testserver.ModeFaults, map[string]any{"env": map[string]any{"MY_API_KEY": envSecret}})
+		h.connect(exampleserver.ModeFaults, map[string]any{"env": map[string]any{"MY_API_KEY": envSecret}})
 		env := h.call("call_tool", map[string]any{"name": "env", "arguments": map[string]any{"name": "MY_API_KEY"}})
 		assert.Equal(t, true, env["success"], "%v", env)
 		h.call("status", nil)

@@ -1,4 +1,4 @@
-package testserver
+package exampleserver
 
 import (
 	"context"
@@ -113,7 +113,7 @@ func TestHTTPTransports(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var n notifications
-			c := mcp.NewClient(&mcp.Implementation{Name: "testserver-test", Version: "0.0.1"}, n.clientOptions())
+			c := mcp.NewClient(&mcp.Implementation{Name: "exampleserver-test", Version: "0.0.1"}, n.clientOptions())
 			cs, err := c.Connect(t.Context(), tt.transport, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 			require.NoError(t, err)
 			defer cs.Close()
@@ -129,7 +129,7 @@ func TestHTTPTransports(t *testing.T) {
 	}
 
 	t.Run("headers returns the request headers over streamable HTTP", func(t *testing.T) {
-		c := mcp.NewClient(&mcp.Implementation{Name: "testserver-test", Version: "0.0.1"}, nil)
+		c := mcp.NewClient(&mcp.Implementation{Name: "exampleserver-test", Version: "0.0.1"}, nil)
 		cs, err := c.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: base + "/mcp", HTTPClient: httpClient},
 			&mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 		require.NoError(t, err)

@@ -1,6 +1,6 @@
 //lint:file-ignore SA1019 the tests exercise the deprecated logging and sampling features the example server offers.
 
-package testserver
+package exampleserver
 
 import (
 	"bufio"

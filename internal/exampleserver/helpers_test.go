@@ -1,4 +1,4 @@
-package testserver
+package exampleserver
 
 import (
 	"bytes"
@@ -144,7 +144,7 @@ func (s *stdioServer) wait(t *testing.T) error {
 // connect connects a go-sdk client to the server at the legacy protocol.
 func (s *stdioServer) connect(t *testing.T, copts *mcp.ClientOptions) *mcp.ClientSession {
 	t.Helper()
-	c := mcp.NewClient(&mcp.Implementation{Name: "testserver-test", Version: "0.0.1"}, copts)
+	c := mcp.NewClient(&mcp.Implementation{Name: "exampleserver-test", Version: "0.0.1"}, copts)
 	cs, err := c.Connect(t.Context(), &mcp.IOTransport{Reader: s.stdout, Writer: s.stdin, MaxLineLength: -1},
 		&mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-// Package testserver is the example target: one configurable MCP server used
+// Package exampleserver is the example target: one configurable MCP server used
 // by our tests, by `make demo`, and by users as
 // `mcp-test-mcp example-server [--mode M] [--http ADDR]`.
 //
@@ -10,7 +10,7 @@
 // servers do: exiting before initialize, crashing or hanging on a call,
 // printing junk on stdout, ignoring SIGTERM and leaving a grandchild behind,
 // or flooding stderr.
-package testserver
+package exampleserver
 
 import (
 	"context"

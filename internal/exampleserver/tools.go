@@ -1,6 +1,6 @@
 //lint:file-ignore SA1019 the example target deliberately exercises deprecated logging and sampling features.
 
-package testserver
+package exampleserver
 
 import (
 	"bytes"

@@ -1,6 +1,6 @@
 //go:build unix
 
-package testserver
+package exampleserver
 
 import (
 	"errors"
@@ -44,7 +44,7 @@ func connectCommand(t *testing.T, cmd *exec.Cmd) *mcp.ClientSession {
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	c := mcp.NewClient(&mcp.Implementation{Name: "testserver-test", Version: "0.0.1"}, nil)
+	c := mcp.NewClient(&mcp.Implementation{Name: "exampleserver-test", Version: "0.0.1"}, nil)
 	cs, err := c.Connect(t.Context(), &mcp.IOTransport{Reader: stdout, Writer: stdin},
 		&mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	require.NoError(t, err)
