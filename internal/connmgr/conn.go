@@ -20,6 +20,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/surface"
 )
 
 const (
@@ -100,8 +101,8 @@ type conn struct {
 	byToken    map[string]*collector // calls in flight by progress token
 	junk       []string              // last junkKept non-JSON-RPC stdout lines
 	junkCount  int
-	roots      []*mcp.Root // offered to the target
-	surface    *Surface    // the last surface fetched (reconnect diffs), or nil
+	roots      []*mcp.Root      // offered to the target
+	surface    *surface.Surface // the last surface fetched (reconnect diffs), or nil
 }
 
 // collector gathers what arrives while one call runs.
@@ -631,7 +632,7 @@ func (s scrubbed) Unwrap() error { return s.err }
 
 // listTools walks every page of tools/list and refreshes the cache.
 func (c *conn) listTools(ctx context.Context, timeout time.Duration) ([]*mcp.Tool, error) {
-	all, err := listAll(ctx, c, "tools/list", stats.KindOther, timeout, func(ctx context.Context, cursor string) ([]*mcp.Tool, string, error) {
+	all, err := listAll(ctx, c, surface.Tools.Method, timeout, func(ctx context.Context, cursor string) ([]*mcp.Tool, string, error) {
 		var raw []*mcp.Tool
 		res, err := c.cs.ListTools(context.WithValue(ctx, rawToolsKey{}, &raw), &mcp.ListToolsParams{Cursor: cursor})
 		if err != nil {

@@ -1,0 +1,203 @@
+package surface
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
+)
+
+// object is v as a JSON object, or nil.
+func object(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// strs returns the strings of a JSON array, or nil when v is not one.
+func strs(v any) []string {
+	list, ok := v.([]any)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, x := range list {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// show formats a JSON value for a report, cut to a readable length.
+func show(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(textcut.Mark(s, 200))
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return textcut.Mark(string(b), 200)
+}
+
+func sortedKeys[T any](m map[string]T) []string { return slices.Sorted(maps.Keys(m)) }
+
+// schemaDiff collects the differences between two schemas.
+type schemaDiff struct {
+	breaking, additive []string
+}
+
+// types returns a schema's type set, or nil when it does not constrain it.
+func types(s map[string]any) []string {
+	if t, ok := s["type"].(string); ok {
+		return []string{t}
+	}
+	out := strs(s["type"])
+	slices.Sort(out)
+	return out
+}
+
+// subset reports whether every type in a is allowed by b ("integer" is a
+// "number"; no type set allows everything).
+func subset(a, b []string) bool {
+	if b == nil {
+		return true
+	}
+	if a == nil {
+		return false
+	}
+	for _, t := range a {
+		if !slices.Contains(b, t) && !(t == "integer" && slices.Contains(b, "number")) {
+			return false
+		}
+	}
+	return true
+}
+
+func props(s map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	p, _ := s["properties"].(map[string]any)
+	for k, v := range p {
+		m, _ := v.(map[string]any)
+		out[k] = m
+	}
+	return out
+}
+
+// input compares an input schema: what the server accepts may only grow.
+func (d *schemaDiff) input(where string, old, cur map[string]any) {
+	if old == nil || cur == nil {
+		return
+	}
+	if ot, ct := types(old), types(cur); !subset(ot, ct) {
+		d.breaking = append(d.breaking, fmt.Sprintf("%s: type changed from %s to %s", where, typeText(ot), typeText(ct)))
+	}
+	if removed := enumRemoved(old, cur); len(removed) > 0 {
+		d.breaking = append(d.breaking, fmt.Sprintf("%s: enum values removed: %s", where, strings.Join(removed, ", ")))
+	}
+	op, cp := props(old), props(cur)
+	oreq, creq := strs(old["required"]), strs(cur["required"])
+	for _, name := range sortedKeys(op) {
+		sub := where + "." + name
+		c, ok := cp[name]
+		if !ok {
+			if _, hasProps := cur["properties"]; hasProps {
+				d.breaking = append(d.breaking, fmt.Sprintf("%s was removed", sub))
+			}
+			continue
+		}
+		d.input(sub, op[name], c)
+	}
+	for _, name := range creq {
+		if slices.Contains(oreq, name) {
+			continue
+		}
+		if _, existed := op[name]; existed {
+			d.breaking = append(d.breaking, fmt.Sprintf("%s.%s is now required", where, name))
+		} else {
+			d.breaking = append(d.breaking, fmt.Sprintf("%s: new required property %s", where, name))
+		}
+	}
+	for _, name := range sortedKeys(cp) {
+		if _, ok := op[name]; !ok && !slices.Contains(creq, name) {
+			d.additive = append(d.additive, fmt.Sprintf("%s: new optional property %s", where, name))
+		}
+	}
+	for _, name := range oreq {
+		if !slices.Contains(creq, name) {
+			if _, ok := cp[name]; ok {
+				d.additive = append(d.additive, fmt.Sprintf("%s.%s is now optional", where, name))
+			}
+		}
+	}
+	if oi, ok := old["items"].(map[string]any); ok {
+		ci, _ := cur["items"].(map[string]any)
+		d.input(where+"[]", oi, ci)
+	}
+}
+
+// output compares an output schema: what the server promises may only grow.
+func (d *schemaDiff) output(where string, old, cur map[string]any) {
+	if old == nil || cur == nil {
+		return
+	}
+	if ot, ct := types(old), types(cur); !subset(ct, ot) {
+		d.breaking = append(d.breaking, fmt.Sprintf("%s: type changed from %s to %s", where, typeText(ot), typeText(ct)))
+	}
+	if added := enumRemoved(cur, old); len(added) > 0 {
+		d.breaking = append(d.breaking, fmt.Sprintf("%s: new enum values a client may not expect: %s", where, strings.Join(added, ", ")))
+	}
+	op, cp := props(old), props(cur)
+	oreq, creq := strs(old["required"]), strs(cur["required"])
+	for _, name := range sortedKeys(op) {
+		sub := where + "." + name
+		c, ok := cp[name]
+		if !ok {
+			d.breaking = append(d.breaking, fmt.Sprintf("%s was removed", sub))
+			continue
+		}
+		if slices.Contains(oreq, name) && !slices.Contains(creq, name) {
+			d.breaking = append(d.breaking, fmt.Sprintf("%s is no longer required (clients relied on it being there)", sub))
+		}
+		d.output(sub, op[name], c)
+	}
+	for _, name := range sortedKeys(cp) {
+		if _, ok := op[name]; !ok {
+			d.additive = append(d.additive, fmt.Sprintf("%s: new property %s", where, name))
+		} else if slices.Contains(creq, name) && !slices.Contains(oreq, name) {
+			d.additive = append(d.additive, fmt.Sprintf("%s.%s is now always present (required)", where, name))
+		}
+	}
+	if oi, ok := old["items"].(map[string]any); ok {
+		ci, _ := cur["items"].(map[string]any)
+		d.output(where+"[]", oi, ci)
+	}
+}
+
+// enumRemoved lists the enum values of a that b no longer allows.
+func enumRemoved(a, b map[string]any) []string {
+	ae, _ := a["enum"].([]any)
+	be, ok := b["enum"].([]any)
+	if len(ae) == 0 || !ok {
+		return nil
+	}
+	var out []string
+	for _, v := range ae {
+		if !slices.ContainsFunc(be, func(x any) bool { return reflect.DeepEqual(x, v) }) {
+			out = append(out, show(v))
+		}
+	}
+	return out
+}
+
+func typeText(t []string) string {
+	if t == nil {
+		return "any"
+	}
+	return strings.Join(t, "|")
+}
