@@ -57,9 +57,9 @@ func (in *ConnectInput) healthSpec() (connmgr.Spec, error) {
 // ReconnectOutput is the result of reconnect.
 type ReconnectOutput struct {
 	Result
-	Connection *connmgr.Info        `json:"connection,omitempty" jsonschema:"the new connection (ConnectionInfo); statistics carry over and reconnects counts up"`
-	Changes    *surface.Diff `json:"changes,omitempty" jsonschema:"what changed in the target's tools, resources, resource templates and prompts since the previous connection: added and removed names, and changed ones with the fields that changed"`
-	Metadata   ReconnectMetadata    `json:"metadata"`
+	Connection *connmgr.Info     `json:"connection,omitempty" jsonschema:"the new connection (ConnectionInfo); statistics carry over and reconnects counts up"`
+	Changes    *surface.Diff     `json:"changes,omitempty" jsonschema:"what changed in the target's tools, resources, resource templates and prompts since the previous connection: added and removed names, and changed ones with the fields that changed"`
+	Metadata   ReconnectMetadata `json:"metadata"`
 }
 
 // ReconnectMetadata is reconnect's metadata.
