@@ -13,7 +13,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/surface"
 )
 
 // codeResourceNotFound is MCP's error code for an unknown resource URI.
@@ -328,58 +327,3 @@ func (m *Manager) Events(q EventQuery) EventPage { return m.events.query(q) }
 // every event. Events that arrived after a read survive a clear through
 // that read's LastSeq.
 func (m *Manager) ClearEvents(through int64) { m.events.clear(through) }
-
-// listAll walks every page of a list method under surface's limits, each
-// page a request through do with timeout (zero: the call timeout). A
-// pagination that loops or goes past a limit is a ProtocolError naming the
-// cursor or the limit.
-func listAll[T any](ctx context.Context, c *conn, method string, timeout time.Duration, page func(ctx context.Context, cursor string) ([]T, string, error)) ([]T, error) {
-	all, err := surface.Walk(ctx, method, func(ctx context.Context, cursor string) (items []T, next string, err error) {
-		err = c.do(ctx, method, stats.KindOther, timeout, func(ctx context.Context) (err error) {
-			items, next, err = page(ctx, cursor)
-			return err
-		})
-		return items, next, err
-	})
-	if err != nil {
-		var perr *surface.PagingError
-		if errors.As(err, &perr) {
-			return nil, &ProtocolError{Msg: perr.Error()}
-		}
-		return nil, err
-	}
-	return all, nil
-}
-
-// listResources walks every page of resources/list.
-func (c *conn) listResources(ctx context.Context, timeout time.Duration) ([]*mcp.Resource, error) {
-	return listAll(ctx, c, surface.Resources.Method, timeout, func(ctx context.Context, cursor string) ([]*mcp.Resource, string, error) {
-		res, err := c.cs.ListResources(ctx, &mcp.ListResourcesParams{Cursor: cursor})
-		if err != nil {
-			return nil, "", err
-		}
-		return res.Resources, res.NextCursor, nil
-	})
-}
-
-// listResourceTemplates walks every page of resources/templates/list.
-func (c *conn) listResourceTemplates(ctx context.Context, timeout time.Duration) ([]*mcp.ResourceTemplate, error) {
-	return listAll(ctx, c, surface.ResourceTemplates.Method, timeout, func(ctx context.Context, cursor string) ([]*mcp.ResourceTemplate, string, error) {
-		res, err := c.cs.ListResourceTemplates(ctx, &mcp.ListResourceTemplatesParams{Cursor: cursor})
-		if err != nil {
-			return nil, "", err
-		}
-		return res.ResourceTemplates, res.NextCursor, nil
-	})
-}
-
-// listPrompts walks every page of prompts/list.
-func (c *conn) listPrompts(ctx context.Context, timeout time.Duration) ([]*mcp.Prompt, error) {
-	return listAll(ctx, c, surface.Prompts.Method, timeout, func(ctx context.Context, cursor string) ([]*mcp.Prompt, string, error) {
-		res, err := c.cs.ListPrompts(ctx, &mcp.ListPromptsParams{Cursor: cursor})
-		if err != nil {
-			return nil, "", err
-		}
-		return res.Prompts, res.NextCursor, nil
-	})
-}

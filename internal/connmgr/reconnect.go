@@ -371,32 +371,3 @@ func (m *Manager) Reconnect(ctx context.Context) (*ReconnectResult, error) {
 	in := c.info()
 	return &ReconnectResult{Info: &in, Previous: prev, Changes: diff}, nil
 }
-
-// fetchSurface lists what the target offers, for reconnect diffs, without
-// counting the requests in the statistics. A list that is not declared or
-// fails is left unlisted. The result is kept on c.
-func (c *conn) fetchSurface(ctx context.Context) *surface.Surface {
-	ctx = withoutStats(ctx)
-	timeout := min(c.callTimeout, surface.SnapshotPageTimeout)
-	s := &surface.Surface{}
-	caps := c.static.Capabilities
-	var err error
-	if surface.Tools.Declared(caps) {
-		s.Tools, err = c.listTools(ctx, timeout)
-		s.Listed.Tools = err == nil
-	}
-	if surface.Resources.Declared(caps) {
-		s.Resources, err = c.listResources(ctx, timeout)
-		s.Listed.Resources = err == nil
-		s.ResourceTemplates, err = c.listResourceTemplates(ctx, timeout)
-		s.Listed.ResourceTemplates = err == nil
-	}
-	if surface.Prompts.Declared(caps) {
-		s.Prompts, err = c.listPrompts(ctx, timeout)
-		s.Listed.Prompts = err == nil
-	}
-	c.mu.Lock()
-	c.surface = s
-	c.mu.Unlock()
-	return s
-}

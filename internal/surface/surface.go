@@ -136,7 +136,7 @@ func (e *PagingError) Error() string {
 // more than MaxItems items stop the walk with a *PagingError; the items of
 // the pages before the stopping one are returned with it. An error of page
 // stops the walk too, and is returned as it is.
-func Walk[T any](ctx context.Context, method string, page func(ctx context.Context, cursor string) (items []T, next string, err error)) ([]T, error) {
+func Walk[T any](ctx context.Context, method string, page Pager[T]) ([]T, error) {
 	var all []T
 	seen := map[string]bool{}
 	cursor := ""

@@ -67,47 +67,23 @@ func TestWalkFollowsEveryPageOfARealServer(t *testing.T) {
 
 	t.Run("tools", func(t *testing.T) {
 		pages := 0
-		got, err := Walk(t.Context(), Tools.Method, counted(&pages, func(ctx context.Context, cursor string) ([]*mcp.Tool, string, error) {
-			res, err := cs.ListTools(ctx, &mcp.ListToolsParams{Cursor: cursor})
-			if err != nil {
-				return nil, "", err
-			}
-			return res.Tools, res.NextCursor, nil
-		}))
+		got, err := Walk(t.Context(), Tools.Method, counted(&pages, ToolsPage(cs)))
 		require.NoError(t, err)
 		assert.Equal(t, want, names(func(i int) string { return got[i].Name }, len(got)))
 		assert.Equal(t, 4, pages, "seven items in pages of two")
 	})
 	t.Run("resources", func(t *testing.T) {
-		got, err := Walk(t.Context(), Resources.Method, func(ctx context.Context, cursor string) ([]*mcp.Resource, string, error) {
-			res, err := cs.ListResources(ctx, &mcp.ListResourcesParams{Cursor: cursor})
-			if err != nil {
-				return nil, "", err
-			}
-			return res.Resources, res.NextCursor, nil
-		})
+		got, err := Walk(t.Context(), Resources.Method, ResourcesPage(cs))
 		require.NoError(t, err)
 		assert.Equal(t, want, names(func(i int) string { return got[i].Name }, len(got)))
 	})
 	t.Run("resource templates", func(t *testing.T) {
-		got, err := Walk(t.Context(), ResourceTemplates.Method, func(ctx context.Context, cursor string) ([]*mcp.ResourceTemplate, string, error) {
-			res, err := cs.ListResourceTemplates(ctx, &mcp.ListResourceTemplatesParams{Cursor: cursor})
-			if err != nil {
-				return nil, "", err
-			}
-			return res.ResourceTemplates, res.NextCursor, nil
-		})
+		got, err := Walk(t.Context(), ResourceTemplates.Method, ResourceTemplatesPage(cs))
 		require.NoError(t, err)
 		assert.Equal(t, want, names(func(i int) string { return got[i].Name }, len(got)))
 	})
 	t.Run("prompts", func(t *testing.T) {
-		got, err := Walk(t.Context(), Prompts.Method, func(ctx context.Context, cursor string) ([]*mcp.Prompt, string, error) {
-			res, err := cs.ListPrompts(ctx, &mcp.ListPromptsParams{Cursor: cursor})
-			if err != nil {
-				return nil, "", err
-			}
-			return res.Prompts, res.NextCursor, nil
-		})
+		got, err := Walk(t.Context(), Prompts.Method, PromptsPage(cs))
 		require.NoError(t, err)
 		assert.Equal(t, want, names(func(i int) string { return got[i].Name }, len(got)))
 	})
@@ -149,13 +125,7 @@ func hostileSession(t *testing.T, behaviour string) *mcp.ClientSession {
 
 func TestWalkStopsAHostileServerAtTheLimits(t *testing.T) {
 	walk := func(t *testing.T, cs *mcp.ClientSession) ([]*mcp.Tool, error) {
-		return Walk(t.Context(), Tools.Method, func(ctx context.Context, cursor string) ([]*mcp.Tool, string, error) {
-			res, err := cs.ListTools(ctx, &mcp.ListToolsParams{Cursor: cursor})
-			if err != nil {
-				return nil, "", err
-			}
-			return res.Tools, res.NextCursor, nil
-		})
+		return Walk(t.Context(), Tools.Method, ToolsPage(cs))
 	}
 	t.Run("pages of 4,000 tools stop at the page that passes 10,000 items", func(t *testing.T) {
 		t.Setenv("HOSTILE_PAGE_ITEMS", "4000")
@@ -265,4 +235,47 @@ func TestDecodePage(t *testing.T) {
 		assert.JSONEq(t, `{"name":"a","x-extra":1.50}`, string(items[0]))
 		assert.Contains(t, string(items[0]), "1.50", "numbers as sent")
 	})
+}
+
+func TestToolsPageShowsToolsGoSDKWouldDrop(t *testing.T) {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "odd", Version: "1"}, nil)
+	mcp.AddTool(srv, &mcp.Tool{Name: "fine"}, func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+		return &mcp.CallToolResult{}, nil, nil
+	})
+	// An x-mcp-header on an object property makes go-sdk's client leave the
+	// tool out.
+	odd := &mcp.Tool{Name: "odd_header", InputSchema: map[string]any{"type": "object", "properties": map[string]any{
+		"where": map[string]any{"type": "object", "x-mcp-header": "X-Where"},
+	}}}
+	srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			res, err := next(ctx, method, req)
+			if r, ok := res.(*mcp.ListToolsResult); ok && err == nil {
+				r.Tools = append(r.Tools, odd)
+			}
+			return res, err
+		}
+	})
+	list := func(t *testing.T, capture bool) []string {
+		st, ct := mcp.NewInMemoryTransports()
+		ss, err := srv.Connect(t.Context(), st, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = ss.Close() })
+		client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
+		if capture {
+			client.AddSendingMiddleware(CaptureRawTools)
+		}
+		cs, err := client.Connect(t.Context(), ct, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = cs.Close() })
+		tools, err := Walk(t.Context(), Tools.Method, ToolsPage(cs))
+		require.NoError(t, err)
+		var names []string
+		for _, tool := range tools {
+			names = append(names, tool.Name)
+		}
+		return names
+	}
+	assert.Equal(t, []string{"fine"}, list(t, false), "go-sdk alone drops it")
+	assert.Equal(t, []string{"fine", "odd_header"}, list(t, true), "CaptureRawTools keeps it")
 }
