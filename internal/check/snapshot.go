@@ -1,7 +1,6 @@
 package check
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -123,18 +122,6 @@ func newSurface(server string, tools []*mcp.Tool, res []*mcp.Resource, tmpl []*m
 	return s
 }
 
-// marshal is the snapshot file's content: indented JSON with sorted keys.
-func (s *Surface) marshal() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
 // compareSnapshot compares cur with the snapshot at path, writing it when
 // it does not exist or update is set.
 func compareSnapshot(path string, cur *Surface, update bool) (*SnapshotDiff, error) {
@@ -170,7 +157,7 @@ func compareSnapshot(path string, cur *Surface, update bool) (*SnapshotDiff, err
 }
 
 func writeSnapshot(path string, s *Surface) error {
-	b, err := s.marshal()
+	b, err := indentedJSON(s)
 	if err != nil {
 		return err
 	}

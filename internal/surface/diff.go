@@ -3,10 +3,11 @@ package surface
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // Diff is how a surface changed between two listings.
@@ -96,7 +97,7 @@ func (d *Diff) lists() []*ListDiff {
 func compareLists[T any](k Kind, before, after []T) ListDiff {
 	old, cur := wireIndex(k, before), wireIndex(k, after)
 	d := ListDiff{Compared: true, classes: map[string]class{}}
-	for _, name := range slices.Sorted(maps.Keys(cur)) {
+	for _, name := range sortedKeys(cur) {
 		fields := cur[name]
 		prev, ok := old[name]
 		if !ok {
@@ -116,7 +117,7 @@ func compareLists[T any](k Kind, before, after []T) ListDiff {
 		d.Changed = append(d.Changed, ItemChange{Name: name, Reason: strings.Join(changed, ", ")})
 		d.classes[name] = classify(k, name, prev, fields)
 	}
-	for _, name := range slices.Sorted(maps.Keys(old)) {
+	for _, name := range sortedKeys(old) {
 		if _, ok := cur[name]; !ok {
 			d.Removed = append(d.Removed, name)
 		}
@@ -206,19 +207,19 @@ func classify(k Kind, name string, old, cur map[string]any) (c class) {
 	switch k {
 	case Tools:
 		var sd schemaDiff
-		sd.input(fmt.Sprintf("tool %s input", name), object(old["inputSchema"]), object(cur["inputSchema"]))
+		sd.compare(fmt.Sprintf("tool %s input", name), object(old["inputSchema"]), object(cur["inputSchema"]), true)
 		switch o, n := old["outputSchema"], cur["outputSchema"]; {
 		case o != nil && n == nil:
 			sd.breaking = append(sd.breaking, fmt.Sprintf("tool %s no longer declares an output schema", name))
 		case o == nil && n != nil:
 			sd.additive = append(sd.additive, fmt.Sprintf("tool %s now declares an output schema", name))
 		case o != nil:
-			sd.output(fmt.Sprintf("tool %s output", name), object(o), object(n))
+			sd.compare(fmt.Sprintf("tool %s output", name), object(o), object(n), false)
 		}
 		c.breaking, c.additive = sd.breaking, sd.additive
 		titleOrDescription()
 		if o, n := old["annotations"], cur["annotations"]; !reflect.DeepEqual(o, n) {
-			c.other = append(c.other, fmt.Sprintf("tool %s: annotations changed from %s to %s", name, show(o), show(n)))
+			c.other = append(c.other, fmt.Sprintf("tool %s: annotations changed from %s to %s", name, textcut.Value(o, 200), textcut.Value(n, 200)))
 		}
 	case Prompts:
 		c.breaking, c.additive = promptArguments(name, old["arguments"], cur["arguments"])
@@ -244,7 +245,7 @@ func promptArguments(name string, old, cur any) (breaking, additive []string) {
 		return out
 	}
 	oa, ca := index(old), index(cur)
-	for _, an := range slices.Sorted(maps.Keys(oa)) {
+	for _, an := range sortedKeys(oa) {
 		switch req, ok := ca[an]; {
 		case !ok:
 			breaking = append(breaking, fmt.Sprintf("prompt %s: argument %s was removed", name, an))
@@ -254,7 +255,7 @@ func promptArguments(name string, old, cur any) (breaking, additive []string) {
 			additive = append(additive, fmt.Sprintf("prompt %s: argument %s is now optional", name, an))
 		}
 	}
-	for _, an := range slices.Sorted(maps.Keys(ca)) {
+	for _, an := range sortedKeys(ca) {
 		if _, ok := oa[an]; ok {
 			continue
 		}

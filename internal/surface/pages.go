@@ -32,35 +32,41 @@ func ToolsPage(cs *mcp.ClientSession) Pager[*mcp.Tool] {
 
 // ResourcesPage fetches pages of resources/list through cs.
 func ResourcesPage(cs *mcp.ClientSession) Pager[*mcp.Resource] {
-	return func(ctx context.Context, cursor string) ([]*mcp.Resource, string, error) {
-		res, err := cs.ListResources(ctx, &mcp.ListResourcesParams{Cursor: cursor})
-		if err != nil {
-			return nil, "", err
-		}
-		return res.Resources, res.NextCursor, nil
-	}
+	return pager(cs.ListResources,
+		func(cursor string) *mcp.ListResourcesParams { return &mcp.ListResourcesParams{Cursor: cursor} },
+		func(r *mcp.ListResourcesResult) ([]*mcp.Resource, string) { return r.Resources, r.NextCursor })
 }
 
 // ResourceTemplatesPage fetches pages of resources/templates/list through
 // cs.
 func ResourceTemplatesPage(cs *mcp.ClientSession) Pager[*mcp.ResourceTemplate] {
-	return func(ctx context.Context, cursor string) ([]*mcp.ResourceTemplate, string, error) {
-		res, err := cs.ListResourceTemplates(ctx, &mcp.ListResourceTemplatesParams{Cursor: cursor})
-		if err != nil {
-			return nil, "", err
-		}
-		return res.ResourceTemplates, res.NextCursor, nil
-	}
+	return pager(cs.ListResourceTemplates,
+		func(cursor string) *mcp.ListResourceTemplatesParams {
+			return &mcp.ListResourceTemplatesParams{Cursor: cursor}
+		},
+		func(r *mcp.ListResourceTemplatesResult) ([]*mcp.ResourceTemplate, string) {
+			return r.ResourceTemplates, r.NextCursor
+		})
 }
 
 // PromptsPage fetches pages of prompts/list through cs.
 func PromptsPage(cs *mcp.ClientSession) Pager[*mcp.Prompt] {
-	return func(ctx context.Context, cursor string) ([]*mcp.Prompt, string, error) {
-		res, err := cs.ListPrompts(ctx, &mcp.ListPromptsParams{Cursor: cursor})
+	return pager(cs.ListPrompts,
+		func(cursor string) *mcp.ListPromptsParams { return &mcp.ListPromptsParams{Cursor: cursor} },
+		func(r *mcp.ListPromptsResult) ([]*mcp.Prompt, string) { return r.Prompts, r.NextCursor })
+}
+
+// pager makes a Pager of one of go-sdk's list methods: params makes its
+// params for a cursor, and page takes the items and next cursor out of its
+// result.
+func pager[P, R any, T any](list func(context.Context, P) (R, error), params func(cursor string) P, page func(R) ([]T, string)) Pager[T] {
+	return func(ctx context.Context, cursor string) ([]T, string, error) {
+		res, err := list(ctx, params(cursor))
 		if err != nil {
 			return nil, "", err
 		}
-		return res.Prompts, res.NextCursor, nil
+		items, next := page(res)
+		return items, next, nil
 	}
 }
 

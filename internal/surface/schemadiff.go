@@ -1,12 +1,10 @@
 package surface
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
@@ -31,18 +29,6 @@ func strs(v any) []string {
 		}
 	}
 	return out
-}
-
-// show formats a JSON value for a report, cut to a readable length.
-func show(v any) string {
-	if s, ok := v.(string); ok {
-		return strconv.Quote(textcut.Mark(s, 200))
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return textcut.Mark(string(b), 200)
 }
 
 func sortedKeys[T any](m map[string]T) []string { return slices.Sorted(maps.Keys(m)) }
@@ -89,30 +75,73 @@ func props(s map[string]any) map[string]map[string]any {
 	return out
 }
 
-// input compares an input schema: what the server accepts may only grow.
-func (d *schemaDiff) input(where string, old, cur map[string]any) {
+// values compares the values two schemas allow, by type and enum. An input
+// may only widen: every value a client sent must still be accepted. An
+// output may only narrow: every value the server sends must be one a client
+// already knows.
+func (d *schemaDiff) values(where string, old, cur map[string]any, input bool) {
+	narrow, wide := old, cur
+	if !input {
+		narrow, wide = cur, old
+	}
+	if !subset(types(narrow), types(wide)) {
+		d.breaking = append(d.breaking, fmt.Sprintf("%s: type changed from %s to %s", where, typeText(types(old)), typeText(types(cur))))
+	}
+	if lost := enumRemoved(narrow, wide); len(lost) > 0 {
+		what := "enum values removed"
+		if !input {
+			what = "new enum values a client may not expect"
+		}
+		d.breaking = append(d.breaking, fmt.Sprintf("%s: %s: %s", where, what, strings.Join(lost, ", ")))
+	}
+}
+
+// compare compares one level of two schemas and recurses into their
+// properties and items. An input (what the server accepts) may only grow;
+// so may an output (what the server promises).
+func (d *schemaDiff) compare(where string, old, cur map[string]any, input bool) {
 	if old == nil || cur == nil {
 		return
 	}
-	if ot, ct := types(old), types(cur); !subset(ot, ct) {
-		d.breaking = append(d.breaking, fmt.Sprintf("%s: type changed from %s to %s", where, typeText(ot), typeText(ct)))
-	}
-	if removed := enumRemoved(old, cur); len(removed) > 0 {
-		d.breaking = append(d.breaking, fmt.Sprintf("%s: enum values removed: %s", where, strings.Join(removed, ", ")))
-	}
+	d.values(where, old, cur, input)
 	op, cp := props(old), props(cur)
 	oreq, creq := strs(old["required"]), strs(cur["required"])
 	for _, name := range sortedKeys(op) {
 		sub := where + "." + name
 		c, ok := cp[name]
 		if !ok {
-			if _, hasProps := cur["properties"]; hasProps {
+			// An input schema without properties no longer names any:
+			// that removes none.
+			if _, hasProps := cur["properties"]; hasProps || !input {
 				d.breaking = append(d.breaking, fmt.Sprintf("%s was removed", sub))
 			}
 			continue
 		}
-		d.input(sub, op[name], c)
+		if !input && slices.Contains(oreq, name) && !slices.Contains(creq, name) {
+			d.breaking = append(d.breaking, fmt.Sprintf("%s is no longer required (clients relied on it being there)", sub))
+		}
+		d.compare(sub, op[name], c, input)
 	}
+	if input {
+		d.inputRequired(where, op, cp, oreq, creq)
+	} else {
+		for _, name := range sortedKeys(cp) {
+			if _, ok := op[name]; !ok {
+				d.additive = append(d.additive, fmt.Sprintf("%s: new property %s", where, name))
+			} else if slices.Contains(creq, name) && !slices.Contains(oreq, name) {
+				d.additive = append(d.additive, fmt.Sprintf("%s.%s is now always present (required)", where, name))
+			}
+		}
+	}
+	if oi, ok := old["items"].(map[string]any); ok {
+		ci, _ := cur["items"].(map[string]any)
+		d.compare(where+"[]", oi, ci, input)
+	}
+}
+
+// inputRequired compares what an input schema requires: a client must not
+// have to send more.
+func (d *schemaDiff) inputRequired(where string, op, cp map[string]map[string]any, oreq, creq []string) {
 	for _, name := range creq {
 		if slices.Contains(oreq, name) {
 			continue
@@ -135,48 +164,6 @@ func (d *schemaDiff) input(where string, old, cur map[string]any) {
 			}
 		}
 	}
-	if oi, ok := old["items"].(map[string]any); ok {
-		ci, _ := cur["items"].(map[string]any)
-		d.input(where+"[]", oi, ci)
-	}
-}
-
-// output compares an output schema: what the server promises may only grow.
-func (d *schemaDiff) output(where string, old, cur map[string]any) {
-	if old == nil || cur == nil {
-		return
-	}
-	if ot, ct := types(old), types(cur); !subset(ct, ot) {
-		d.breaking = append(d.breaking, fmt.Sprintf("%s: type changed from %s to %s", where, typeText(ot), typeText(ct)))
-	}
-	if added := enumRemoved(cur, old); len(added) > 0 {
-		d.breaking = append(d.breaking, fmt.Sprintf("%s: new enum values a client may not expect: %s", where, strings.Join(added, ", ")))
-	}
-	op, cp := props(old), props(cur)
-	oreq, creq := strs(old["required"]), strs(cur["required"])
-	for _, name := range sortedKeys(op) {
-		sub := where + "." + name
-		c, ok := cp[name]
-		if !ok {
-			d.breaking = append(d.breaking, fmt.Sprintf("%s was removed", sub))
-			continue
-		}
-		if slices.Contains(oreq, name) && !slices.Contains(creq, name) {
-			d.breaking = append(d.breaking, fmt.Sprintf("%s is no longer required (clients relied on it being there)", sub))
-		}
-		d.output(sub, op[name], c)
-	}
-	for _, name := range sortedKeys(cp) {
-		if _, ok := op[name]; !ok {
-			d.additive = append(d.additive, fmt.Sprintf("%s: new property %s", where, name))
-		} else if slices.Contains(creq, name) && !slices.Contains(oreq, name) {
-			d.additive = append(d.additive, fmt.Sprintf("%s.%s is now always present (required)", where, name))
-		}
-	}
-	if oi, ok := old["items"].(map[string]any); ok {
-		ci, _ := cur["items"].(map[string]any)
-		d.output(where+"[]", oi, ci)
-	}
 }
 
 // enumRemoved lists the enum values of a that b no longer allows.
@@ -189,7 +176,7 @@ func enumRemoved(a, b map[string]any) []string {
 	var out []string
 	for _, v := range ae {
 		if !slices.ContainsFunc(be, func(x any) bool { return reflect.DeepEqual(x, v) }) {
-			out = append(out, show(v))
+			out = append(out, textcut.Value(v, 200))
 		}
 	}
 	return out
