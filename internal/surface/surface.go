@@ -5,9 +5,12 @@
 // tool's changes and, classified, a snapshot's breaking and additive
 // changes.
 //
-// It talks to no target itself: callers hand Walk the function that fetches
-// one page (connmgr through go-sdk, the audit through raw requests), so that
-// deadlines, statistics and error classes stay with the connection.
+// It owns no connection: callers hand Walk the Pager that fetches one page
+// (connmgr wraps ToolsPage and its siblings, which page through a go-sdk
+// session, in its own requests; the audit pages raw results with
+// DecodePage), so that deadlines, statistics and error classes stay with
+// the connection. Tools are kept as the target sent them, not as go-sdk
+// filters them (CaptureRawTools).
 package surface
 
 import (
