@@ -4,65 +4,44 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	// Named lists: the audit's tests call their raw target's content surface.
+	lists "github.com/mcp-test-mcp/mcp-test-mcp/internal/surface"
 )
-
-// maxPages is where a list walk stops, as connmgr's does.
-const maxPages = 100
 
 // feature is one list the target may serve.
 type feature struct {
-	method string // tools/list
-	key    string // the result's array: tools
-	// capability is the capability that must be declared to serve it.
-	capability string
-	declared   func(*mcp.ServerCapabilities) bool
+	lists.Kind
 	// viaManager lists it through connmgr, as JSON items.
 	viaManager func(ctx context.Context, m *connmgr.Manager) ([]json.RawMessage, error)
 }
 
 var features = []feature{
-	{"tools/list", "tools", "tools",
-		func(c *mcp.ServerCapabilities) bool { return c.Tools != nil },
-		func(ctx context.Context, m *connmgr.Manager) ([]json.RawMessage, error) {
-			l, err := m.ListTools(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return encodeAll(l.Tools)
-		}},
-	{"resources/list", "resources", "resources",
-		func(c *mcp.ServerCapabilities) bool { return c.Resources != nil },
-		func(ctx context.Context, m *connmgr.Manager) ([]json.RawMessage, error) {
-			l, err := m.ListResources(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return encodeAll(l)
-		}},
-	{"resources/templates/list", "resourceTemplates", "resources",
-		func(c *mcp.ServerCapabilities) bool { return c.Resources != nil },
-		func(ctx context.Context, m *connmgr.Manager) ([]json.RawMessage, error) {
-			l, err := m.ListResourceTemplates(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return encodeAll(l)
-		}},
-	{"prompts/list", "prompts", "prompts",
-		func(c *mcp.ServerCapabilities) bool { return c.Prompts != nil },
-		func(ctx context.Context, m *connmgr.Manager) ([]json.RawMessage, error) {
-			l, err := m.ListPrompts(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return encodeAll(l)
-		}},
+	{lists.Tools, encoded(func(m *connmgr.Manager, ctx context.Context) ([]*mcp.Tool, error) {
+		l, err := m.ListTools(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return l.Tools, nil
+	})},
+	{lists.Resources, encoded((*connmgr.Manager).ListResources)},
+	{lists.ResourceTemplates, encoded((*connmgr.Manager).ListResourceTemplates)},
+	{lists.Prompts, encoded((*connmgr.Manager).ListPrompts)},
+}
+
+// encoded lists through list, as JSON items.
+func encoded[T any](list func(*connmgr.Manager, context.Context) ([]T, error)) func(context.Context, *connmgr.Manager) ([]json.RawMessage, error) {
+	return func(ctx context.Context, m *connmgr.Manager) ([]json.RawMessage, error) {
+		items, err := list(m, ctx)
+		if err != nil {
+			return nil, err
+		}
+		return encodeAll(items)
+	}
 }
 
 func encodeAll[T any](items []T) ([]json.RawMessage, error) {
@@ -92,7 +71,7 @@ func (a *auditor) collect(ctx context.Context) {
 			got []json.RawMessage
 			err error
 		)
-		declared := f.declared(caps)
+		declared := f.Declared(caps)
 		switch {
 		case declared && a.opts.Raw != nil:
 			got, err = a.walkRaw(ctx, f)
@@ -100,23 +79,23 @@ func (a *auditor) collect(ctx context.Context) {
 			got, err = f.viaManager(ctx, a.mgr)
 		case a.opts.Raw != nil:
 			got, err = a.firstPageRaw(ctx, f)
-		case f.method == "tools/list":
+		case f.Method == "tools/list":
 			// connmgr sends tools/list whatever was declared.
 			got, err = f.viaManager(ctx, a.mgr)
 		default:
-			a.skip("capability.undeclared: "+f.method, "sending "+f.method+" without the "+f.capability+" capability needs raw requests, which this connection does not offer")
+			a.skip("capability.undeclared: "+f.Method, "sending "+f.Method+" without the "+f.Capability+" capability needs raw requests, which this connection does not offer")
 			continue
 		}
 		switch {
 		case declared && err != nil:
 			if !errors.Is(err, errPagination) {
-				a.add("capability.list_failed", f.method, "The server declares the %s capability, but %s failed: %v.", f.capability, f.method, trimPeriod(err.Error()))
+				a.add("capability.list_failed", f.Method, "The server declares the %s capability, but %s failed: %v.", f.Capability, f.Method, trimPeriod(err.Error()))
 			}
 		case !declared && err == nil && len(got) > 0:
-			a.add("capability.undeclared", "initialize.capabilities."+f.capability,
-				"The server answers %s with %d %s, but does not declare the %s capability, so clients will not ask for them.", f.method, len(got), plural(len(got), strings.TrimSuffix(f.key, "s"), f.key), f.capability)
+			a.add("capability.undeclared", "initialize.capabilities."+f.Capability,
+				"The server answers %s with %d %s, but does not declare the %s capability, so clients will not ask for them.", f.Method, len(got), plural(len(got), strings.TrimSuffix(f.ResultKey, "s"), f.ResultKey), f.Capability)
 		}
-		items[f.method] = append(items[f.method], got...)
+		items[f.Method] = append(items[f.Method], got...)
 	}
 	a.decodeItems(items)
 }
@@ -124,40 +103,34 @@ func (a *auditor) collect(ctx context.Context) {
 // errPagination marks a list walk stopped by a pagination finding.
 var errPagination = errors.New("the pagination is broken")
 
-// walkRaw reads every page of a list with raw requests, recording the
-// pagination findings. The items read before a broken cursor are kept.
+// walkRaw reads every page of a list with raw requests, under surface's
+// limits, recording the pagination findings. The items read before a broken
+// cursor are kept.
 func (a *auditor) walkRaw(ctx context.Context, f feature) ([]json.RawMessage, error) {
-	var all []json.RawMessage
-	seen := map[string]bool{}
-	emptyReported := false
-	cursor := ""
-	for page := 1; ; page++ {
-		if page > maxPages {
-			a.add("pagination.pages.too_many", f.method+".nextCursor",
-				"%s was still handing out cursors after %d pages; the last one was %q.", f.method, maxPages, cursor)
-			return all, errPagination
-		}
+	page, emptyReported := 0, false
+	all, err := lists.Walk(ctx, f.Method, func(ctx context.Context, cursor string) ([]json.RawMessage, string, error) {
+		page++
 		items, next, err := a.rawPage(ctx, f, cursor)
-		if err != nil {
-			return all, err
-		}
-		all = append(all, items...)
-		if next == "" {
-			return all, nil
-		}
-		if len(items) == 0 && !emptyReported {
+		if err == nil && len(items) == 0 && next != "" && !emptyReported {
 			emptyReported = true
-			a.add("pagination.page.empty", f.method+".nextCursor",
-				"Page %d of %s is empty but has the nextCursor %q.", page, f.method, next)
+			a.add("pagination.page.empty", f.Method+".nextCursor",
+				"Page %d of %s is empty but has the nextCursor %q.", page, f.Method, next)
 		}
-		if seen[next] || next == cursor {
-			a.add("pagination.cursor.repeated", f.method+".nextCursor",
-				"%s handed out the cursor %q twice (on page %d), so a client walking the pages never ends.", f.method, next, page)
-			return all, errPagination
-		}
-		seen[next] = true
-		cursor = next
+		return items, next, err
+	})
+	var perr *lists.PagingError
+	switch {
+	case !errors.As(err, &perr):
+	case perr.Reason == lists.ReasonPages:
+		a.add("pagination.pages.too_many", f.Method+".nextCursor",
+			"%s was still handing out cursors after %d pages; the last one was %q.", f.Method, lists.MaxPages, perr.Cursor)
+		return all, errPagination
+	case perr.Reason == lists.ReasonCursor:
+		a.add("pagination.cursor.repeated", f.Method+".nextCursor",
+			"%s handed out the cursor %q twice (on page %d), so a client walking the pages never ends.", f.Method, perr.Cursor, perr.Page)
+		return all, errPagination
 	}
+	return all, err
 }
 
 // firstPageRaw asks for the first page of a list the target did not
@@ -168,29 +141,11 @@ func (a *auditor) firstPageRaw(ctx context.Context, f feature) ([]json.RawMessag
 }
 
 func (a *auditor) rawPage(ctx context.Context, f feature, cursor string) ([]json.RawMessage, string, error) {
-	params := map[string]any{}
-	if cursor != "" {
-		params["cursor"] = cursor
-	}
-	raw, err := a.opts.Raw.RawRequest(ctx, f.method, params, 0)
+	raw, err := a.opts.Raw.RawRequest(ctx, f.Method, lists.CursorParams(cursor), 0)
 	if err != nil {
 		return nil, "", err
 	}
-	var page map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &page); err != nil {
-		return nil, "", fmt.Errorf("the result is not a JSON object: %v", err)
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(page[f.key], &items); err != nil || page[f.key] == nil {
-		return nil, "", fmt.Errorf("the result has no %s array", f.key)
-	}
-	var next string
-	if c, ok := page["nextCursor"]; ok && string(c) != "null" {
-		if err := json.Unmarshal(c, &next); err != nil {
-			return nil, "", fmt.Errorf("nextCursor is not a string: %s", c)
-		}
-	}
-	return items, next, nil
+	return lists.DecodePage(f.Kind, raw)
 }
 
 // connected reports whether the target is still connected.

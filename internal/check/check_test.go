@@ -440,38 +440,6 @@ func TestSnapshotClassifiesChanges(t *testing.T) {
 	assert.Equal(t, "unchanged", rep.Snapshot.Status)
 }
 
-func TestDiffSurfaceOutputSchemas(t *testing.T) {
-	tool := func(out string) *Surface {
-		var s any
-		require.NoError(t, json.Unmarshal([]byte(out), &s))
-		return &Surface{Tools: []SurfaceTool{{Name: "t", OutputSchema: s}}}
-	}
-	base := `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}},"required":["a"]}`
-	tests := []struct {
-		name     string
-		cur      string
-		breaking []string
-		additive []string
-	}{
-		{"a required output property made optional breaks clients", `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}}}`,
-			[]string{"tool t output.a is no longer required (clients relied on it being there)"}, nil},
-		{"an output property made required only adds a guarantee", `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}},"required":["a","b"]}`,
-			nil, []string{"tool t output.b is now always present (required)"}},
-		{"an output type widened breaks clients", `{"type":"object","properties":{"a":{"type":["string","null"]},"b":{"type":"integer"}},"required":["a"]}`,
-			[]string{"tool t output.a: type changed from string to null|string"}, nil},
-		{"an output type narrowed is fine", `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"integer"}},"required":["a"]}`, nil, nil},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			b, a, _ := diffSurface(tool(base), tool(tc.cur))
-			assert.Equal(t, tc.breaking, b)
-			assert.Equal(t, tc.additive, a)
-		})
-	}
-	b, _, _ := diffSurface(tool(base), &Surface{Tools: []SurfaceTool{{Name: "t"}}})
-	assert.Equal(t, []string{"tool t no longer declares an output schema"}, b)
-}
-
 // callAllCovers runs check --call-all against a reference server and checks
 // that every tool but the destructive ones was called, with the three
 // report formats in agreement.

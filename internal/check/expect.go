@@ -228,16 +228,7 @@ func plain(v any) any {
 }
 
 // show formats a value for a report, cut to a readable length.
-func show(v any) string {
-	if s, ok := v.(string); ok {
-		return strconv.Quote(textcut.Mark(s, 200))
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return textcut.Mark(string(b), 200)
-}
+func show(v any) string { return textcut.Value(v, 200) }
 
 // A path names a place in a JSON value: keys separated by dots, a number
 // (items.0) or [n] (items[0]) indexing an array, and ["key"] (a JSON string

@@ -24,18 +24,24 @@ func (l StringList) MarshalYAML() (any, error) {
 	return []string(l), nil
 }
 
+// indentedJSON is v as indented JSON, with <, > and & as they are: the form
+// of the files check writes (specs, snapshots).
+func indentedJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // Marshal encodes a spec as YAML, or as indented JSON when asJSON is set.
 // The result parses back with ParseSpec.
 func Marshal(s *Spec, asJSON bool) ([]byte, error) {
 	if asJSON {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(s); err != nil {
-			return nil, err
-		}
-		return buf.Bytes(), nil
+		return indentedJSON(s)
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

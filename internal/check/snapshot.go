@@ -1,18 +1,17 @@
 package check
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"slices"
-	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/surface"
 )
 
 // Surface is what a server offers, as kept in a snapshot file: every list
@@ -123,18 +122,6 @@ func newSurface(server string, tools []*mcp.Tool, res []*mcp.Resource, tmpl []*m
 	return s
 }
 
-// marshal is the snapshot file's content: indented JSON with sorted keys.
-func (s *Surface) marshal() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
 // compareSnapshot compares cur with the snapshot at path, writing it when
 // it does not exist or update is set.
 func compareSnapshot(path string, cur *Surface, update bool) (*SnapshotDiff, error) {
@@ -151,7 +138,10 @@ func compareSnapshot(path string, cur *Surface, update bool) (*SnapshotDiff, err
 	if err := json.Unmarshal(b, &old); err != nil {
 		return nil, fmt.Errorf("the snapshot %s is not a snapshot (%v): delete it or run with --update-snapshot", path, err)
 	}
-	d.Breaking, d.Additive, d.Changed = diffSurface(&old, cur)
+	d.Breaking, d.Additive, d.Changed, err = diffSurface(&old, cur)
+	if err != nil {
+		return nil, fmt.Errorf("the snapshot %s is not a snapshot (%v): delete it or run with --update-snapshot", path, err)
+	}
 	switch {
 	case update:
 		d.Status = "updated"
@@ -167,7 +157,7 @@ func compareSnapshot(path string, cur *Surface, update bool) (*SnapshotDiff, err
 }
 
 func writeSnapshot(path string, s *Surface) error {
-	b, err := s.marshal()
+	b, err := indentedJSON(s)
 	if err != nil {
 		return err
 	}
@@ -177,291 +167,50 @@ func writeSnapshot(path string, s *Surface) error {
 	return nil
 }
 
-// diffSurface classifies the differences between old and cur.
-//
-// A client written against old must keep working against cur. So:
-//   - removing a tool, prompt, resource or template breaks it;
-//   - inputs may only widen: a new required argument or property, a
-//     property removed, a changed type, or enum values removed break it;
-//   - outputs may only narrow (the server may promise more, never less): an
-//     output property removed, a required output property made optional, a
-//     changed type, or an output schema removed break it. A new output
-//     property, or one that becomes required, only adds a guarantee;
-//   - anything new is additive; titles, descriptions and annotations are
-//     reported as changed.
-func diffSurface(old, cur *Surface) (breaking, additive, changed []string) {
-	oldTools := indexBy(old.Tools, func(t SurfaceTool) string { return t.Name })
-	curTools := indexBy(cur.Tools, func(t SurfaceTool) string { return t.Name })
-	for _, name := range sortedKeys(oldTools) {
-		o := oldTools[name]
-		c, ok := curTools[name]
-		if !ok {
-			breaking = append(breaking, fmt.Sprintf("tool %s was removed", name))
-			continue
-		}
-		var sd schemaDiff
-		sd.input(fmt.Sprintf("tool %s input", name), schemaMap(o.InputSchema), schemaMap(c.InputSchema))
-		switch {
-		case o.OutputSchema != nil && c.OutputSchema == nil:
-			sd.breaking = append(sd.breaking, fmt.Sprintf("tool %s no longer declares an output schema", name))
-		case o.OutputSchema == nil && c.OutputSchema != nil:
-			sd.additive = append(sd.additive, fmt.Sprintf("tool %s now declares an output schema", name))
-		case o.OutputSchema != nil:
-			sd.output(fmt.Sprintf("tool %s output", name), schemaMap(o.OutputSchema), schemaMap(c.OutputSchema))
-		}
-		breaking, additive = append(breaking, sd.breaking...), append(additive, sd.additive...)
-		if o.Title != c.Title || o.Description != c.Description {
-			changed = append(changed, fmt.Sprintf("tool %s: title or description changed", name))
-		}
-		if !equal(o.Annotations, c.Annotations) {
-			changed = append(changed, fmt.Sprintf("tool %s: annotations changed from %s to %s", name, show(o.Annotations), show(c.Annotations)))
-		}
+// diffSurface classifies the differences between old and cur with
+// surface's one engine (surface.Diff.Classify says how).
+func diffSurface(old, cur *Surface) (breaking, additive, changed []string, err error) {
+	o, err := old.lists()
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	for _, name := range sortedKeys(curTools) {
-		if _, ok := oldTools[name]; !ok {
-			additive = append(additive, fmt.Sprintf("tool %s was added", name))
-		}
+	c, err := cur.lists()
+	if err != nil {
+		return nil, nil, nil, err
 	}
+	breaking, additive, changed = surface.Compare(o, c).Classify()
+	return breaking, additive, changed, nil
+}
 
-	oldPrompts := indexBy(old.Prompts, func(p SurfacePrompt) string { return p.Name })
-	curPrompts := indexBy(cur.Prompts, func(p SurfacePrompt) string { return p.Name })
-	for _, name := range sortedKeys(oldPrompts) {
-		o := oldPrompts[name]
-		c, ok := curPrompts[name]
-		if !ok {
-			breaking = append(breaking, fmt.Sprintf("prompt %s was removed", name))
-			continue
-		}
-		oa := indexBy(o.Arguments, func(a SurfaceArgment) string { return a.Name })
-		ca := indexBy(c.Arguments, func(a SurfaceArgment) string { return a.Name })
-		for _, an := range sortedKeys(oa) {
-			switch x, ok := ca[an]; {
-			case !ok:
-				breaking = append(breaking, fmt.Sprintf("prompt %s: argument %s was removed", name, an))
-			case x.Required && !oa[an].Required:
-				breaking = append(breaking, fmt.Sprintf("prompt %s: argument %s is now required", name, an))
-			case !x.Required && oa[an].Required:
-				additive = append(additive, fmt.Sprintf("prompt %s: argument %s is now optional", name, an))
+// lists returns s as surface compares it: in wire form, with only the
+// fields a snapshot keeps, every list had.
+func (s *Surface) lists() (*surface.Surface, error) {
+	out := &surface.Surface{Listed: surface.All}
+	for _, t := range s.Tools {
+		tool := &mcp.Tool{Name: t.Name, Title: t.Title, Description: t.Description, InputSchema: t.InputSchema, OutputSchema: t.OutputSchema}
+		if t.Annotations != nil {
+			b, err := json.Marshal(t.Annotations)
+			if err == nil {
+				err = json.Unmarshal(b, &tool.Annotations)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("the annotations of tool %s are not tool annotations: %v", t.Name, err)
 			}
 		}
-		for _, an := range sortedKeys(ca) {
-			if _, ok := oa[an]; ok {
-				continue
-			}
-			if ca[an].Required {
-				breaking = append(breaking, fmt.Sprintf("prompt %s: new required argument %s", name, an))
-			} else {
-				additive = append(additive, fmt.Sprintf("prompt %s: new optional argument %s", name, an))
-			}
+		out.Tools = append(out.Tools, tool)
+	}
+	for _, r := range s.Resources {
+		out.Resources = append(out.Resources, &mcp.Resource{URI: r.URI, Name: r.Name, Title: r.Title, Description: r.Description, MIMEType: r.MIMEType})
+	}
+	for _, t := range s.ResourceTemplates {
+		out.ResourceTemplates = append(out.ResourceTemplates, &mcp.ResourceTemplate{URITemplate: t.URITemplate, Name: t.Name, Title: t.Title, Description: t.Description, MIMEType: t.MIMEType})
+	}
+	for _, p := range s.Prompts {
+		prompt := &mcp.Prompt{Name: p.Name, Title: p.Title, Description: p.Description}
+		for _, a := range p.Arguments {
+			prompt.Arguments = append(prompt.Arguments, &mcp.PromptArgument{Name: a.Name, Description: a.Description, Required: a.Required})
 		}
-		if o.Title != c.Title || o.Description != c.Description {
-			changed = append(changed, fmt.Sprintf("prompt %s: title or description changed", name))
-		}
+		out.Prompts = append(out.Prompts, prompt)
 	}
-	for _, name := range sortedKeys(curPrompts) {
-		if _, ok := oldPrompts[name]; !ok {
-			additive = append(additive, fmt.Sprintf("prompt %s was added", name))
-		}
-	}
-
-	diffKeys(indexBy(old.Resources, func(r SurfaceResource) string { return r.URI }),
-		indexBy(cur.Resources, func(r SurfaceResource) string { return r.URI }), "resource", &breaking, &additive, &changed)
-	diffKeys(indexBy(old.ResourceTemplates, func(r SurfaceTemplate) string { return r.URITemplate }),
-		indexBy(cur.ResourceTemplates, func(r SurfaceTemplate) string { return r.URITemplate }), "resource template", &breaking, &additive, &changed)
-	return breaking, additive, changed
-}
-
-func diffKeys[T any](old, cur map[string]T, what string, breaking, additive, changed *[]string) {
-	for _, k := range sortedKeys(old) {
-		c, ok := cur[k]
-		switch {
-		case !ok:
-			*breaking = append(*breaking, fmt.Sprintf("%s %s was removed", what, k))
-		case !equal(old[k], c):
-			*changed = append(*changed, fmt.Sprintf("%s %s: name, description or MIME type changed", what, k))
-		}
-	}
-	for _, k := range sortedKeys(cur) {
-		if _, ok := old[k]; !ok {
-			*additive = append(*additive, fmt.Sprintf("%s %s was added", what, k))
-		}
-	}
-}
-
-func indexBy[T any](items []T, key func(T) string) map[string]T {
-	m := make(map[string]T, len(items))
-	for _, it := range items {
-		m[key(it)] = it
-	}
-	return m
-}
-
-func sortedKeys[T any](m map[string]T) []string { return slices.Sorted(maps.Keys(m)) }
-
-func schemaMap(v any) map[string]any {
-	m, _ := plain(v).(map[string]any)
-	return m
-}
-
-// schemaDiff collects the differences between two schemas.
-type schemaDiff struct {
-	breaking, additive []string
-}
-
-// types returns a schema's type set, or nil when it does not constrain it.
-func types(s map[string]any) []string {
-	switch t := s["type"].(type) {
-	case string:
-		return []string{t}
-	case []any:
-		var out []string
-		for _, x := range t {
-			if n, ok := x.(string); ok {
-				out = append(out, n)
-			}
-		}
-		slices.Sort(out)
-		return out
-	}
-	return nil
-}
-
-// subset reports whether every type in a is allowed by b ("integer" is a
-// "number"; no type set allows everything).
-func subset(a, b []string) bool {
-	if b == nil {
-		return true
-	}
-	if a == nil {
-		return false
-	}
-	for _, t := range a {
-		if !slices.Contains(b, t) && !(t == "integer" && slices.Contains(b, "number")) {
-			return false
-		}
-	}
-	return true
-}
-
-func props(s map[string]any) map[string]map[string]any {
-	out := map[string]map[string]any{}
-	p, _ := s["properties"].(map[string]any)
-	for k, v := range p {
-		m, _ := v.(map[string]any)
-		out[k] = m
-	}
-	return out
-}
-
-// input compares an input schema: what the server accepts may only grow.
-func (d *schemaDiff) input(where string, old, cur map[string]any) {
-	if old == nil || cur == nil {
-		return
-	}
-	if ot, ct := types(old), types(cur); !subset(ot, ct) {
-		d.breaking = append(d.breaking, fmt.Sprintf("%s: type changed from %s to %s", where, typeText(ot), typeText(ct)))
-	}
-	if removed := enumRemoved(old, cur); len(removed) > 0 {
-		d.breaking = append(d.breaking, fmt.Sprintf("%s: enum values removed: %s", where, strings.Join(removed, ", ")))
-	}
-	op, cp := props(old), props(cur)
-	oreq, creq := requiredOf(old), requiredOf(cur)
-	for _, name := range sortedKeys(op) {
-		sub := where + "." + name
-		c, ok := cp[name]
-		if !ok {
-			if _, hasProps := cur["properties"]; hasProps {
-				d.breaking = append(d.breaking, fmt.Sprintf("%s was removed", sub))
-			}
-			continue
-		}
-		d.input(sub, op[name], c)
-	}
-	for _, name := range creq {
-		if slices.Contains(oreq, name) {
-			continue
-		}
-		if _, existed := op[name]; existed {
-			d.breaking = append(d.breaking, fmt.Sprintf("%s.%s is now required", where, name))
-		} else {
-			d.breaking = append(d.breaking, fmt.Sprintf("%s: new required property %s", where, name))
-		}
-	}
-	for _, name := range sortedKeys(cp) {
-		if _, ok := op[name]; !ok && !slices.Contains(creq, name) {
-			d.additive = append(d.additive, fmt.Sprintf("%s: new optional property %s", where, name))
-		}
-	}
-	for _, name := range oreq {
-		if !slices.Contains(creq, name) {
-			if _, ok := cp[name]; ok {
-				d.additive = append(d.additive, fmt.Sprintf("%s.%s is now optional", where, name))
-			}
-		}
-	}
-	if oi, ok := old["items"].(map[string]any); ok {
-		ci, _ := cur["items"].(map[string]any)
-		d.input(where+"[]", oi, ci)
-	}
-}
-
-// output compares an output schema: what the server promises may only grow.
-func (d *schemaDiff) output(where string, old, cur map[string]any) {
-	if old == nil || cur == nil {
-		return
-	}
-	if ot, ct := types(old), types(cur); !subset(ct, ot) {
-		d.breaking = append(d.breaking, fmt.Sprintf("%s: type changed from %s to %s", where, typeText(ot), typeText(ct)))
-	}
-	if added := enumRemoved(cur, old); len(added) > 0 {
-		d.breaking = append(d.breaking, fmt.Sprintf("%s: new enum values a client may not expect: %s", where, strings.Join(added, ", ")))
-	}
-	op, cp := props(old), props(cur)
-	oreq, creq := requiredOf(old), requiredOf(cur)
-	for _, name := range sortedKeys(op) {
-		sub := where + "." + name
-		c, ok := cp[name]
-		if !ok {
-			d.breaking = append(d.breaking, fmt.Sprintf("%s was removed", sub))
-			continue
-		}
-		if slices.Contains(oreq, name) && !slices.Contains(creq, name) {
-			d.breaking = append(d.breaking, fmt.Sprintf("%s is no longer required (clients relied on it being there)", sub))
-		}
-		d.output(sub, op[name], c)
-	}
-	for _, name := range sortedKeys(cp) {
-		if _, ok := op[name]; !ok {
-			d.additive = append(d.additive, fmt.Sprintf("%s: new property %s", where, name))
-		} else if slices.Contains(creq, name) && !slices.Contains(oreq, name) {
-			d.additive = append(d.additive, fmt.Sprintf("%s.%s is now always present (required)", where, name))
-		}
-	}
-	if oi, ok := old["items"].(map[string]any); ok {
-		ci, _ := cur["items"].(map[string]any)
-		d.output(where+"[]", oi, ci)
-	}
-}
-
-// enumRemoved lists the enum values of a that b no longer allows.
-func enumRemoved(a, b map[string]any) []string {
-	ae, _ := a["enum"].([]any)
-	be, ok := b["enum"].([]any)
-	if len(ae) == 0 || !ok {
-		return nil
-	}
-	var out []string
-	for _, v := range ae {
-		if !slices.ContainsFunc(be, func(x any) bool { return equal(x, v) }) {
-			out = append(out, show(v))
-		}
-	}
-	return out
-}
-
-func typeText(t []string) string {
-	if t == nil {
-		return "any"
-	}
-	return strings.Join(t, "|")
+	return out, nil
 }

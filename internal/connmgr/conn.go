@@ -10,7 +10,6 @@ import (
 	"math"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +19,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/surface"
 )
 
 const (
@@ -100,8 +100,8 @@ type conn struct {
 	byToken    map[string]*collector // calls in flight by progress token
 	junk       []string              // last junkKept non-JSON-RPC stdout lines
 	junkCount  int
-	roots      []*mcp.Root // offered to the target
-	surface    *Surface    // the last surface fetched (reconnect diffs), or nil
+	roots      []*mcp.Root      // offered to the target
+	surface    *surface.Surface // the last surface fetched (reconnect diffs), or nil
 }
 
 // collector gathers what arrives while one call runs.
@@ -629,49 +629,6 @@ type scrubbed struct {
 func (s scrubbed) Error() string { return s.msg }
 func (s scrubbed) Unwrap() error { return s.err }
 
-// listTools walks every page of tools/list and refreshes the cache.
-func (c *conn) listTools(ctx context.Context, timeout time.Duration) ([]*mcp.Tool, error) {
-	all, err := listAll(ctx, c, "tools/list", stats.KindOther, timeout, func(ctx context.Context, cursor string) ([]*mcp.Tool, string, error) {
-		var raw []*mcp.Tool
-		res, err := c.cs.ListTools(context.WithValue(ctx, rawToolsKey{}, &raw), &mcp.ListToolsParams{Cursor: cursor})
-		if err != nil {
-			return nil, "", err
-		}
-		// Show every tool the target listed, including those go-sdk leaves
-		// out (invalid x-mcp-header annotations): a tester hides nothing.
-		tools := slices.DeleteFunc(slices.Clone(raw), func(t *mcp.Tool) bool { return t == nil })
-		if raw == nil {
-			tools = res.Tools
-		}
-		return tools, res.NextCursor, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.tools, c.toolsFresh = all, true
-	c.mu.Unlock()
-	return all, nil
-}
-
-// rawToolsKey carries a *[]*mcp.Tool that captureRawTools fills with a
-// tools/list page as the target sent it.
-type rawToolsKey struct{}
-
-// captureRawTools is a sending middleware that keeps a tools/list page
-// before go-sdk filters it.
-func captureRawTools(next mcp.MethodHandler) mcp.MethodHandler {
-	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-		res, err := next(ctx, method, req)
-		if p, ok := ctx.Value(rawToolsKey{}).(*[]*mcp.Tool); ok {
-			if r, ok := res.(*mcp.ListToolsResult); ok && r != nil {
-				*p = r.Tools
-			}
-		}
-		return res, err
-	}
-}
-
 // captureVersion is a sending middleware that keeps the protocol version
 // of the initialize answer before go-sdk judges it.
 func (c *conn) captureVersion(next mcp.MethodHandler) mcp.MethodHandler {
@@ -692,47 +649,6 @@ func (c *conn) answeredVersion() string {
 		return *v
 	}
 	return ""
-}
-
-// findTool looks name up in the target's tool list, fetching the list when
-// the cache is stale or the name is not in it. It returns nil, nil when the
-// list cannot be had (the call then goes ahead without a definition).
-func (c *conn) findTool(ctx context.Context, name string, timeout time.Duration) (*mcp.Tool, error) {
-	c.mu.Lock()
-	tools, fresh := c.tools, c.toolsFresh
-	c.mu.Unlock()
-	if fresh {
-		if t := toolNamed(tools, name); t != nil {
-			return t, nil
-		}
-	}
-	tools, err := c.listTools(ctx, timeout)
-	if err != nil {
-		var te *TimeoutError
-		if errors.As(err, &te) || c.isDead() {
-			return nil, err
-		}
-		c.log.Debug("tools/list failed before a call; calling without the definition", "error", err)
-		return nil, nil
-	}
-	if t := toolNamed(tools, name); t != nil {
-		return t, nil
-	}
-	names := make([]string, len(tools))
-	for i, t := range tools {
-		names[i] = t.Name
-	}
-	sort.Strings(names)
-	return nil, &ToolNotFoundError{Name: name, Available: names}
-}
-
-func toolNamed(tools []*mcp.Tool, name string) *mcp.Tool {
-	for _, t := range tools {
-		if t.Name == name {
-			return t
-		}
-	}
-	return nil
 }
 
 // callTool calls a tool and gathers the progress and logs that arrive while

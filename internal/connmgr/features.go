@@ -118,13 +118,7 @@ func (m *Manager) ListResources(ctx context.Context) ([]*mcp.Resource, error) {
 		if err := c.require("resources", "resources/list"); err != nil {
 			return nil, err
 		}
-		return listAll(ctx, c, "resources/list", stats.KindOther, 0, func(ctx context.Context, cursor string) ([]*mcp.Resource, string, error) {
-			res, err := c.cs.ListResources(ctx, &mcp.ListResourcesParams{Cursor: cursor})
-			if err != nil {
-				return nil, "", err
-			}
-			return res.Resources, res.NextCursor, nil
-		})
+		return c.listResources(ctx, 0)
 	})
 }
 
@@ -135,13 +129,7 @@ func (m *Manager) ListResourceTemplates(ctx context.Context) ([]*mcp.ResourceTem
 		if err := c.require("resources", "resources/templates/list"); err != nil {
 			return nil, err
 		}
-		return listAll(ctx, c, "resources/templates/list", stats.KindOther, 0, func(ctx context.Context, cursor string) ([]*mcp.ResourceTemplate, string, error) {
-			res, err := c.cs.ListResourceTemplates(ctx, &mcp.ListResourceTemplatesParams{Cursor: cursor})
-			if err != nil {
-				return nil, "", err
-			}
-			return res.ResourceTemplates, res.NextCursor, nil
-		})
+		return c.listResourceTemplates(ctx, 0)
 	})
 }
 
@@ -201,17 +189,7 @@ func (m *Manager) ListPrompts(ctx context.Context) ([]*mcp.Prompt, error) {
 		if err := c.require("prompts", "prompts/list"); err != nil {
 			return nil, err
 		}
-		return c.listPrompts(ctx)
-	})
-}
-
-func (c *conn) listPrompts(ctx context.Context) ([]*mcp.Prompt, error) {
-	return listAll(ctx, c, "prompts/list", stats.KindOther, 0, func(ctx context.Context, cursor string) ([]*mcp.Prompt, string, error) {
-		res, err := c.cs.ListPrompts(ctx, &mcp.ListPromptsParams{Cursor: cursor})
-		if err != nil {
-			return nil, "", err
-		}
-		return res.Prompts, res.NextCursor, nil
+		return c.listPrompts(ctx, 0)
 	})
 }
 
@@ -231,7 +209,7 @@ func (m *Manager) GetPrompt(ctx context.Context, name string, args map[string]st
 		if err := c.require("prompts", "prompts/get"); err != nil {
 			return nil, err
 		}
-		prompts, err := c.listPrompts(ctx)
+		prompts, err := c.listPrompts(ctx, 0)
 		if err != nil && c.isDead() {
 			return nil, err
 		}
@@ -349,49 +327,3 @@ func (m *Manager) Events(q EventQuery) EventPage { return m.events.query(q) }
 // every event. Events that arrived after a read survive a clear through
 // that read's LastSeq.
 func (m *Manager) ClearEvents(through int64) { m.events.clear(through) }
-
-// Bounds of a list walk, so that a target's list cannot take the tester's
-// memory or its host's answer size.
-const (
-	// maxPages stops a list walk that never ends.
-	maxPages = 100
-	// MaxListItems is how many items a list walk takes in all.
-	MaxListItems = 10_000
-)
-
-// listAll walks every page of a list method. A cursor that repeats, more
-// than maxPages pages, or more than MaxListItems items stop the walk with a
-// ProtocolError naming the cursor or the bound.
-func listAll[T any](ctx context.Context, c *conn, method string, kind stats.Kind, timeout time.Duration, page func(ctx context.Context, cursor string) ([]T, string, error)) ([]T, error) {
-	var all []T
-	seen := map[string]bool{}
-	cursor := ""
-	for n := 1; ; n++ {
-		if n > maxPages {
-			return nil, &ProtocolError{Msg: fmt.Sprintf("%s returned more than %d pages; the last cursor was %q", method, maxPages, cursor)}
-		}
-		var (
-			items []T
-			next  string
-		)
-		err := c.do(ctx, method, kind, timeout, func(ctx context.Context) (err error) {
-			items, next, err = page(ctx, cursor)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		if len(all)+len(items) > MaxListItems {
-			return nil, &ProtocolError{Msg: fmt.Sprintf("%s returned more than %d items (%d by page %d, whose cursor was %q); the tester stops there", method, MaxListItems, len(all)+len(items), n, cursor)}
-		}
-		all = append(all, items...)
-		if next == "" {
-			return all, nil
-		}
-		if seen[next] {
-			return nil, &ProtocolError{Msg: fmt.Sprintf("%s returned the cursor %q twice; the server's pagination loops", method, next)}
-		}
-		seen[next] = true
-		cursor = next
-	}
-}

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/surface"
 )
 
 // The test binary run as "surface-server FILE" serves the tools that FILE
@@ -360,7 +361,7 @@ func TestReconnectReportsSurfaceChanges(t *testing.T) {
 	assert.True(t, d.Changed)
 	assert.Equal(t, []string{"added"}, d.Tools.Added)
 	assert.Equal(t, []string{"drop"}, d.Tools.Removed)
-	assert.Equal(t, []ItemChange{{Name: "reshape", Reason: "description changed, inputSchema changed"}}, d.Tools.Changed)
+	assert.Equal(t, []surface.ItemChange{{Name: "reshape", Reason: "description changed, inputSchema changed"}}, d.Tools.Changed)
 
 	t.Run("after the target was lost, the last listed surface is the baseline", func(t *testing.T) {
 		writeLines(t, file, "keep text")

@@ -2,19 +2,15 @@ package connmgr
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"reflect"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
-
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/surface"
 )
 
 // Reconnect defaults, for Spec's zero values.
@@ -58,20 +54,20 @@ type lineage struct {
 	id         string
 	stats      *stats.Recorder
 	reconnects int
-	static     Info     // the last generation's fixed Info
-	surface    *Surface // the last generation's surface, if known
+	static     Info             // the last generation's fixed Info
+	surface    *surface.Surface // the last generation's surface, if known
 	scrub      func(string) string
 }
 
 func (c *conn) lineage() *lineage {
 	c.mu.Lock()
-	surface, tools := c.surface, c.tools
+	last, tools := c.surface, c.tools
 	c.mu.Unlock()
-	if surface == nil && tools != nil {
+	if last == nil && tools != nil {
 		// What list_tools last saw is better than nothing.
-		surface = &Surface{Tools: tools, known: map[string]bool{"tools": true}}
+		last = &surface.Surface{Tools: tools, Listed: surface.Listed{Tools: true}}
 	}
-	return &lineage{spec: c.spec, id: c.id, stats: c.stats, reconnects: c.reconnects, static: c.static, surface: surface, scrub: c.scrub}
+	return &lineage{spec: c.spec, id: c.id, stats: c.stats, reconnects: c.reconnects, static: c.static, surface: last, scrub: c.scrub}
 }
 
 // recovery is the automatic reconnection of one lost connection. Its
@@ -197,7 +193,7 @@ func (m *Manager) recover(r *recovery) {
 			m.mu.Unlock()
 			continue
 		}
-		diff := r.lin.surface.Diff(c.fetchSurface(r.ctx))
+		diff := surface.Compare(r.lin.surface, c.fetchSurface(r.ctx))
 		if !m.install(r, c, map[string]any{"outcome": "reconnected", "attempt": n, "trigger": "auto", "reconnects": c.reconnects, "changes": diff}) {
 			return
 		}
@@ -295,7 +291,7 @@ type ReconnectResult struct {
 	Previous *Previous
 	// Changes is how the target's tools, resources, templates and prompts
 	// differ from the previous connection's.
-	Changes SurfaceDiff
+	Changes surface.Diff
 }
 
 // Reconnect connects again with the Spec of the current connection, or of
@@ -311,7 +307,7 @@ func (m *Manager) Reconnect(ctx context.Context) (*ReconnectResult, error) {
 	r := m.takePending()
 	r.stop()
 	var lin *lineage
-	var before *Surface
+	var before *surface.Surface
 	switch {
 	case old != nil:
 		before = old.fetchSurface(ctx)
@@ -348,7 +344,7 @@ func (m *Manager) Reconnect(ctx context.Context) (*ReconnectResult, error) {
 		}
 		return nil, err
 	}
-	diff := before.Diff(c.fetchSurface(ctx))
+	diff := surface.Compare(before, c.fetchSurface(ctx))
 	reconnected := encodeEvent(map[string]any{"outcome": "reconnected", "trigger": "manual", "reconnects": c.reconnects, "changes": diff})
 	m.mu.Lock()
 	if m.closed {
@@ -374,186 +370,4 @@ func (m *Manager) Reconnect(ctx context.Context) (*ReconnectResult, error) {
 	}
 	in := c.info()
 	return &ReconnectResult{Info: &in, Previous: prev, Changes: diff}, nil
-}
-
-// Surface is what a target offers: its tools, resources, resource templates
-// and prompts, as listed at one time.
-type Surface struct {
-	Tools             []*mcp.Tool
-	Resources         []*mcp.Resource
-	ResourceTemplates []*mcp.ResourceTemplate
-	Prompts           []*mcp.Prompt
-	// known holds the kinds that were listed ("tools", "resources",
-	// "resource_templates", "prompts").
-	known map[string]bool
-}
-
-// surfaceTimeout bounds each list of a surface snapshot.
-const surfaceTimeout = 10 * time.Second
-
-// fetchSurface lists what the target offers, for reconnect diffs, without
-// counting the requests in the statistics. A list that is not declared or
-// fails is left unknown. The result is kept on c.
-func (c *conn) fetchSurface(ctx context.Context) *Surface {
-	ctx = withoutStats(ctx)
-	timeout := min(c.callTimeout, surfaceTimeout)
-	s := &Surface{known: map[string]bool{}}
-	caps := c.static.Capabilities
-	if caps != nil && caps.Tools != nil {
-		if tools, err := c.listTools(ctx, timeout); err == nil {
-			s.Tools, s.known["tools"] = tools, true
-		}
-	}
-	if caps != nil && caps.Resources != nil {
-		res, err := listAll(ctx, c, "resources/list", stats.KindOther, timeout, func(ctx context.Context, cursor string) ([]*mcp.Resource, string, error) {
-			r, err := c.cs.ListResources(ctx, &mcp.ListResourcesParams{Cursor: cursor})
-			if err != nil {
-				return nil, "", err
-			}
-			return r.Resources, r.NextCursor, nil
-		})
-		if err == nil {
-			s.Resources, s.known["resources"] = res, true
-		}
-		tpl, err := listAll(ctx, c, "resources/templates/list", stats.KindOther, timeout, func(ctx context.Context, cursor string) ([]*mcp.ResourceTemplate, string, error) {
-			r, err := c.cs.ListResourceTemplates(ctx, &mcp.ListResourceTemplatesParams{Cursor: cursor})
-			if err != nil {
-				return nil, "", err
-			}
-			return r.ResourceTemplates, r.NextCursor, nil
-		})
-		if err == nil {
-			s.ResourceTemplates, s.known["resource_templates"] = tpl, true
-		}
-	}
-	if caps != nil && caps.Prompts != nil {
-		if prompts, err := c.listPrompts(ctx); err == nil {
-			s.Prompts, s.known["prompts"] = prompts, true
-		}
-	}
-	c.mu.Lock()
-	c.surface = s
-	c.mu.Unlock()
-	return s
-}
-
-// SurfaceDiff is how a target's surface changed between two connections.
-type SurfaceDiff struct {
-	Tools             ListDiff `json:"tools"`
-	Resources         ListDiff `json:"resources"`
-	ResourceTemplates ListDiff `json:"resource_templates"`
-	Prompts           ListDiff `json:"prompts"`
-	// Changed is true when anything was added, removed or changed.
-	Changed bool `json:"changed"`
-}
-
-// ListDiff compares one list: items are named by name (tools, prompts),
-// uri (resources) or uriTemplate (templates).
-type ListDiff struct {
-	// Compared is false when the list was not had on both sides (not
-	// declared, failed, or the old connection was lost before it was
-	// listed); the other fields are then empty.
-	Compared bool         `json:"compared"`
-	Added    []string     `json:"added"`
-	Removed  []string     `json:"removed"`
-	Changed  []ItemChange `json:"changed"`
-}
-
-// ItemChange is one item present on both sides whose definition changed.
-type ItemChange struct {
-	Name string `json:"name"`
-	// Reason names the fields that changed: "inputSchema changed,
-	// description changed".
-	Reason string `json:"reason"`
-}
-
-// Diff compares s (before) with after. A nil side counts as not listed.
-func (s *Surface) Diff(after *Surface) SurfaceDiff {
-	var d SurfaceDiff
-	known := func(x *Surface, kind string) bool { return x != nil && x.known[kind] }
-	both := func(kind string) bool { return known(s, kind) && known(after, kind) }
-	if both("tools") {
-		d.Tools = diffLists(s.Tools, after.Tools, "name")
-	}
-	if both("resources") {
-		d.Resources = diffLists(s.Resources, after.Resources, "uri")
-	}
-	if both("resource_templates") {
-		d.ResourceTemplates = diffLists(s.ResourceTemplates, after.ResourceTemplates, "uriTemplate")
-	}
-	if both("prompts") {
-		d.Prompts = diffLists(s.Prompts, after.Prompts, "name")
-	}
-	for _, l := range []*ListDiff{&d.Tools, &d.Resources, &d.ResourceTemplates, &d.Prompts} {
-		if l.Added == nil {
-			l.Added = []string{}
-		}
-		if l.Removed == nil {
-			l.Removed = []string{}
-		}
-		if l.Changed == nil {
-			l.Changed = []ItemChange{}
-		}
-		d.Changed = d.Changed || len(l.Added)+len(l.Removed)+len(l.Changed) > 0
-	}
-	return d
-}
-
-// diffLists compares two lists by their wire form, field by field.
-func diffLists[T any](before, after []T, key string) ListDiff {
-	index := func(items []T) map[string]map[string]any {
-		out := map[string]map[string]any{}
-		for _, it := range items {
-			b, err := json.Marshal(it)
-			if err != nil {
-				continue
-			}
-			var fields map[string]any
-			if json.Unmarshal(b, &fields) != nil {
-				continue
-			}
-			name, _ := fields[key].(string)
-			out[name] = fields
-		}
-		return out
-	}
-	old, cur := index(before), index(after)
-	d := ListDiff{Compared: true}
-	for name, fields := range cur {
-		prev, ok := old[name]
-		if !ok {
-			d.Added = append(d.Added, name)
-			continue
-		}
-		var changed []string
-		for f := range union(prev, fields) {
-			if !reflect.DeepEqual(prev[f], fields[f]) {
-				changed = append(changed, f+" changed")
-			}
-		}
-		if len(changed) > 0 {
-			slices.Sort(changed)
-			d.Changed = append(d.Changed, ItemChange{Name: name, Reason: strings.Join(changed, ", ")})
-		}
-	}
-	for name := range old {
-		if _, ok := cur[name]; !ok {
-			d.Removed = append(d.Removed, name)
-		}
-	}
-	slices.Sort(d.Added)
-	slices.Sort(d.Removed)
-	slices.SortFunc(d.Changed, func(a, b ItemChange) int { return strings.Compare(a.Name, b.Name) })
-	return d
-}
-
-func union(a, b map[string]any) map[string]bool {
-	out := make(map[string]bool, len(a)+len(b))
-	for k := range a {
-		out[k] = true
-	}
-	for k := range b {
-		out[k] = true
-	}
-	return out
 }

@@ -4,7 +4,9 @@
 package textcut
 
 import (
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -65,4 +67,17 @@ func Mark(s string, n int) string {
 		return s
 	}
 	return Cut(s, n) + "…"
+}
+
+// Value shows a JSON value in a message: a string quoted, anything else as
+// JSON, Mark-ed at n bytes.
+func Value(v any, n int) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(Mark(s, n))
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return Mark(string(b), n)
 }

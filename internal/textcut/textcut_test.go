@@ -50,3 +50,23 @@ func TestNoteAndMark(t *testing.T) {
 	assert.Equal(t, "abc", Mark("abc", 3))
 	assert.Equal(t, "ab…", Mark("abcd", 2))
 }
+
+func TestValue(t *testing.T) {
+	tests := []struct {
+		name string
+		v    any
+		n    int
+		want string
+	}{
+		{"a string is quoted", "a\"b", 200, `"a\"b"`},
+		{"a long string is cut inside its quotes", strings.Repeat("x", 10), 4, `"xxxx…"`},
+		{"an object is JSON with sorted keys", map[string]any{"b": 1, "a": true}, 200, `{"a":true,"b":1}`},
+		{"nil is null", nil, 200, "null"},
+		{"long JSON is cut", []int{1, 2, 3, 4}, 4, `[1,2…`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, Value(tc.v, tc.n))
+		})
+	}
+}

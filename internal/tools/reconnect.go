@@ -10,6 +10,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/surface"
 )
 
 // Defaults of connect's health and reconnect inputs.
@@ -56,9 +57,9 @@ func (in *ConnectInput) healthSpec() (connmgr.Spec, error) {
 // ReconnectOutput is the result of reconnect.
 type ReconnectOutput struct {
 	Result
-	Connection *connmgr.Info        `json:"connection,omitempty" jsonschema:"the new connection (ConnectionInfo); statistics carry over and reconnects counts up"`
-	Changes    *connmgr.SurfaceDiff `json:"changes,omitempty" jsonschema:"what changed in the target's tools, resources, resource templates and prompts since the previous connection: added and removed names, and changed ones with the fields that changed"`
-	Metadata   ReconnectMetadata    `json:"metadata"`
+	Connection *connmgr.Info     `json:"connection,omitempty" jsonschema:"the new connection (ConnectionInfo); statistics carry over and reconnects counts up"`
+	Changes    *surface.Diff     `json:"changes,omitempty" jsonschema:"what changed in the target's tools, resources, resource templates and prompts since the previous connection: added and removed names, and changed ones with the fields that changed"`
+	Metadata   ReconnectMetadata `json:"metadata"`
 }
 
 // ReconnectMetadata is reconnect's metadata.
@@ -108,7 +109,7 @@ func (h *handlers) reconnect(ctx context.Context, req *mcp.CallToolRequest, _ *s
 }
 
 // describeChanges sums up a surface diff in one sentence.
-func describeChanges(d connmgr.SurfaceDiff) string {
+func describeChanges(d surface.Diff) string {
 	if !d.Changed {
 		if !d.Tools.Compared && !d.Resources.Compared && !d.ResourceTemplates.Compared && !d.Prompts.Compared {
 			return "The previous surface was not known, so no changes are reported."
@@ -118,7 +119,7 @@ func describeChanges(d connmgr.SurfaceDiff) string {
 	var parts []string
 	for _, k := range []struct {
 		name string
-		d    connmgr.ListDiff
+		d    surface.ListDiff
 	}{{"tool", d.Tools}, {"resource", d.Resources}, {"resource template", d.ResourceTemplates}, {"prompt", d.Prompts}} {
 		for _, c := range []struct {
 			verb string
