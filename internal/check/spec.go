@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
 
@@ -130,13 +131,6 @@ const (
 var actions = []string{
 	ActionCallTool, ActionReadResource, ActionGetPrompt, ActionListTools,
 	ActionListResources, ActionListResourceTemplates, ActionListPrompts, ActionPing,
-}
-
-// ErrorTypes are the values error_type may take: SPEC's error types.
-var ErrorTypes = []string{
-	"invalid_arguments", "not_connected", "connection_failed", "connection_lost",
-	"timeout", "tool_not_found", "resource_not_found", "prompt_not_found",
-	"tool_error", "protocol_error", "capability_missing", "internal_error",
 }
 
 var elicitationActions = []string{"accept", "decline", "cancel"}
@@ -553,8 +547,8 @@ func (s *Spec) validate(name string) error {
 		if e == nil {
 			continue
 		}
-		if e.ErrorType != "" && !slices.Contains(ErrorTypes, e.ErrorType) {
-			return bad(st.line, "step %d: error_type %q is not one of %s", i+1, e.ErrorType, strings.Join(ErrorTypes, ", "))
+		if e.ErrorType != "" && !slices.Contains(errtype.Types, errtype.Type(e.ErrorType)) {
+			return bad(st.line, "step %d: error_type %q is not one of %s", i+1, e.ErrorType, strings.Join(errtype.Names(), ", "))
 		}
 		if e.IsError != nil && st.action != ActionCallTool {
 			return bad(st.line, "step %d: is_error is for call_tool steps", i+1)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 )
@@ -555,7 +556,7 @@ func TestOutputSchemasAcceptEveryEnvelope(t *testing.T) {
 		schema any
 		value  any
 	}{
-		{"a failed connect", outputSchemaFor[ConnectOutput](), &ConnectOutput{Result: Result{Error: &ErrorInfo{Type: ErrConnectionFailed}}}},
+		{"a failed connect", outputSchemaFor[ConnectOutput](), &ConnectOutput{Result: Result{Error: &ErrorInfo{Type: errtype.ConnectionFailed}}}},
 		{"an empty status", outputSchemaFor[StatusOutput](), &StatusOutput{}},
 		{"an empty disconnect", outputSchemaFor[DisconnectOutput](), &DisconnectOutput{}},
 		{"a failed list_tools", outputSchemaFor[ListToolsOutput](), &ListToolsOutput{}},
@@ -578,7 +579,7 @@ func TestOutputSchemasAcceptEveryEnvelope(t *testing.T) {
 func TestErrorTypesAreDeclared(t *testing.T) {
 	s := outputSchemaFor[CallToolOutput]()
 	enum := s.Properties["error"].Properties["type"].Enum
-	for _, typ := range errorTypes {
+	for _, typ := range errtype.Types {
 		assert.Contains(t, enum, string(typ))
 	}
 	assert.True(t, strings.Contains(toJSON(t, s), `"tool_error"`))
