@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -59,8 +58,6 @@ type ConnectMetadata struct {
 }
 
 func (o *ConnectOutput) metadata() *Metadata { return &o.Metadata.Metadata }
-
-var transports = []string{connmgr.TransportAuto, connmgr.TransportStdio, connmgr.TransportStreamableHTTP, connmgr.TransportSSE}
 
 func connectTool() *mcp.Tool {
 	in := schemaFor[ConnectInput]()
@@ -143,41 +140,9 @@ func (h *handlers) connect(ctx context.Context, req *mcp.CallToolRequest, in *Co
 }
 
 // spec checks the arguments and turns them into a connmgr.Spec, without its
-// client side (see clientSide).
+// client side (see clientSide). The target's description is checked by
+// connmgr.Spec.Validate, as for every other way of naming a target.
 func (in *ConnectInput) spec() (connmgr.Spec, error) {
-	switch {
-	case in.URL == "" && in.Command == "":
-		return connmgr.Spec{}, &errtype.ArgError{
-			Msg:        "connect needs either url or command",
-			Suggestion: `Pass command (with args) to start a local server over stdio, e.g. {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"]}, or url for a running server, e.g. {"url": "http://localhost:3000/mcp"}.`,
-		}
-	case in.URL != "" && in.Command != "":
-		return connmgr.Spec{}, &errtype.ArgError{
-			Msg:        "connect takes only one of url and command, and both were given",
-			Suggestion: "Pass url for a running HTTP server or a script path, or command (with args) to start a program; not both.",
-		}
-	}
-	if in.Transport != "" && !slices.Contains(transports, in.Transport) {
-		return connmgr.Spec{}, &errtype.ArgError{
-			Msg:        fmt.Sprintf("transport %q is not one of %s", in.Transport, strings.Join(transports, ", ")),
-			Suggestion: "Leave transport out to infer it from url or command.",
-		}
-	}
-	connectTimeout, err := seconds("timeout_seconds", in.TimeoutSeconds)
-	if err != nil {
-		return connmgr.Spec{}, err
-	}
-	callTimeout, err := seconds("call_timeout_seconds", in.CallTimeoutSeconds)
-	if err != nil {
-		return connmgr.Spec{}, err
-	}
-	if err := in.checkClient(); err != nil {
-		return connmgr.Spec{}, err
-	}
-	health, err := in.healthSpec()
-	if err != nil {
-		return connmgr.Spec{}, err
-	}
 	spec := connmgr.Spec{
 		URL:             in.URL,
 		Command:         in.Command,
@@ -187,9 +152,24 @@ func (in *ConnectInput) spec() (connmgr.Spec, error) {
 		Transport:       in.Transport,
 		Headers:         in.Headers,
 		BearerToken:     in.BearerToken,
-		ConnectTimeout:  connectTimeout,
-		CallTimeout:     callTimeout,
 		ProtocolVersion: in.ProtocolVersion,
+	}
+	if err := spec.Validate(); err != nil {
+		return connmgr.Spec{}, err
+	}
+	var err error
+	if spec.ConnectTimeout, err = seconds("timeout_seconds", in.TimeoutSeconds); err != nil {
+		return connmgr.Spec{}, err
+	}
+	if spec.CallTimeout, err = seconds("call_timeout_seconds", in.CallTimeoutSeconds); err != nil {
+		return connmgr.Spec{}, err
+	}
+	if err := in.checkClient(); err != nil {
+		return connmgr.Spec{}, err
+	}
+	health, err := in.healthSpec()
+	if err != nil {
+		return connmgr.Spec{}, err
 	}
 	spec.HealthCheckInterval, spec.AutoReconnect = health.HealthCheckInterval, health.AutoReconnect
 	spec.MaxReconnectAttempts, spec.ReconnectDelay = health.MaxReconnectAttempts, health.ReconnectDelay

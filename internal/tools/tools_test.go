@@ -83,8 +83,8 @@ func TestInvalidArguments(t *testing.T) {
 		args       any
 		inMessage  string
 	}{
-		{"connect without url or command", "connect", map[string]any{}, "url or command"},
-		{"connect with both url and command", "connect", map[string]any{"url": "http://localhost:1/mcp", "command": "x"}, "only one of url and command"},
+		{"connect without url or command", "connect", map[string]any{}, "neither url nor command was given"},
+		{"connect with both url and command", "connect", map[string]any{"url": "http://localhost:1/mcp", "command": "x"}, "both url and command were given"},
 		{"connect with an unknown transport", "connect", map[string]any{"command": "x", "transport": "pigeon"}, `"pigeon"`},
 		{"connect with a zero timeout", "connect", map[string]any{"command": "x", "timeout_seconds": 0}, "timeout_seconds"},
 		{"connect with a negative call timeout", "connect", map[string]any{"command": "x", "call_timeout_seconds": -1}, "call_timeout_seconds"},
