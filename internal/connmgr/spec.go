@@ -9,8 +9,8 @@ import (
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
 
-// transports are the values Spec.Transport may take; empty means auto.
-var transports = []string{TransportAuto, TransportStdio, TransportStreamableHTTP, TransportSSE}
+// Transports are the values Spec.Transport may take; empty means auto.
+var Transports = []string{TransportAuto, TransportStdio, TransportStreamableHTTP, TransportSSE}
 
 // Validate checks what can be known of s without touching the system:
 // exactly one of URL and Command; a known transport that fits the target;
@@ -30,8 +30,8 @@ func (s Spec) Validate() error {
 		return invalid("both url and command were given: give url (an http(s) URL or a script path) or command (a program to run over stdio), not both")
 	}
 	tr := s.transport()
-	if !slices.Contains(transports, tr) {
-		return invalid("transport %q is not one of %s", s.Transport, strings.Join(transports, ", "))
+	if !slices.Contains(Transports, tr) {
+		return invalid("transport %q is not one of %s", s.Transport, strings.Join(Transports, ", "))
 	}
 	if s.isHTTP() {
 		if tr == TransportStdio {

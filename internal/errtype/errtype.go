@@ -219,16 +219,7 @@ func Classify(err error, during Op) Info {
 		return Info{Type: ConnectionFailed, Message: Sentence(err.Error()), Suggestion: httpSuggestion(httpErr), Details: details}
 
 	case errors.As(err, &notFound):
-		sugg := "Call list_tools to see the available tools."
-		if close := Closest(notFound.Name, notFound.Available, 3); len(close) > 0 {
-			sugg = fmt.Sprintf("Did you mean %s? %s", OrList(close), sugg)
-		}
-		return Info{
-			Type:       ToolNotFound,
-			Message:    Sentence(err.Error()),
-			Suggestion: sugg,
-			Details:    map[string]any{"available_tools": nonNil(notFound.Available)},
-		}
+		return unknownName(ToolNotFound, err, notFound.Name, notFound.Available, "tools")
 
 	case errors.As(err, &capErr):
 		return Info{
@@ -248,16 +239,7 @@ func Classify(err error, during Op) Info {
 		}
 
 	case errors.As(err, &promptErr):
-		sugg := "Call list_prompts to see the available prompts."
-		if close := Closest(promptErr.Name, promptErr.Available, 3); len(close) > 0 {
-			sugg = fmt.Sprintf("Did you mean %s? %s", OrList(close), sugg)
-		}
-		return Info{
-			Type:       PromptNotFound,
-			Message:    Sentence(err.Error()),
-			Suggestion: sugg,
-			Details:    map[string]any{"available_prompts": nonNil(promptErr.Available)},
-		}
+		return unknownName(PromptNotFound, err, promptErr.Name, promptErr.Available, "prompts")
 
 	case errors.As(err, &missingErr):
 		n := len(missingErr.Missing)
@@ -317,6 +299,22 @@ func Classify(err error, during Op) Info {
 			Message:    Sentence(err.Error()),
 			Suggestion: "This is an unexpected failure inside mcp-test-mcp; status shows whether the connection is still up.",
 		}
+	}
+}
+
+// unknownName is the Info of a name the target does not list among its
+// kind ("tools", "prompts"): the suggestion offers the closest names it does
+// list, and details hold all of them.
+func unknownName(typ Type, err error, name string, available []string, kind string) Info {
+	sugg := fmt.Sprintf("Call list_%s to see the available %s.", kind, kind)
+	if close := Closest(name, available, 3); len(close) > 0 {
+		sugg = fmt.Sprintf("Did you mean %s? %s", OrList(close), sugg)
+	}
+	return Info{
+		Type:       typ,
+		Message:    Sentence(err.Error()),
+		Suggestion: sugg,
+		Details:    map[string]any{"available_" + kind: nonNil(available)},
 	}
 }
 

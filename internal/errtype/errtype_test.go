@@ -37,6 +37,22 @@ func TestClassify(t *testing.T) {
 				assert.Contains(t, e.Suggestion, "Fix the arguments")
 			},
 		},
+		{
+			name: "an unknown prompt lists close names", during: Request, wantType: PromptNotFound,
+			err: &connmgr.PromptNotFoundError{Name: "greet", Available: []string{"greeting", "summary"}},
+			check: func(t *testing.T, e Info) {
+				assert.Equal(t, `Did you mean "greeting"? Call list_prompts to see the available prompts.`, e.Suggestion)
+				assert.Equal(t, []string{"greeting", "summary"}, e.Details["available_prompts"])
+			},
+		},
+		{
+			name: "an unknown tool on a target without tools lists none", during: Request, wantType: ToolNotFound,
+			err: &connmgr.ToolNotFoundError{Name: "echo"},
+			check: func(t *testing.T, e Info) {
+				assert.Equal(t, "Call list_tools to see the available tools.", e.Suggestion)
+				assert.Equal(t, []string{}, e.Details["available_tools"])
+			},
+		},
 		{name: "a refusal by the command policy", err: fmt.Errorf("%w: sh is not allowed", connmgr.ErrRefused), during: Connect, wantType: InvalidArguments},
 		{name: "roots on a connection without them", err: connmgr.ErrRootsNotDeclared, during: Request, wantType: InvalidArguments},
 		{

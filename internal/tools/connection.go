@@ -61,7 +61,9 @@ func (o *ConnectOutput) metadata() *Metadata { return &o.Metadata.Metadata }
 
 func connectTool() *mcp.Tool {
 	in := schemaFor[ConnectInput]()
-	in.Properties["transport"].Enum = []any{"auto", "stdio", "streamable-http", "sse"}
+	for _, tr := range connmgr.Transports {
+		in.Properties["transport"].Enum = append(in.Properties["transport"].Enum, tr)
+	}
 	in.Properties["elicitation_action"].Enum = []any{"accept", "decline", "cancel"}
 	for _, name := range []string{"timeout_seconds", "call_timeout_seconds"} {
 		in.Properties[name].ExclusiveMinimum = jsonschema.Ptr(0.0)

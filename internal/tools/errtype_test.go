@@ -20,24 +20,33 @@ func TestToolsAndChecksNameRealErrorsAlike(t *testing.T) {
 	exampleTarget := func(mode exampleserver.Mode) *check.Target {
 		return &check.Target{Command: os.Args[0], Args: []string{"--mode", string(mode)}, Env: map[string]string{runAsTarget: "1"}}
 	}
-	t.Run("a refused connection is connection_failed", func(t *testing.T) {
-		t.Parallel()
-		env := newHost(t, nil).call("connect", map[string]any{"url": "http://127.0.0.1:1/mcp", "timeout_seconds": 5})
-		rep, err := check.Run(t.Context(), &check.Options{Target: &check.Target{URL: "http://127.0.0.1:1/mcp", TimeoutSeconds: 5}})
-		require.NoError(t, err)
-		require.NotNil(t, rep.ConnectError)
-		assert.Equal(t, "connection_failed", errType(env), "%v", env)
-		assert.Equal(t, errType(env), rep.ConnectError.Type)
-	})
-	t.Run("a target that exits before initialize is connection_failed", func(t *testing.T) {
-		t.Parallel()
-		env := newHost(t, nil).call("connect", targetArgs(exampleserver.ModeExitBeforeInit, nil))
-		rep, err := check.Run(t.Context(), &check.Options{Target: exampleTarget(exampleserver.ModeExitBeforeInit)})
-		require.NoError(t, err)
-		require.NotNil(t, rep.ConnectError)
-		assert.Equal(t, "connection_failed", errType(env), "%v", env)
-		assert.Equal(t, errType(env), rep.ConnectError.Type)
-	})
+	connectFailures := []struct {
+		name    string
+		connect map[string]any
+		target  *check.Target
+	}{
+		{
+			name:    "a refused connection is connection_failed",
+			connect: map[string]any{"url": "http://127.0.0.1:1/mcp", "timeout_seconds": 5},
+			target:  &check.Target{URL: "http://127.0.0.1:1/mcp", TimeoutSeconds: 5},
+		},
+		{
+			name:    "a target that exits before initialize is connection_failed",
+			connect: targetArgs(exampleserver.ModeExitBeforeInit, nil),
+			target:  exampleTarget(exampleserver.ModeExitBeforeInit),
+		},
+	}
+	for _, tt := range connectFailures {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := newHost(t, nil).call("connect", tt.connect)
+			rep, err := check.Run(t.Context(), &check.Options{Target: tt.target})
+			require.NoError(t, err)
+			require.NotNil(t, rep.ConnectError)
+			assert.Equal(t, "connection_failed", errType(env), "%v", env)
+			assert.Equal(t, errType(env), rep.ConnectError.Type)
+		})
+	}
 	t.Run("a target that crashes during a call is connection_lost", func(t *testing.T) {
 		t.Parallel()
 		h := newHost(t, nil)
