@@ -259,59 +259,9 @@ func (f *checkFlags) options(pos []string, dash bool, lookup func(string) (strin
 		opts.Spec = spec
 	}
 
-	// The target: a URL, or a command after --; it replaces the spec's.
-	var t *check.Target
-	switch {
-	case dash && len(pos) == 1 && len(pos[0]) > 0 && !strings.Contains(pos[0], "://"):
-		t = &check.Target{Command: pos[0]}
-	case dash && len(pos) > 1 && !strings.Contains(pos[0], "://"):
-		t = &check.Target{Command: pos[0], Args: pos[1:]}
-	case len(pos) == 0:
-	case len(pos) == 1:
-		t = &check.Target{URL: pos[0]}
-	default:
-		return nil, &usageError{fmt.Sprintf("check takes one URL, or a command after --; got %q (put -- before a command and its arguments)", strings.Join(pos, " "))}
+	if opts.Target, opts.Secrets, err = f.target(pos, dash, opts.Spec, lookup); err != nil {
+		return nil, err
 	}
-	if t == nil && opts.Spec != nil && opts.Spec.Target != nil {
-		c := *opts.Spec.Target
-		t = &c
-	}
-	if t == nil {
-		return nil, &usageError{"check needs a target: a URL, a command after --, or --spec with a target"}
-	}
-	if f.transport != "" {
-		t.Transport = f.transport
-	}
-	if f.cwd != "" {
-		t.Cwd = f.cwd
-	}
-	if len(f.env) > 0 && t.Env == nil {
-		t.Env = map[string]string{}
-	}
-	for _, kv := range f.env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, &usageError{fmt.Sprintf("--env %q: must be NAME=value", kv)}
-		}
-		t.Env[k] = v
-	}
-	if len(f.headers) > 0 && t.Headers == nil {
-		t.Headers = map[string]string{}
-	}
-	for _, kv := range f.headers {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, &usageError{fmt.Sprintf("--header %q: must be Name=value", kv)}
-		}
-		t.Headers[k] = v
-		opts.Secrets = append(opts.Secrets, v)
-	}
-	if f.bearerToken != "" {
-		t.BearerToken = f.bearerToken
-	} else if tok, ok := lookup("MCP_TEST_BEARER_TOKEN"); ok && tok != "" && t.BearerToken == "" && !f.oauth {
-		t.BearerToken = tok
-	}
-	opts.Target = t
 	if opts.OAuth, err = f.oauthOptions(lookup); err != nil {
 		return nil, err
 	}
@@ -325,6 +275,65 @@ func (f *checkFlags) options(pos []string, dash bool, lookup func(string) (strin
 	}
 	opts.Client = client
 	return opts, nil
+}
+
+// target is the one conversion of the command line into a check.Target: a
+// URL, or a command after --, else the spec's target; --transport, --cwd,
+// --env, --header and --bearer-token then apply to it. secrets are the
+// header values given on the command line. The target's description is
+// checked by connmgr.Spec.Validate when the run connects.
+func (f *checkFlags) target(pos []string, dash bool, spec *check.Spec, lookup func(string) (string, bool)) (t *check.Target, secrets []string, err error) {
+	switch {
+	case dash && len(pos) == 1 && len(pos[0]) > 0 && !strings.Contains(pos[0], "://"):
+		t = &check.Target{Command: pos[0]}
+	case dash && len(pos) > 1 && !strings.Contains(pos[0], "://"):
+		t = &check.Target{Command: pos[0], Args: pos[1:]}
+	case len(pos) == 0:
+	case len(pos) == 1:
+		t = &check.Target{URL: pos[0]}
+	default:
+		return nil, nil, &usageError{fmt.Sprintf("check takes one URL, or a command after --; got %q (put -- before a command and its arguments)", strings.Join(pos, " "))}
+	}
+	if t == nil && spec != nil && spec.Target != nil {
+		c := *spec.Target
+		t = &c
+	}
+	if t == nil {
+		return nil, nil, &usageError{"check needs a target: a URL, a command after --, or --spec with a target"}
+	}
+	if f.transport != "" {
+		t.Transport = f.transport
+	}
+	if f.cwd != "" {
+		t.Cwd = f.cwd
+	}
+	if len(f.env) > 0 && t.Env == nil {
+		t.Env = map[string]string{}
+	}
+	for _, kv := range f.env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, nil, &usageError{fmt.Sprintf("--env %q: must be NAME=value", kv)}
+		}
+		t.Env[k] = v
+	}
+	if len(f.headers) > 0 && t.Headers == nil {
+		t.Headers = map[string]string{}
+	}
+	for _, kv := range f.headers {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, nil, &usageError{fmt.Sprintf("--header %q: must be Name=value", kv)}
+		}
+		t.Headers[k] = v
+		secrets = append(secrets, v)
+	}
+	if f.bearerToken != "" {
+		t.BearerToken = f.bearerToken
+	} else if tok, ok := lookup("MCP_TEST_BEARER_TOKEN"); ok && tok != "" && t.BearerToken == "" && !f.oauth {
+		t.BearerToken = tok
+	}
+	return t, secrets, nil
 }
 
 // oauthOptions turns the --oauth flags into check.OAuthOptions; nil without

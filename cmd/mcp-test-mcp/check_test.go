@@ -96,6 +96,12 @@ steps:
 			wantStderr: []string{"check needs a target"},
 		},
 		{
+			name:       "a flag that does not fit the target gets connmgr's one message",
+			args:       []string{"--header", "X-A=b", "--", binary, "example-server"},
+			wantCode:   3,
+			wantStdout: []string{"could not connect (invalid_arguments)", "headers and bearer_token apply only to HTTP targets"},
+		},
+		{
 			name:       "an unstartable target exits 3 with its stderr tail",
 			args:       []string{"--", binary, "example-server", "--mode", "exit-before-init"},
 			wantCode:   3,

@@ -5,64 +5,22 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 )
 
-// ErrorType maps an error from the connmgr to SPEC's error type, as the
-// tools' envelopes would report it. connecting says that the error came
-// from Connect.
+// ErrorType is SPEC's error type of err, as the tools' envelopes report it
+// (errtype.Classify); connecting says that err came from Connect. A nil err
+// has none.
 func ErrorType(err error, connecting bool) string {
-	var (
-		exitErr  *connmgr.ExitError
-		lostErr  *connmgr.LostError
-		httpErr  *connmgr.HTTPError
-		spawnErr *connmgr.SpawnError
-		rpcErr   *connmgr.RPCError
-	)
-	switch {
-	case err == nil:
-		return ""
-	case errors.Is(err, connmgr.ErrNotConnected):
-		return "not_connected"
-	case errors.Is(err, connmgr.ErrInvalidSpec), errors.Is(err, connmgr.ErrRefused), errors.Is(err, ErrPromptArgument):
-		return "invalid_arguments"
-	case errors.As(err, &spawnErr), errors.As(err, &httpErr):
-		return "connection_failed"
-	case errors.As(err, &exitErr):
-		if connecting || exitErr.During == "initialize" {
-			return "connection_failed"
-		}
-		return "connection_lost"
-	case errors.As(err, new(*connmgr.TimeoutError)):
-		return "timeout"
-	case errors.As(err, &lostErr):
-		if connecting {
-			return "connection_failed"
-		}
-		return "connection_lost"
-	case errors.As(err, new(*connmgr.ToolNotFoundError)):
-		return "tool_not_found"
-	case errors.As(err, new(*connmgr.CapabilityError)):
-		return "capability_missing"
-	case errors.As(err, new(*connmgr.ResourceNotFoundError)):
-		return "resource_not_found"
-	case errors.As(err, new(*connmgr.PromptNotFoundError)):
-		return "prompt_not_found"
-	case errors.As(err, new(*connmgr.MissingArgumentsError)):
-		return "invalid_arguments"
-	case errors.As(err, &rpcErr):
-		if rpcErr.Code == jsonrpc.CodeInvalidParams {
-			return "invalid_arguments"
-		}
-		return "protocol_error"
-	case errors.As(err, new(*connmgr.MessageTooLargeError)), errors.As(err, new(*connmgr.ProtocolError)):
-		return "protocol_error"
+	during := errtype.Request
+	if connecting {
+		during = errtype.Connect
 	}
-	return "internal_error"
+	return string(errtype.Classify(err, during).Type)
 }
 
 // stderrTail returns the stderr tail an error carries, if any.

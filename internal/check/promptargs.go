@@ -8,10 +8,12 @@ import (
 	"math"
 	"slices"
 	"strconv"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 )
 
-// ErrPromptArgument is wrapped by PromptArguments for a value that is not a
-// string, a number or a boolean.
+// ErrPromptArgument is wrapped, in an *errtype.ArgError, by PromptArguments
+// for a value that is not a string, a number or a boolean.
 var ErrPromptArgument = errors.New("prompt arguments are strings")
 
 // PromptArguments turns prompt arguments given as JSON values into the
@@ -28,7 +30,11 @@ func PromptArguments(args map[string]any) (map[string]string, error) {
 	for _, k := range slices.Sorted(maps.Keys(args)) {
 		s, ok := promptText(args[k])
 		if !ok {
-			return nil, fmt.Errorf("%w: %q is %s; pass structured values as JSON text, e.g. {%q: \"[1, 2]\"}", ErrPromptArgument, k, jsonKind(args[k]), k)
+			return nil, &errtype.ArgError{
+				Msg:        fmt.Sprintf("%v: %q is %s; pass structured values as JSON text, e.g. {%q: \"[1, 2]\"}", ErrPromptArgument, k, jsonKind(args[k]), k),
+				Suggestion: `Prompt arguments are strings; numbers and booleans are sent as their JSON text. Pass objects and arrays as JSON text, e.g. {"items": "[1, 2]"}.`,
+				Err:        ErrPromptArgument,
+			}
 		}
 		out[k] = s
 	}

@@ -373,28 +373,6 @@ func (r *runner) alive(ctx context.Context) bool {
 	return ok
 }
 
-func (r *runner) connSpec() connmgr.Spec {
-	t := r.target
-	s := connmgr.Spec{
-		URL: t.URL, Command: t.Command, Args: t.Args, Env: t.Env, Cwd: t.Cwd,
-		Transport: t.Transport, Headers: t.Headers, BearerToken: t.BearerToken,
-		ConnectTimeout: seconds2(t.TimeoutSeconds), CallTimeout: seconds2(t.CallTimeoutSeconds),
-		Client: r.client.side(),
-		// No expectation reads the target's logs.
-		QuietLogs: true,
-	}
-	if r.oauth != nil {
-		s.OAuth = r.oauth
-	}
-	if r.opts.ConnectTimeout > 0 {
-		s.ConnectTimeout = r.opts.ConnectTimeout
-	}
-	if r.opts.CallTimeout > 0 {
-		s.CallTimeout = r.opts.CallTimeout
-	}
-	return s
-}
-
 // surface lists what the target declares (and pings it, if ping is set)
 // and returns the surface and the checks, in a fixed order. The requests
 // are independent, so they are sent together: a plain check then costs
@@ -1050,41 +1028,6 @@ func mapsKeys(m map[string]any) func(func(string) bool) {
 			}
 		}
 	}
-}
-
-// describeTarget is the target in a report, before the connection says
-// better; secrets are masked.
-func describeTarget(t *Target) string {
-	if t.URL != "" {
-		return redact.URL(t.URL)
-	}
-	return strings.Join(append([]string{t.Command}, t.Args...), " ")
-}
-
-// targetSecrets are the secret values of a target.
-func targetSecrets(t *Target) []string {
-	return redact.ConnectionSecrets(t.URL, t.Env, t.Headers, t.BearerToken)
-}
-
-// mergeClient returns base with the fields set in over replacing its own.
-func mergeClient(base, over *Client) *Client {
-	out := &Client{}
-	for _, c := range []*Client{base, over} {
-		if c == nil {
-			continue
-		}
-		if c.SamplingResponse != nil {
-			out.SamplingResponse = c.SamplingResponse
-		}
-		if c.ElicitationAction != "" {
-			out.ElicitationAction = c.ElicitationAction
-			out.ElicitationContent = c.ElicitationContent
-		}
-		if c.Roots != nil {
-			out.Roots = c.Roots
-		}
-	}
-	return out
 }
 
 // answeredBy is recorded with the target's requests that a check answers.

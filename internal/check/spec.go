@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
 
@@ -29,21 +30,6 @@ type Spec struct {
 	// secrets are the values expanded from the environment into places
 	// that hold secrets; reports are scrubbed of them.
 	secrets []string
-}
-
-// Target says how to reach the server under test. Exactly one of URL and
-// Command is set.
-type Target struct {
-	URL                string            `yaml:"url,omitempty" json:"url,omitempty"`
-	Command            string            `yaml:"command,omitempty" json:"command,omitempty"`
-	Args               []string          `yaml:"args,omitempty" json:"args,omitempty"`
-	Env                map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
-	Cwd                string            `yaml:"cwd,omitempty" json:"cwd,omitempty"`
-	Transport          string            `yaml:"transport,omitempty" json:"transport,omitempty"`
-	Headers            map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
-	BearerToken        string            `yaml:"bearer_token,omitempty" json:"bearer_token,omitempty"`
-	TimeoutSeconds     float64           `yaml:"timeout_seconds,omitempty" json:"timeout_seconds,omitempty"`
-	CallTimeoutSeconds float64           `yaml:"call_timeout_seconds,omitempty" json:"call_timeout_seconds,omitempty"`
 }
 
 // Client says how to answer the requests the target sends its client.
@@ -132,16 +118,7 @@ var actions = []string{
 	ActionListResources, ActionListResourceTemplates, ActionListPrompts, ActionPing,
 }
 
-// ErrorTypes are the values error_type may take: SPEC's error types.
-var ErrorTypes = []string{
-	"invalid_arguments", "not_connected", "connection_failed", "connection_lost",
-	"timeout", "tool_not_found", "resource_not_found", "prompt_not_found",
-	"tool_error", "protocol_error", "capability_missing", "internal_error",
-}
-
 var elicitationActions = []string{"accept", "decline", "cancel"}
-
-var transports = []string{"auto", "stdio", "streamable-http", "sse"}
 
 // SpecError is a problem with a spec: it could not be read, is not valid
 // YAML or JSON, has an unknown key, or a value that makes no sense.
@@ -502,13 +479,10 @@ func (s *Spec) validate(name string) error {
 		return &SpecError{File: name, Line: line, Msg: fmt.Sprintf(format, args...)}
 	}
 	if t := s.Target; t != nil {
+		if err := t.Spec().Validate(); err != nil {
+			return bad(0, "target: %v", err)
+		}
 		switch {
-		case t.URL != "" && t.Command != "":
-			return bad(0, "target has both url and command: give one")
-		case t.URL == "" && t.Command == "":
-			return bad(0, "target needs url or command")
-		case t.Transport != "" && !slices.Contains(transports, t.Transport):
-			return bad(0, "target.transport %q is not one of %s", t.Transport, strings.Join(transports, ", "))
 		case t.TimeoutSeconds < 0 || t.CallTimeoutSeconds < 0:
 			return bad(0, "target timeouts must be positive")
 		case t.TimeoutSeconds > maxTimeoutSeconds || t.CallTimeoutSeconds > maxTimeoutSeconds:
@@ -553,8 +527,8 @@ func (s *Spec) validate(name string) error {
 		if e == nil {
 			continue
 		}
-		if e.ErrorType != "" && !slices.Contains(ErrorTypes, e.ErrorType) {
-			return bad(st.line, "step %d: error_type %q is not one of %s", i+1, e.ErrorType, strings.Join(ErrorTypes, ", "))
+		if e.ErrorType != "" && !slices.Contains(errtype.Types, errtype.Type(e.ErrorType)) {
+			return bad(st.line, "step %d: error_type %q is not one of %s", i+1, e.ErrorType, strings.Join(errtype.Names(), ", "))
 		}
 		if e.IsError != nil && st.action != ActionCallTool {
 			return bad(st.line, "step %d: is_error is for call_tool steps", i+1)

@@ -406,7 +406,7 @@ func TestInvalidSpecs(t *testing.T) {
 		spec Spec
 		want string
 	}{
-		{"neither url nor command", Spec{}, "give either url"},
+		{"neither url nor command", Spec{}, "neither url nor command was given"},
 		{"both url and command", Spec{URL: "http://127.0.0.1:1/mcp", Command: "x"}, "not both"},
 		{"an unknown transport", Spec{Command: exe, Transport: "websocket"}, `"websocket" is not one of`},
 		{"headers for a stdio target", Spec{Command: exe, Headers: map[string]string{"X-A": "b"}}, "only to HTTP targets"},

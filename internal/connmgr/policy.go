@@ -86,7 +86,7 @@ func (p *CommandPolicy) refusal(spec Spec) error {
 		given = spec.URL
 	}
 	var secrets redact.Secrets
-	secrets.Add(redact.ConnectionSecrets(spec.URL, spec.Env, spec.Headers, spec.BearerToken)...)
+	secrets.Add(spec.Secrets()...)
 	secrets.Add(secretArgValues(strings.Fields(spec.Command))...)
 	return fmt.Errorf("%w: %q is not one of the allowed programs (%s); nothing was started",
 		ErrRefused, secrets.Scrub(given), strings.Join(p.Allow, ", "))

@@ -3,6 +3,7 @@ package connmgr
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -35,103 +36,48 @@ type target struct {
 	secrets *redact.Secrets
 }
 
-// resolve checks spec and works out how to reach the target. It starts
-// nothing, and leaves the working directory to checkDir. Errors wrap
-// ErrInvalidSpec or are *SpawnError.
+// resolve checks spec (Spec.Validate) and works out how to reach the
+// target. It starts nothing, and leaves the working directory to checkDir.
+// Errors wrap ErrInvalidSpec or are *SpawnError.
 func resolve(spec Spec) (*target, error) {
-	invalid := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalidSpec, fmt.Sprintf(format, a...))
-	}
-	switch {
-	case spec.URL == "" && spec.Command == "":
-		return nil, invalid("give either url (an http(s) URL or a script path) or command (a program to run over stdio)")
-	case spec.URL != "" && spec.Command != "":
-		return nil, invalid("give url or command, not both")
-	}
-	tr := spec.Transport
-	if tr == "" {
-		tr = TransportAuto
-	}
-	if !slices.Contains([]string{TransportAuto, TransportStdio, TransportStreamableHTTP, TransportSSE}, tr) {
-		return nil, invalid("transport %q is not one of auto, stdio, streamable-http, sse", spec.Transport)
+	if err := spec.Validate(); err != nil {
+		return nil, err
 	}
 	t := &target{secrets: &redact.Secrets{}}
 	// Env values are secret when their names say so; scrubbing every value
 	// ("production", "1") from the target's stderr would mangle it. No env
 	// value is ever shown by the tester itself.
-	t.secrets.Add(redact.ConnectionSecrets(spec.URL, spec.Env, spec.Headers, spec.BearerToken)...)
-
-	isHTTP := strings.HasPrefix(spec.URL, "http://") || strings.HasPrefix(spec.URL, "https://")
-	if isHTTP {
-		if tr == TransportStdio {
-			return nil, invalid("transport stdio needs a command or a script path, not the URL %s", redact.URL(spec.URL))
-		}
-		return t.resolveHTTP(spec, tr)
-	}
-	if strings.Contains(spec.URL, "://") {
-		return nil, invalid("url %s is neither http(s) nor a file path", redact.URL(spec.URL))
-	}
-	if tr != TransportAuto && tr != TransportStdio {
-		return nil, invalid("transport %s needs an http(s) url", tr)
-	}
-	if spec.OAuth != nil {
-		return nil, invalid("OAuth applies only to streamable HTTP targets")
-	}
-	if len(spec.Headers) > 0 || spec.BearerToken != "" {
-		return nil, invalid("headers and bearer_token apply only to HTTP targets; pass secrets to a stdio target through env")
+	t.secrets.Add(spec.Secrets()...)
+	if spec.isHTTP() {
+		return t.resolveHTTP(spec)
 	}
 	return t.resolveStdio(spec)
 }
 
-func (t *target) resolveHTTP(spec Spec, tr string) (*target, error) {
+// resolveHTTP works out an HTTP target; spec is valid.
+func (t *target) resolveHTTP(spec Spec) (*target, error) {
 	u, err := url.Parse(spec.URL)
-	if err != nil || u.Host == "" {
+	if err != nil {
 		return nil, fmt.Errorf("%w: url %s does not parse: give a full URL such as http://127.0.0.1:3000/mcp", ErrInvalidSpec, redact.URL(spec.URL))
 	}
-	if len(spec.Env) > 0 || len(spec.Args) > 0 || spec.Cwd != "" {
-		return nil, fmt.Errorf("%w: args, env and cwd apply only to stdio targets", ErrInvalidSpec)
-	}
-	t.transport = tr
-	if tr == TransportAuto {
-		t.transport = TransportStreamableHTTP
-		if strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/sse") {
-			t.transport = TransportSSE
-		}
-	}
-	if spec.OAuth != nil && (t.transport != TransportStreamableHTTP || spec.BearerToken != "") {
-		return nil, fmt.Errorf("%w: OAuth needs the streamable-http transport and no bearer_token", ErrInvalidSpec)
-	}
+	t.transport = httpTransport(u, spec.transport())
 	t.url = spec.URL
 	t.headers = http.Header{}
 	for name, v := range spec.Headers {
-		if !validHeaderName(name) {
-			return nil, fmt.Errorf("%w: header name %q is not a valid HTTP header name", ErrInvalidSpec, name)
-		}
-		if !validHeaderValue(v) {
-			return nil, fmt.Errorf("%w: the value of header %q has characters not allowed in HTTP (such as a newline)", ErrInvalidSpec, name)
-		}
 		t.headers.Set(name, v)
 	}
 	if spec.BearerToken != "" {
-		if !validHeaderValue(spec.BearerToken) {
-			return nil, fmt.Errorf("%w: bearer_token has characters not allowed in an HTTP header", ErrInvalidSpec)
-		}
 		t.headers.Set("Authorization", "Bearer "+spec.BearerToken)
 	}
 	t.display = redact.URL(spec.URL)
 	return t, nil
 }
 
+// resolveStdio works out a stdio target; spec is valid.
 func (t *target) resolveStdio(spec Spec) (*target, error) {
 	t.transport = TransportStdio
 	t.dir = spec.Cwd
-	for name := range spec.Env {
-		if name == "" || strings.ContainsAny(name, "=\x00") {
-			return nil, fmt.Errorf("%w: environment variable name %q is not valid", ErrInvalidSpec, name)
-		}
-		t.envNames = append(t.envNames, name)
-	}
-	slices.Sort(t.envNames)
+	t.envNames = slices.Sorted(maps.Keys(spec.Env))
 	// The tester's own secrets are not the target's business.
 	t.env = inheritedEnv(os.Environ())
 	for _, name := range t.envNames {
@@ -297,28 +243,4 @@ func shellJoin(words []string) string {
 		out[i] = w
 	}
 	return strings.Join(out, " ")
-}
-
-// validHeaderName reports whether name is an RFC 9110 token.
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for _, r := range name {
-		if r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
-			return false
-		}
-	}
-	return true
-}
-
-// validHeaderValue reports whether v can be sent as a header value: no
-// control characters but tab.
-func validHeaderValue(v string) bool {
-	for _, r := range v {
-		if (r < ' ' && r != '\t') || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }

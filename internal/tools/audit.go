@@ -8,6 +8,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/audit"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 )
 
 // AuditServerInput is the arguments of audit_server.
@@ -47,7 +48,7 @@ func (h *handlers) auditServer(ctx context.Context, req *mcp.CallToolRequest, in
 	if in.FailOn != "" {
 		var err error
 		if failOn, err = audit.ParseSeverity(in.FailOn); err != nil {
-			out.fail(classify(&argError{msg: "fail_on must be error, warning or info, not " + fmt.Sprintf("%q", in.FailOn)}, opArgs))
+			out.fail(classify(&errtype.ArgError{Msg: "fail_on must be error, warning or info, not " + fmt.Sprintf("%q", in.FailOn)}, errtype.Args))
 			return out
 		}
 	}
@@ -57,7 +58,7 @@ func (h *handlers) auditServer(ctx context.Context, req *mcp.CallToolRequest, in
 	h.notify(ctx, req, "info", "Auditing the connected server (probes %s)", map[bool]string{true: "on", false: "off"}[probe])
 	r, err := audit.Run(ctx, h.mgr, audit.Options{Probe: probe})
 	if err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		h.notify(ctx, req, "warning", "The audit failed: %s", out.Error.Message)
 		return out
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 )
 
@@ -58,7 +59,7 @@ func TestAnswersStayUnderTheBound(t *testing.T) {
 		env := h.call("connect", hostileArgs(hostile.HugePages, nil))
 		require.Equal(t, true, env["success"], "%v", env)
 		env = h.call("list_tools", nil)
-		assert.Equal(t, string(ErrProtocolError), errType(env))
+		assert.Equal(t, string(errtype.ProtocolError), errType(env))
 		assert.Contains(t, env["message"], "more than 10000 items")
 	})
 
@@ -176,7 +177,7 @@ func TestFitAnswerNeverSendsMoreThanTheBound(t *testing.T) {
 	var v map[string]any
 	require.NoError(t, json.Unmarshal(out, &v))
 	assert.Equal(t, false, v["success"])
-	assert.Equal(t, string(ErrInternalError), get(v, "error", "type"))
+	assert.Equal(t, string(errtype.InternalError), get(v, "error", "type"))
 	assert.Contains(t, v["message"], "could not be cut to fit")
 	assert.Equal(t, 1.5, get(v, "metadata", "request_time_ms"))
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
 
@@ -74,7 +75,7 @@ func (r *recorder) snapshot() (connID string, target *ConnectInput, steps []reco
 }
 
 // exportable are the error types a re-run can be expected to reproduce.
-var exportable = []ErrorType{ErrToolNotFound, ErrResourceNotFound, ErrPromptNotFound, ErrInvalidArguments, ErrCapabilityMissing}
+var exportable = []errtype.Type{errtype.ToolNotFound, errtype.ResourceNotFound, errtype.PromptNotFound, errtype.InvalidArguments, errtype.CapabilityMissing}
 
 // liveID is the id of the live connection, or "".
 func (h *handlers) liveID() string {
@@ -207,14 +208,14 @@ Example: {"spec": {"steps": [{"call_tool": "echo", "arguments": {"message": "hi"
 func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *RunChecksInput) *RunChecksOutput {
 	out := &RunChecksOutput{}
 	if (in.Spec == nil) == (in.SpecPath == "") {
-		out.fail(classify(&argError{
-			msg:        "run_checks needs exactly one of spec and spec_path",
-			suggestion: `Pass spec as an object, e.g. {"steps": [{"call_tool": "echo", "arguments": {"message": "hi"}}]}, or spec_path naming a YAML or JSON file.`,
-		}, opArgs))
+		out.fail(classify(&errtype.ArgError{
+			Msg:        "run_checks needs exactly one of spec and spec_path",
+			Suggestion: `Pass spec as an object, e.g. {"steps": [{"call_tool": "echo", "arguments": {"message": "hi"}}]}, or spec_path naming a YAML or JSON file.`,
+		}, errtype.Args))
 		return out
 	}
 	if in.Format != "" && in.Format != "json" && in.Format != "text" && in.Format != "junit" {
-		out.fail(classify(&argError{msg: fmt.Sprintf("format %q is not json, text or junit", in.Format)}, opArgs))
+		out.fail(classify(&errtype.ArgError{Msg: fmt.Sprintf("format %q is not json, text or junit", in.Format)}, errtype.Args))
 		return out
 	}
 	_, live, _ := h.rec.snapshot()
@@ -224,12 +225,12 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 	if in.SpecPath != "" {
 		path, perr := h.clientPath(in.SpecPath, "spec_path", false)
 		if perr != nil {
-			out.fail(classify(perr, opArgs))
+			out.fail(classify(perr, errtype.Args))
 			return out
 		}
 		b, rerr := h.readClientFile(path)
 		if rerr != nil {
-			out.fail(classify(&argError{msg: fmt.Sprintf("reading spec_path %s: %v", in.SpecPath, pathErr(rerr)), suggestion: "Pass the path of a spec file, or pass the spec inline."}, opArgs))
+			out.fail(classify(&errtype.ArgError{Msg: fmt.Sprintf("reading spec_path %s: %v", in.SpecPath, pathErr(rerr)), Suggestion: "Pass the path of a spec file, or pass the spec inline."}, errtype.Args))
 			return out
 		}
 		spec, err = check.ParseSpec(b, path, env.lookup)
@@ -249,8 +250,8 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 	}
 	if err != nil {
 		out.fail(&ErrorInfo{
-			Type:       ErrInvalidArguments,
-			Message:    sentence(h.secrets.Scrub(err.Error())),
+			Type:       errtype.InvalidArguments,
+			Message:    errtype.Sentence(h.secrets.Scrub(err.Error())),
 			Suggestion: "Fix the spec: docs/spec.md lists every key. Each step has exactly one action (call_tool, read_resource, get_prompt, list_tools, list_resources, list_resource_templates, list_prompts, ping).",
 		})
 		return out
@@ -262,7 +263,7 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 	if spec.Target == nil {
 		if live == nil {
 			out.fail(&ErrorInfo{
-				Type:       ErrInvalidArguments,
+				Type:       errtype.InvalidArguments,
 				Message:    "The spec has no target and there is no current connection to take it from.",
 				Suggestion: `Add a target to the spec ({"command": "...", "args": [...]} or {"url": "..."}), or call connect first.`,
 			})
@@ -276,14 +277,14 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 	h.notify(ctx, req, "info", "Running %d checks", len(spec.Steps))
 	rep, err := check.Run(ctx, opts)
 	if err != nil {
-		out.fail(classify(&argError{msg: err.Error()}, opArgs))
+		out.fail(classify(&errtype.ArgError{Msg: err.Error()}, errtype.Args))
 		return out
 	}
-	if e := rep.ConnectError; e != nil && e.Type == string(ErrInvalidArguments) {
+	if e := rep.ConnectError; e != nil && e.Type == string(errtype.InvalidArguments) {
 		out.Report = rep
 		out.fail(&ErrorInfo{
-			Type:       ErrInvalidArguments,
-			Message:    sentence("The spec's target was not started: " + e.Message),
+			Type:       errtype.InvalidArguments,
+			Message:    errtype.Sentence("The spec's target was not started: " + e.Message),
 			Suggestion: "Fix the spec's target. Where this tester runs with a command policy (serve --allow-command or --no-stdio), give it a program the policy allows or an http(s) URL, or leave target out to use the current connection's.",
 			Details:    map[string]any{"target": rep.Target},
 		})
@@ -292,8 +293,8 @@ func (h *handlers) runChecks(ctx context.Context, req *mcp.CallToolRequest, in *
 	if e := rep.ConnectError; e != nil {
 		out.Report = rep
 		out.fail(&ErrorInfo{
-			Type:       ErrConnectionFailed,
-			Message:    sentence("Could not start or reach the target: " + e.Message),
+			Type:       errtype.ConnectionFailed,
+			Message:    errtype.Sentence("Could not start or reach the target: " + e.Message),
 			Suggestion: "Read report.connect_error.stderr_tail for the target's own error, and check the spec's target.",
 			Details:    map[string]any{"stderr_tail": e.StderrTail, "target": rep.Target},
 		})
@@ -368,14 +369,14 @@ func (e *specEnv) refusal() *ErrorInfo {
 	names := "${" + strings.Join(e.refused, "}, ${") + "}"
 	if e.remote {
 		return &ErrorInfo{
-			Type: ErrInvalidArguments,
+			Type: errtype.InvalidArguments,
 			Message: fmt.Sprintf("The spec uses %s, which this tester does not take from its environment: it is served over HTTP, and expands ${VAR} only from the current connection's env, headers and bearer token, and from %s.",
 				names, strings.Join(remoteSpecEnv, ", ")),
 			Suggestion: "Put the value in the spec, or connect with it first (connect's env {NAME: value} is ${NAME} here, a header is ${MCP_HEADER_<NAME>}, the bearer_token ${" + bearerVar + "}).",
 		}
 	}
 	return &ErrorInfo{
-		Type: ErrInvalidArguments,
+		Type: errtype.InvalidArguments,
 		Message: fmt.Sprintf("The spec uses %s, which run_checks does not take from the tester's environment: it holds the tester's own credentials, and a spec may come from anywhere.",
 			names),
 		Suggestion: "Put the value in the spec, or connect with it (a bearer_token given to connect is ${" + bearerVar + "} here), or run the spec with mcp-test-mcp check --spec, which reads the whole environment.",
@@ -488,7 +489,7 @@ func (h *handlers) exportChecks(ctx context.Context, req *mcp.CallToolRequest, i
 	out := &ExportChecksOutput{}
 	connID, live, recorded := h.rec.snapshot()
 	if live == nil || connID == "" || connID != h.liveID() {
-		out.fail(classify(connmgr.ErrNotConnected, opRequest))
+		out.fail(classify(connmgr.ErrNotConnected, errtype.Request))
 		return out
 	}
 	outputs := in.IncludeOutputs == nil || *in.IncludeOutputs
@@ -514,25 +515,25 @@ func (h *handlers) exportChecks(ctx context.Context, req *mcp.CallToolRequest, i
 	}
 	spec, err := h.scrubSpec(spec)
 	if err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		return out
 	}
 	spec.EscapeLiterals()
 	asJSON := strings.EqualFold(filepath.Ext(in.Path), ".json")
 	b, err := check.Marshal(spec, asJSON)
 	if err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		return out
 	}
 	text := string(b)
 	if in.Path != "" {
 		abs, err := h.clientPath(in.Path, "path", true)
 		if err != nil {
-			out.fail(classify(err, opArgs))
+			out.fail(classify(err, errtype.Args))
 			return out
 		}
 		if err := h.writeClientFile(abs, []byte(text)); err != nil {
-			out.fail(&ErrorInfo{Type: ErrInvalidArguments, Message: sentence(fmt.Sprintf("writing %s: %v", in.Path, pathErr(err))), Suggestion: "Pass a path in a directory that exists and is writable."})
+			out.fail(&ErrorInfo{Type: errtype.InvalidArguments, Message: errtype.Sentence(fmt.Sprintf("writing %s: %v", in.Path, pathErr(err))), Suggestion: "Pass a path in a directory that exists and is writable."})
 			return out
 		}
 		out.Path = abs

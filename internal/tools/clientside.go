@@ -17,6 +17,7 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 )
 
 // Who answered a target's request, as recorded with it (connmgr.ClientSide).
@@ -102,15 +103,15 @@ func (in *ConnectInput) checkClient() error {
 	}
 	off := func(b *bool) bool { return b != nil && !*b }
 	if in.ElicitationAction != "" && !slices.Contains(elicitationActions, in.ElicitationAction) {
-		return &argError{
-			msg:        fmt.Sprintf("elicitation_action %q is not one of %s", in.ElicitationAction, strings.Join(elicitationActions, ", ")),
-			suggestion: "Pass accept (with elicitation_content, or none to use the schema's defaults), decline or cancel.",
+		return &errtype.ArgError{
+			Msg:        fmt.Sprintf("elicitation_action %q is not one of %s", in.ElicitationAction, strings.Join(elicitationActions, ", ")),
+			Suggestion: "Pass accept (with elicitation_content, or none to use the schema's defaults), decline or cancel.",
 		}
 	}
 	if in.ElicitationContent != nil && in.ElicitationAction != "accept" {
-		return &argError{
-			msg:        "elicitation_content is sent only when elicitation_action is accept",
-			suggestion: `Add "elicitation_action": "accept", or drop elicitation_content.`,
+		return &errtype.ArgError{
+			Msg:        "elicitation_content is sent only when elicitation_action is accept",
+			Suggestion: `Add "elicitation_action": "accept", or drop elicitation_content.`,
 		}
 	}
 	for _, c := range []struct {
@@ -122,17 +123,17 @@ func (in *ConnectInput) checkClient() error {
 		{"roots", "roots", off(cc.Roots), in.Roots != nil},
 	} {
 		if c.off && c.given {
-			return &argError{
-				msg:        fmt.Sprintf("client_capabilities.%s is false, but %s was given to answer it", c.name, c.option),
-				suggestion: fmt.Sprintf("Drop %s, or set client_capabilities.%s to true (or leave it out).", c.option, c.name),
+			return &errtype.ArgError{
+				Msg:        fmt.Sprintf("client_capabilities.%s is false, but %s was given to answer it", c.name, c.option),
+				Suggestion: fmt.Sprintf("Drop %s, or set client_capabilities.%s to true (or leave it out).", c.option, c.name),
 			}
 		}
 	}
 	for i, r := range in.Roots {
 		if u, err := url.Parse(r.URI); err != nil || u.Scheme == "" {
-			return &argError{
-				msg:        fmt.Sprintf("roots[%d].uri %q is not a URI with a scheme", i, r.URI),
-				suggestion: `Give each root as {"uri": "file:///abs/path", "name": "project"}.`,
+			return &errtype.ArgError{
+				Msg:        fmt.Sprintf("roots[%d].uri %q is not a URI with a scheme", i, r.URI),
+				Suggestion: `Give each root as {"uri": "file:///abs/path", "name": "project"}.`,
 			}
 		}
 	}

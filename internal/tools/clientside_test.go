@@ -13,6 +13,7 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testtargets"
 )
@@ -189,7 +190,7 @@ func TestConnectDeclaresOnlyWhatItIsAsked(t *testing.T) {
 		assert.Equal(t, true, get(env, "client_capabilities", "roots", "declared"))
 		assert.Equal(t, answeredByHost, get(env, "client_capabilities", "roots", "answered_by"))
 		env = h.call("call_tool", map[string]any{"name": "trigger-sampling-request", "arguments": map[string]any{"prompt": "x"}})
-		assert.Equal(t, string(ErrToolNotFound), errType(env), "server-everything offers the tool only to clients with sampling")
+		assert.Equal(t, string(errtype.ToolNotFound), errType(env), "server-everything offers the tool only to clients with sampling")
 		assert.Zero(t, samples.Load())
 	})
 	t.Run("the defaults declare nothing for a host without capabilities", func(t *testing.T) {
@@ -216,7 +217,7 @@ func TestConnectDeclaresOnlyWhatItIsAsked(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHost(t, nil)
 			env := h.call("connect", targetArgs(exampleserver.ModeNormal, tc.args))
-			assert.Equal(t, string(ErrInvalidArguments), errType(env))
+			assert.Equal(t, string(errtype.InvalidArguments), errType(env))
 			assert.Contains(t, get(env, "error", "message"), tc.want)
 		})
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
 
@@ -59,11 +59,11 @@ type ConnectMetadata struct {
 
 func (o *ConnectOutput) metadata() *Metadata { return &o.Metadata.Metadata }
 
-var transports = []string{connmgr.TransportAuto, connmgr.TransportStdio, connmgr.TransportStreamableHTTP, connmgr.TransportSSE}
-
 func connectTool() *mcp.Tool {
 	in := schemaFor[ConnectInput]()
-	in.Properties["transport"].Enum = []any{"auto", "stdio", "streamable-http", "sse"}
+	for _, tr := range connmgr.Transports {
+		in.Properties["transport"].Enum = append(in.Properties["transport"].Enum, tr)
+	}
 	in.Properties["elicitation_action"].Enum = []any{"accept", "decline", "cancel"}
 	for _, name := range []string{"timeout_seconds", "call_timeout_seconds"} {
 		in.Properties[name].ExclusiveMinimum = jsonschema.Ptr(0.0)
@@ -97,7 +97,7 @@ func (h *handlers) connect(ctx context.Context, req *mcp.CallToolRequest, in *Co
 	h.secrets.addConnect(in)
 	spec, err := in.spec()
 	if err != nil {
-		out.fail(classify(err, opArgs))
+		out.fail(classify(err, errtype.Args))
 		return out
 	}
 	var host *mcp.ServerSession
@@ -113,7 +113,7 @@ func (h *handlers) connect(ctx context.Context, req *mcp.CallToolRequest, in *Co
 	start := time.Now()
 	info, replaced, err := h.mgr.Connect(ctx, spec)
 	if err != nil {
-		e := classify(err, opConnect)
+		e := classify(err, errtype.Connect)
 		if st := h.mgr.Status(); st.Connected && st.Info != nil {
 			e.Message += fmt.Sprintf(" The previous connection to %s is still active.", st.Info.ServerURL)
 			if e.Details == nil {
@@ -142,41 +142,9 @@ func (h *handlers) connect(ctx context.Context, req *mcp.CallToolRequest, in *Co
 }
 
 // spec checks the arguments and turns them into a connmgr.Spec, without its
-// client side (see clientSide).
+// client side (see clientSide). The target's description is checked by
+// connmgr.Spec.Validate, as for every other way of naming a target.
 func (in *ConnectInput) spec() (connmgr.Spec, error) {
-	switch {
-	case in.URL == "" && in.Command == "":
-		return connmgr.Spec{}, &argError{
-			msg:        "connect needs either url or command",
-			suggestion: `Pass command (with args) to start a local server over stdio, e.g. {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-everything"]}, or url for a running server, e.g. {"url": "http://localhost:3000/mcp"}.`,
-		}
-	case in.URL != "" && in.Command != "":
-		return connmgr.Spec{}, &argError{
-			msg:        "connect takes only one of url and command, and both were given",
-			suggestion: "Pass url for a running HTTP server or a script path, or command (with args) to start a program; not both.",
-		}
-	}
-	if in.Transport != "" && !slices.Contains(transports, in.Transport) {
-		return connmgr.Spec{}, &argError{
-			msg:        fmt.Sprintf("transport %q is not one of %s", in.Transport, strings.Join(transports, ", ")),
-			suggestion: "Leave transport out to infer it from url or command.",
-		}
-	}
-	connectTimeout, err := seconds("timeout_seconds", in.TimeoutSeconds)
-	if err != nil {
-		return connmgr.Spec{}, err
-	}
-	callTimeout, err := seconds("call_timeout_seconds", in.CallTimeoutSeconds)
-	if err != nil {
-		return connmgr.Spec{}, err
-	}
-	if err := in.checkClient(); err != nil {
-		return connmgr.Spec{}, err
-	}
-	health, err := in.healthSpec()
-	if err != nil {
-		return connmgr.Spec{}, err
-	}
 	spec := connmgr.Spec{
 		URL:             in.URL,
 		Command:         in.Command,
@@ -186,9 +154,24 @@ func (in *ConnectInput) spec() (connmgr.Spec, error) {
 		Transport:       in.Transport,
 		Headers:         in.Headers,
 		BearerToken:     in.BearerToken,
-		ConnectTimeout:  connectTimeout,
-		CallTimeout:     callTimeout,
 		ProtocolVersion: in.ProtocolVersion,
+	}
+	if err := spec.Validate(); err != nil {
+		return connmgr.Spec{}, err
+	}
+	var err error
+	if spec.ConnectTimeout, err = seconds("timeout_seconds", in.TimeoutSeconds); err != nil {
+		return connmgr.Spec{}, err
+	}
+	if spec.CallTimeout, err = seconds("call_timeout_seconds", in.CallTimeoutSeconds); err != nil {
+		return connmgr.Spec{}, err
+	}
+	if err := in.checkClient(); err != nil {
+		return connmgr.Spec{}, err
+	}
+	health, err := in.healthSpec()
+	if err != nil {
+		return connmgr.Spec{}, err
 	}
 	spec.HealthCheckInterval, spec.AutoReconnect = health.HealthCheckInterval, health.AutoReconnect
 	spec.MaxReconnectAttempts, spec.ReconnectDelay = health.MaxReconnectAttempts, health.ReconnectDelay
@@ -202,9 +185,9 @@ func seconds(name string, v *float64) (time.Duration, error) {
 		return 0, nil
 	}
 	if !(*v > 0) || math.IsInf(*v, 0) || *v > math.MaxInt64/float64(time.Second) {
-		return 0, &argError{
-			msg:        fmt.Sprintf("%s must be a positive number of seconds, not %v", name, *v),
-			suggestion: fmt.Sprintf("Pass %s greater than 0 (fractions are fine, e.g. 0.5), or leave it out for the default.", name),
+		return 0, &errtype.ArgError{
+			Msg:        fmt.Sprintf("%s must be a positive number of seconds, not %v", name, *v),
+			Suggestion: fmt.Sprintf("Pass %s greater than 0 (fractions are fine, e.g. 0.5), or leave it out for the default.", name),
 		}
 	}
 	return time.Duration(*v * float64(time.Second)), nil
@@ -254,7 +237,7 @@ func (h *handlers) disconnect(ctx context.Context, req *mcp.CallToolRequest, _ *
 	out.Metadata.WasConnected = was
 	out.Metadata.PreviousConnection = utcPrevious(prev)
 	if cleanupErr != nil {
-		out.Metadata.CleanupWarning = sentence(cleanupErr.Error())
+		out.Metadata.CleanupWarning = errtype.Sentence(cleanupErr.Error())
 	}
 	if was {
 		out.Message = "Successfully disconnected from MCP server"

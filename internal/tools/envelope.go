@@ -16,6 +16,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
@@ -29,7 +30,7 @@ type Result struct {
 
 // ErrorInfo describes why an operation did not succeed.
 type ErrorInfo struct {
-	Type       ErrorType      `json:"type" jsonschema:"the kind of failure"`
+	Type       errtype.Type   `json:"type" jsonschema:"the kind of failure"`
 	Message    string         `json:"message" jsonschema:"what went wrong"`
 	Suggestion string         `json:"suggestion" jsonschema:"what to do next"`
 	Details    map[string]any `json:"details,omitempty" jsonschema:"facts that depend on the error type"`
@@ -69,7 +70,7 @@ const maxErrorText = 8 << 10
 // every failure except tool_error, which observes the target rather than
 // reporting a failure of the tester.
 func (r *Result) isError() bool {
-	return !r.Success && (r.Error == nil || r.Error.Type != ErrToolError)
+	return !r.Success && (r.Error == nil || r.Error.Type != errtype.ToolError)
 }
 
 // schemaTypes overrides what jsonschema.For infers for some types, so that
@@ -113,7 +114,7 @@ func outputSchemaFor[Out any]() *jsonschema.Schema {
 	s := schemaFor[Out]()
 	if e := s.Properties["error"]; e != nil {
 		if typ := e.Properties["type"]; typ != nil {
-			for _, t := range errorTypes {
+			for _, t := range errtype.Types {
 				typ.Enum = append(typ.Enum, string(t))
 			}
 		}
@@ -147,7 +148,7 @@ func addTool[In, Out any, P interface {
 		in, err := decodeArgs[In](tool.Name, req.Params.Arguments, props)
 		if err != nil {
 			out = P(new(Out))
-			out.result().fail(classify(err, opArgs))
+			out.result().fail(classify(err, errtype.Args))
 		} else {
 			out = fn(ctx, req, in)
 		}
@@ -179,16 +180,16 @@ func decodeArgs[In any](tool string, raw json.RawMessage, known []string) (*In, 
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, &argError{msg: fmt.Sprintf("the arguments of %s must be a JSON object", tool)}
+		return nil, &errtype.ArgError{Msg: fmt.Sprintf("the arguments of %s must be a JSON object", tool)}
 	}
 	for _, name := range slices.Sorted(maps.Keys(m)) {
 		if !slices.Contains(known, name) {
 			msg := fmt.Sprintf("%s has no argument named %q; its arguments are %s", tool, name, strings.Join(known, ", "))
 			sugg := "Remove it, or use one of the listed arguments."
-			if close := closest(name, known, 1); len(close) > 0 {
+			if close := errtype.Closest(name, known, 1); len(close) > 0 {
 				sugg = fmt.Sprintf("Did you mean %q?", close[0])
 			}
-			return nil, &argError{msg: msg, suggestion: sugg}
+			return nil, &errtype.ArgError{Msg: msg, Suggestion: sugg}
 		}
 	}
 	// UseNumber keeps pass-through numbers (call_tool's arguments) exact:
@@ -198,9 +199,9 @@ func decodeArgs[In any](tool string, raw json.RawMessage, known []string) (*In, 
 	if err := dec.Decode(in); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return nil, &argError{msg: fmt.Sprintf("argument %q of %s must be %s, not %s", te.Field, tool, jsonKind(te.Type), te.Value)}
+			return nil, &errtype.ArgError{Msg: fmt.Sprintf("argument %q of %s must be %s, not %s", te.Field, tool, jsonKind(te.Type), te.Value)}
 		}
-		return nil, &argError{msg: fmt.Sprintf("decoding the arguments of %s: %v", tool, err)}
+		return nil, &errtype.ArgError{Msg: fmt.Sprintf("decoding the arguments of %s: %v", tool, err)}
 	}
 	return in, nil
 }

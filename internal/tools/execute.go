@@ -18,6 +18,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/llm"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
@@ -128,7 +129,7 @@ func (h *handlers) executePrompt(ctx context.Context, req *mcp.CallToolRequest, 
 	h.addLLMSecrets()
 	args, err := in.check()
 	if err != nil {
-		out.fail(classify(err, opArgs))
+		out.fail(classify(err, errtype.Args))
 		return out
 	}
 	maxTokens := defaultExecuteMaxTokens
@@ -154,7 +155,7 @@ func (h *handlers) executePrompt(ctx context.Context, req *mcp.CallToolRequest, 
 		client, err = llm.FromEnv()
 		if err != nil {
 			out.fail(&ErrorInfo{
-				Type:    ErrCapabilityMissing,
+				Type:    errtype.CapabilityMissing,
 				Message: "No LLM to run the prompt: the host does not support sampling, and LLM_URL is not set.",
 				Suggestion: "Use a host that supports MCP sampling, or start mcp-test-mcp with LLM_URL (an OpenAI-compatible base URL such as http://localhost:11434/v1), " +
 					"LLM_MODEL_NAME and, if needed, LLM_API_KEY. To only render the prompt, call get_prompt.",
@@ -172,7 +173,7 @@ func (h *handlers) executePrompt(ctx context.Context, req *mcp.CallToolRequest, 
 		out.Metadata.ServerURL = st.Info.ServerURL
 	}
 	if err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		return out
 	}
 	prompt := &ExecutedPrompt{
@@ -237,13 +238,13 @@ func (h *handlers) executePrompt(ctx context.Context, req *mcp.CallToolRequest, 
 // check checks the arguments and returns the prompt's arguments as strings.
 func (in *ExecutePromptInput) check() (map[string]string, error) {
 	if strings.TrimSpace(in.Name) == "" {
-		return nil, &argError{
-			msg:        "execute_prompt needs the name of the prompt to run",
-			suggestion: "Call list_prompts to see the available prompts, then pass one as name.",
+		return nil, &errtype.ArgError{
+			Msg:        "execute_prompt needs the name of the prompt to run",
+			Suggestion: "Call list_prompts to see the available prompts, then pass one as name.",
 		}
 	}
 	if in.MaxTokens != nil && *in.MaxTokens < 1 {
-		return nil, &argError{msg: fmt.Sprintf("max_tokens must be at least 1, not %d", *in.MaxTokens), suggestion: "Pass a positive max_tokens, or leave it out for 1024."}
+		return nil, &errtype.ArgError{Msg: fmt.Sprintf("max_tokens must be at least 1, not %d", *in.MaxTokens), Suggestion: "Pass a positive max_tokens, or leave it out for 1024."}
 	}
 	if _, err := seconds("timeout_seconds", in.TimeoutSeconds); err != nil {
 		return nil, err
@@ -420,16 +421,16 @@ func (h *handlers) llmError(err error, viaHost bool, timeout time.Duration) *Err
 	msg := h.secrets.Scrub(err.Error())
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &ErrorInfo{
-			Type:       ErrTimeout,
-			Message:    sentence(fmt.Sprintf("The LLM did not answer within %s: %s", timeout, msg)),
+			Type:       errtype.Timeout,
+			Message:    errtype.Sentence(fmt.Sprintf("The LLM did not answer within %s: %s", timeout, msg)),
 			Suggestion: "Retry with a larger timeout_seconds, or a smaller max_tokens.",
 			Details:    map[string]any{"timeout_seconds": round2(timeout.Seconds())},
 		}
 	}
 	if viaHost {
 		return &ErrorInfo{
-			Type:       ErrProtocolError,
-			Message:    sentence("The host did not answer the sampling request: " + msg),
+			Type:       errtype.ProtocolError,
+			Message:    errtype.Sentence("The host did not answer the sampling request: " + msg),
 			Suggestion: "The host (or its user) may have refused the request. Approve it in the host, or start mcp-test-mcp with LLM_URL to use an OpenAI-compatible endpoint instead; prompt shows what was sent.",
 		}
 	}
@@ -445,7 +446,7 @@ func (h *handlers) llmError(err error, viaHost bool, timeout time.Duration) *Err
 		if he.BodySnippet != "" {
 			details["body_snippet"] = h.secrets.Scrub(he.BodySnippet)
 		}
-		e := &ErrorInfo{Type: ErrConnectionFailed, Message: sentence("The LLM endpoint failed: " + msg), Details: details}
+		e := &ErrorInfo{Type: errtype.ConnectionFailed, Message: errtype.Sentence("The LLM endpoint failed: " + msg), Details: details}
 		switch {
 		case he.StatusCode == 401 || he.StatusCode == 403:
 			e.Suggestion = "The endpoint refused the credentials: check LLM_API_KEY."
@@ -454,14 +455,14 @@ func (h *handlers) llmError(err error, viaHost bool, timeout time.Duration) *Err
 		case he.StatusCode == 0:
 			e.Suggestion = "Nothing answered at LLM_URL: check that the LLM server is running there."
 		case he.Err != nil:
-			e.Type = ErrProtocolError
+			e.Type = errtype.ProtocolError
 			e.Suggestion = "The endpoint answered, but not with an OpenAI chat completion: check that LLM_URL is an OpenAI-compatible API; details.body_snippet shows what came back."
 		default:
 			e.Suggestion = "The endpoint failed: read details.body_snippet, check LLM_MODEL_NAME and the LLM server's logs."
 		}
 		return e
 	}
-	return &ErrorInfo{Type: ErrInternalError, Message: sentence(msg), Suggestion: "Retry; if it persists, check LLM_URL and the LLM server."}
+	return &ErrorInfo{Type: errtype.InternalError, Message: errtype.Sentence(msg), Suggestion: "Retry; if it persists, check LLM_URL and the LLM server."}
 }
 
 // jsonFenceRE matches a fenced code block, with its language.

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 )
 
@@ -117,7 +118,7 @@ func TestExecutePrompt(t *testing.T) {
 		h := newHost(t, nil)
 		h.connect(exampleserver.ModeNormal, nil)
 		env := h.call("execute_prompt", map[string]any{"name": "greet", "arguments": map[string]any{"name": "Ada"}})
-		assert.Equal(t, string(ErrCapabilityMissing), errType(env))
+		assert.Equal(t, string(errtype.CapabilityMissing), errType(env))
 		assert.Contains(t, get(env, "error", "suggestion"), "LLM_URL")
 		assert.Nil(t, env["parsed_json"])
 	})
@@ -128,7 +129,7 @@ func TestExecutePrompt(t *testing.T) {
 		h := newHost(t, nil)
 		h.connect(exampleserver.ModeNormal, nil)
 		env := h.call("execute_prompt", summarize)
-		assert.Equal(t, string(ErrConnectionFailed), errType(env))
+		assert.Equal(t, string(errtype.ConnectionFailed), errType(env))
 		assert.Contains(t, get(env, "error", "message"), "500")
 		assert.EqualValues(t, 500, get(env, "error", "details", "status_code"))
 		assert.Contains(t, get(env, "error", "details", "body_snippet"), "model crashed")
@@ -144,7 +145,7 @@ func TestExecutePrompt(t *testing.T) {
 		h := newHost(t, nil)
 		h.connect(exampleserver.ModeNormal, nil)
 		env := h.call("execute_prompt", summarize)
-		assert.Equal(t, string(ErrProtocolError), errType(env))
+		assert.Equal(t, string(errtype.ProtocolError), errType(env))
 		assert.Contains(t, get(env, "error", "details", "body_snippet"), "<html>")
 	})
 
@@ -153,7 +154,7 @@ func TestExecutePrompt(t *testing.T) {
 		h := newHost(t, nil)
 		h.connect(exampleserver.ModeNormal, nil)
 		env := h.call("execute_prompt", map[string]any{"name": "gret"})
-		assert.Equal(t, string(ErrPromptNotFound), errType(env))
+		assert.Equal(t, string(errtype.PromptNotFound), errType(env))
 	})
 
 	t.Run("LLM_API_KEY never appears in any output", func(t *testing.T) {

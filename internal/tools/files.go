@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 )
 
 // clientPath resolves a path a client named (run_checks spec_path,
@@ -24,15 +26,15 @@ func (h *handlers) clientPath(p, what string, write bool) (string, error) {
 		return filepath.Abs(p)
 	}
 	if h.workdir == "" {
-		return "", &argError{
-			msg: fmt.Sprintf("this tester is served over HTTP and does not read or write its own files at a path a client names, so %s is refused", what),
-			suggestion: "Pass the spec inline: run_checks {\"spec\": {...}} takes the spec as an object, and export_checks without path returns it in spec and spec_text. " +
+		return "", &errtype.ArgError{
+			Msg: fmt.Sprintf("this tester is served over HTTP and does not read or write its own files at a path a client names, so %s is refused", what),
+			Suggestion: "Pass the spec inline: run_checks {\"spec\": {...}} takes the spec as an object, and export_checks without path returns it in spec and spec_text. " +
 				"The operator can allow one directory with serve --workdir DIR.",
 		}
 	}
-	outside := &argError{
-		msg:        fmt.Sprintf("%s must name a file inside this tester's working directory (serve --workdir), without .. and without symlinks that lead out of it", what),
-		suggestion: "Pass a path relative to the working directory, such as checks.yaml, or pass the spec inline.",
+	outside := &errtype.ArgError{
+		Msg:        fmt.Sprintf("%s must name a file inside this tester's working directory (serve --workdir), without .. and without symlinks that lead out of it", what),
+		Suggestion: "Pass a path relative to the working directory, such as checks.yaml, or pass the spec inline.",
 	}
 	if slices.Contains(strings.Split(filepath.ToSlash(p), "/"), "..") {
 		return "", outside
@@ -43,7 +45,7 @@ func (h *handlers) clientPath(p, what string, write bool) (string, error) {
 	}
 	dir, err := filepath.EvalSymlinks(filepath.Dir(filepath.Clean(full)))
 	if err != nil {
-		return "", &argError{msg: fmt.Sprintf("the directory of %s does not exist in this tester's working directory", what), suggestion: outside.suggestion}
+		return "", &errtype.ArgError{Msg: fmt.Sprintf("the directory of %s does not exist in this tester's working directory", what), Suggestion: outside.Suggestion}
 	}
 	if !within(h.workdir, dir) {
 		return "", outside
@@ -60,10 +62,10 @@ func (h *handlers) clientPath(p, what string, write bool) (string, error) {
 		}
 		full = real
 	case err != nil && !write:
-		return "", &argError{msg: fmt.Sprintf("%s names no file in this tester's working directory", what), suggestion: outside.suggestion}
+		return "", &errtype.ArgError{Msg: fmt.Sprintf("%s names no file in this tester's working directory", what), Suggestion: outside.Suggestion}
 	}
 	if fi, err := os.Stat(full); err == nil && !fi.Mode().IsRegular() {
-		return "", &argError{msg: fmt.Sprintf("%s must name a regular file", what), suggestion: outside.suggestion}
+		return "", &errtype.ArgError{Msg: fmt.Sprintf("%s must name a regular file", what), Suggestion: outside.Suggestion}
 	}
 	return full, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
@@ -256,7 +257,7 @@ func tooLargeAnswer(v any, size, limit int) []byte {
 	out, _ := json.Marshal(map[string]any{
 		"success": false,
 		"message": msg,
-		"error": &ErrorInfo{Type: ErrInternalError, Message: msg,
+		"error": &ErrorInfo{Type: errtype.InternalError, Message: msg,
 			Suggestion: "Ask for less: a filter, a limit, or a tool that returns a smaller result."},
 		"metadata": env["metadata"],
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
@@ -218,7 +219,7 @@ func (h *host) call(name string, args any) map[string]any {
 	assert.NoError(h.t, h.schemas[name].Validate(structured), "%s's output matches its outputSchema:\n%s", name, text.Text)
 
 	success, _ := env["success"].(bool)
-	wantIsError := !success && errType(env) != string(ErrToolError)
+	wantIsError := !success && errType(env) != string(errtype.ToolError)
 	assert.Equal(h.t, wantIsError, res.IsError, "%s's isError for %s", name, text.Text)
 	if !success {
 		e, _ := env["error"].(map[string]any)

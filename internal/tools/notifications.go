@@ -11,6 +11,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
@@ -77,7 +78,7 @@ func (h *handlers) getNotifications(ctx context.Context, req *mcp.CallToolReques
 	out := &GetNotificationsOutput{}
 	q, limit, err := in.query()
 	if err != nil {
-		out.fail(classify(err, opArgs))
+		out.fail(classify(err, errtype.Args))
 		return out
 	}
 	page := h.mgr.Events(q)
@@ -108,10 +109,10 @@ func (in *GetNotificationsInput) query() (connmgr.EventQuery, int, error) {
 	for _, k := range in.Kinds {
 		if !slices.Contains(connmgr.EventKinds, k) {
 			sugg := "Pass kinds from: " + strings.Join(connmgr.EventKinds, ", ") + "."
-			if close := closest(k, connmgr.EventKinds, 1); len(close) > 0 {
+			if close := errtype.Closest(k, connmgr.EventKinds, 1); len(close) > 0 {
 				sugg = fmt.Sprintf("Did you mean %q? %s", close[0], sugg)
 			}
-			return q, 0, &argError{msg: fmt.Sprintf("%q is not a notification kind; the kinds are %s", k, strings.Join(connmgr.EventKinds, ", ")), suggestion: sugg}
+			return q, 0, &errtype.ArgError{Msg: fmt.Sprintf("%q is not a notification kind; the kinds are %s", k, strings.Join(connmgr.EventKinds, ", ")), Suggestion: sugg}
 		}
 		if !slices.Contains(q.Kinds, k) {
 			q.Kinds = append(q.Kinds, k)
@@ -119,14 +120,14 @@ func (in *GetNotificationsInput) query() (connmgr.EventQuery, int, error) {
 	}
 	if in.Since != nil {
 		if *in.Since < 0 {
-			return q, 0, &argError{msg: fmt.Sprintf("since must be 0 or more, not %d", *in.Since), suggestion: "Pass the last_seq of a previous get_notifications, or leave since out."}
+			return q, 0, &errtype.ArgError{Msg: fmt.Sprintf("since must be 0 or more, not %d", *in.Since), Suggestion: "Pass the last_seq of a previous get_notifications, or leave since out."}
 		}
 		q.Since = *in.Since
 	}
 	limit := defaultNotificationLimit
 	if in.Limit != nil {
 		if *in.Limit < 1 {
-			return q, 0, &argError{msg: fmt.Sprintf("limit must be 1 or more, not %d", *in.Limit), suggestion: "Pass a positive limit, or leave it out for 100."}
+			return q, 0, &errtype.ArgError{Msg: fmt.Sprintf("limit must be 1 or more, not %d", *in.Limit), Suggestion: "Pass a positive limit, or leave it out for 100."}
 		}
 		limit = *in.Limit
 	}

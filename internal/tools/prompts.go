@@ -11,6 +11,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
 
@@ -67,7 +68,7 @@ func (h *handlers) listPrompts(ctx context.Context, req *mcp.CallToolRequest, in
 	out := &ListPromptsOutput{}
 	list, err := h.mgr.ListPrompts(ctx)
 	if err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		return out
 	}
 	out.Prompts = []PromptSummary{}
@@ -149,13 +150,13 @@ func (h *handlers) getPrompt(ctx context.Context, req *mcp.CallToolRequest, in *
 		args, err = stringArguments(in.Arguments)
 	}
 	if err == nil && strings.TrimSpace(in.Name) == "" {
-		err = &argError{
-			msg:        "get_prompt needs the name of the prompt to render",
-			suggestion: "Call list_prompts to see the available prompts, then pass one as name.",
+		err = &errtype.ArgError{
+			Msg:        "get_prompt needs the name of the prompt to render",
+			Suggestion: "Call list_prompts to see the available prompts, then pass one as name.",
 		}
 	}
 	if err != nil {
-		out.fail(classify(err, opArgs))
+		out.fail(classify(err, errtype.Args))
 		return out
 	}
 	h.notify(ctx, req, "info", "Getting prompt %s", in.Name)
@@ -164,7 +165,7 @@ func (h *handlers) getPrompt(ctx context.Context, req *mcp.CallToolRequest, in *
 	took := formatMS(time.Since(start))
 	defer out.Metadata.fill(h.mgr)
 	if err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		h.notify(ctx, req, "warning", "Getting prompt %s failed: %s", in.Name, out.Error.Message)
 		return out
 	}
@@ -209,18 +210,12 @@ func (h *handlers) renderedPrompt(name string, args map[string]string, r *mcp.Ge
 func stringArguments(v any) (map[string]string, error) {
 	obj, err := (&CallToolInput{Arguments: v}).arguments()
 	if err != nil {
-		var ae *argError
+		var ae *errtype.ArgError
 		if errors.As(err, &ae) {
-			ae.suggestion = `Pass arguments as a JSON object of strings, e.g. {"name": "Ada"}; list_prompts shows each prompt's arguments.`
+			ae.Suggestion = `Pass arguments as a JSON object of strings, e.g. {"name": "Ada"}; list_prompts shows each prompt's arguments.`
 		}
 		return nil, err
 	}
-	args, err := check.PromptArguments(obj)
-	if err != nil {
-		return nil, &argError{
-			msg:        err.Error(),
-			suggestion: `Prompt arguments are strings; numbers and booleans are sent as their JSON text. Pass objects and arrays as JSON text, e.g. {"items": "[1, 2]"}.`,
-		}
-	}
-	return args, nil
+	// Its error is an *errtype.ArgError with its own suggestion.
+	return check.PromptArguments(obj)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -60,7 +61,7 @@ func (h *handlers) complete(ctx context.Context, req *mcp.CallToolRequest, in *C
 	out := &CompleteOutput{}
 	params, err := in.params()
 	if err != nil {
-		out.fail(classify(err, opArgs))
+		out.fail(classify(err, errtype.Args))
 		return out
 	}
 	what := fmt.Sprintf("argument %s of %s %s", in.Argument.Name, strings.ReplaceAll(in.RefType, "_", " "), params.Ref.Name+params.Ref.URI)
@@ -68,7 +69,7 @@ func (h *handlers) complete(ctx context.Context, req *mcp.CallToolRequest, in *C
 	defer out.Metadata.fill(h.mgr)
 	res, err := h.mgr.Complete(ctx, params)
 	if err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		h.notify(ctx, req, "warning", "Completing %s failed: %s", what, out.Error.Message)
 		return out
 	}
@@ -83,9 +84,9 @@ func (h *handlers) complete(ctx context.Context, req *mcp.CallToolRequest, in *C
 	case n == 0:
 		out.Message = fmt.Sprintf("The target suggests no values for %s.", what)
 	case n <= 5:
-		out.Message = fmt.Sprintf("The target suggests %s for %s.", orList(out.Values), what)
+		out.Message = fmt.Sprintf("The target suggests %s for %s.", errtype.OrList(out.Values), what)
 	default:
-		out.Message = fmt.Sprintf("The target suggests %d values for %s, starting with %s.", n, what, orList(out.Values[:3]))
+		out.Message = fmt.Sprintf("The target suggests %d values for %s, starting with %s.", n, what, errtype.OrList(out.Values[:3]))
 	}
 	if c.HasMore {
 		out.Message = strings.TrimSuffix(out.Message, ".") + ", and has more."
@@ -103,24 +104,24 @@ func (in *CompleteInput) params() (*mcp.CompleteParams, error) {
 	switch in.RefType {
 	case refPrompt, "ref/prompt":
 		if strings.TrimSpace(in.Name) == "" {
-			return nil, &argError{msg: "complete with ref_type prompt needs the prompt's name", suggestion: "Call list_prompts, then pass a prompt's name as name."}
+			return nil, &errtype.ArgError{Msg: "complete with ref_type prompt needs the prompt's name", Suggestion: "Call list_prompts, then pass a prompt's name as name."}
 		}
 		p.Ref = &mcp.CompleteReference{Type: "ref/prompt", Name: in.Name}
 	case refResourceTemplate, "ref/resource", "resource":
 		if strings.TrimSpace(in.URI) == "" {
-			return nil, &argError{msg: "complete with ref_type resource_template needs the template's uri", suggestion: "Call list_resource_templates, then pass a uri_template as uri."}
+			return nil, &errtype.ArgError{Msg: "complete with ref_type resource_template needs the template's uri", Suggestion: "Call list_resource_templates, then pass a uri_template as uri."}
 		}
 		p.Ref = &mcp.CompleteReference{Type: "ref/resource", URI: in.URI}
 	default:
-		return nil, &argError{
-			msg:        fmt.Sprintf("ref_type must be %q or %q, not %q", refPrompt, refResourceTemplate, in.RefType),
-			suggestion: `Pass ref_type "prompt" with name, or "resource_template" with uri.`,
+		return nil, &errtype.ArgError{
+			Msg:        fmt.Sprintf("ref_type must be %q or %q, not %q", refPrompt, refResourceTemplate, in.RefType),
+			Suggestion: `Pass ref_type "prompt" with name, or "resource_template" with uri.`,
 		}
 	}
 	if strings.TrimSpace(in.Argument.Name) == "" {
-		return nil, &argError{
-			msg:        "complete needs argument.name, the argument to complete",
-			suggestion: `Pass argument as {"name": "…", "value": "what was typed so far"}; list_prompts shows a prompt's arguments, a uri_template its variables in braces.`,
+		return nil, &errtype.ArgError{
+			Msg:        "complete needs argument.name, the argument to complete",
+			Suggestion: `Pass argument as {"name": "…", "value": "what was typed so far"}; list_prompts shows a prompt's arguments, a uri_template its variables in braces.`,
 		}
 	}
 	return p, nil
@@ -158,13 +159,13 @@ func (h *handlers) ping(ctx context.Context, req *mcp.CallToolRequest, in *PingI
 	out := &PingOutput{}
 	timeout, err := seconds("timeout_seconds", in.TimeoutSeconds)
 	if err != nil {
-		out.fail(classify(err, opArgs))
+		out.fail(classify(err, errtype.Args))
 		return out
 	}
 	defer out.Metadata.fill(h.mgr)
 	rtt, err := h.mgr.Ping(ctx, timeout)
 	if err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		h.notify(ctx, req, "warning", "Ping failed: %s", out.Error.Message)
 		return out
 	}
@@ -214,16 +215,16 @@ func (h *handlers) setLogLevel(ctx context.Context, req *mcp.CallToolRequest, in
 	out := &SetLogLevelOutput{}
 	level := strings.ToLower(strings.TrimSpace(in.Level))
 	if !slices.Contains(logLevels, level) {
-		sugg := "Pass one of " + orList(logLevels) + "."
-		if close := closest(level, logLevels, 1); len(close) > 0 && level != "" {
+		sugg := "Pass one of " + errtype.OrList(logLevels) + "."
+		if close := errtype.Closest(level, logLevels, 1); len(close) > 0 && level != "" {
 			sugg = fmt.Sprintf("Did you mean %q? %s", close[0], sugg)
 		}
-		out.fail(classify(&argError{msg: fmt.Sprintf("level must be one of %s, not %q", strings.Join(logLevels, ", "), in.Level), suggestion: sugg}, opArgs))
+		out.fail(classify(&errtype.ArgError{Msg: fmt.Sprintf("level must be one of %s, not %q", strings.Join(logLevels, ", "), in.Level), Suggestion: sugg}, errtype.Args))
 		return out
 	}
 	defer out.Metadata.fill(h.mgr)
 	if err := h.mgr.SetLogLevel(ctx, level); err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		return out
 	}
 	out.Success, out.Level = true, level
@@ -266,17 +267,17 @@ func (h *handlers) setRoots(ctx context.Context, req *mcp.CallToolRequest, in *S
 	roots := make([]*mcp.Root, 0, len(in.Roots))
 	for i, r := range in.Roots {
 		if strings.TrimSpace(r.URI) == "" {
-			out.fail(classify(&argError{
-				msg:        fmt.Sprintf("roots[%d] has no uri", i),
-				suggestion: `Give every root a uri, e.g. {"uri": "file:///home/me/project", "name": "project"}.`,
-			}, opArgs))
+			out.fail(classify(&errtype.ArgError{
+				Msg:        fmt.Sprintf("roots[%d] has no uri", i),
+				Suggestion: `Give every root a uri, e.g. {"uri": "file:///home/me/project", "name": "project"}.`,
+			}, errtype.Args))
 			return out
 		}
 		roots = append(roots, &mcp.Root{URI: r.URI, Name: r.Name})
 	}
 	defer out.Metadata.fill(h.mgr)
 	if err := h.mgr.SetRoots(roots); err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		return out
 	}
 	out.Success, out.Roots = true, nonNil(in.Roots)

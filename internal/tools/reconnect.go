@@ -10,6 +10,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/surface"
 )
 
@@ -30,8 +31,8 @@ func (in *ConnectInput) healthSpec() (connmgr.Spec, error) {
 		} else {
 			d, err := seconds("health_check_interval_seconds", v)
 			if err != nil {
-				return spec, &argError{msg: fmt.Sprintf("health_check_interval_seconds must be 0 (off) or a positive number of seconds, not %v", *v),
-					suggestion: "Pass 0 to turn health pings off, a number of seconds such as 30, or leave it out for the default (30)."}
+				return spec, &errtype.ArgError{Msg: fmt.Sprintf("health_check_interval_seconds must be 0 (off) or a positive number of seconds, not %v", *v),
+					Suggestion: "Pass 0 to turn health pings off, a number of seconds such as 30, or leave it out for the default (30)."}
 			}
 			spec.HealthCheckInterval = d
 		}
@@ -39,8 +40,8 @@ func (in *ConnectInput) healthSpec() (connmgr.Spec, error) {
 	spec.AutoReconnect = in.AutoReconnect
 	if v := in.MaxReconnectAttempts; v != nil {
 		if *v < 1 || *v > maxReconnectAttempts {
-			return spec, &argError{msg: fmt.Sprintf("max_reconnect_attempts must be between 1 and %d, not %d", maxReconnectAttempts, *v),
-				suggestion: "Pass a small number such as 5, or leave it out for the default (5)."}
+			return spec, &errtype.ArgError{Msg: fmt.Sprintf("max_reconnect_attempts must be between 1 and %d, not %d", maxReconnectAttempts, *v),
+				Suggestion: "Pass a small number such as 5, or leave it out for the default (5)."}
 		}
 		spec.MaxReconnectAttempts = *v
 	}
@@ -85,8 +86,8 @@ func (h *handlers) reconnect(ctx context.Context, req *mcp.CallToolRequest, _ *s
 	start := time.Now()
 	res, err := h.mgr.Reconnect(ctx)
 	if err != nil {
-		e := classify(err, opConnect)
-		if e.Type == ErrNotConnected {
+		e := classify(err, errtype.Connect)
+		if e.Type == errtype.NotConnected {
 			e.Message = "There is no connection to repeat: reconnect uses the arguments of the current or last connection."
 		}
 		if st := h.mgr.Status(); st.Connected && st.Info != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 )
 
@@ -19,7 +20,7 @@ func TestReconnectTool(t *testing.T) {
 
 	env := h.call("reconnect", nil)
 	assert.Equal(t, false, env["success"])
-	assert.Equal(t, string(ErrNotConnected), errType(env))
+	assert.Equal(t, string(errtype.NotConnected), errType(env))
 	assert.Contains(t, get(env, "error", "message"), "no connection to repeat")
 
 	first := h.connect(exampleserver.ModeNormal, map[string]any{"health_check_interval_seconds": 0.1})
@@ -65,7 +66,7 @@ func TestConnectChecksHealthArguments(t *testing.T) {
 		{"reconnect_delay_seconds": 0},
 	} {
 		env := h.call("connect", targetArgs(exampleserver.ModeNormal, args))
-		assert.Equal(t, string(ErrInvalidArguments), errType(env), "%v", args)
+		assert.Equal(t, string(errtype.InvalidArguments), errType(env), "%v", args)
 	}
 	env := h.call("connect", targetArgs(exampleserver.ModeNormal, map[string]any{"health_check_interval_seconds": 0}))
 	require.Equal(t, true, env["success"], "%v", env)
@@ -78,7 +79,7 @@ func TestAutoReconnectShowsInStatus(t *testing.T) {
 	// wide enough for a loaded machine to look in time.
 	h.connect(exampleserver.ModeFaults, map[string]any{"auto_reconnect": true, "reconnect_delay_seconds": 1})
 	env := h.call("call_tool", map[string]any{"name": "crash", "arguments": map[string]any{}})
-	require.Equal(t, string(ErrConnectionLost), errType(env), "%v", env)
+	require.Equal(t, string(errtype.ConnectionLost), errType(env), "%v", env)
 
 	var reconnecting map[string]any
 	require.Eventually(t, func() bool {
@@ -109,15 +110,15 @@ func TestCommandPolicyRefusesBeforeStarting(t *testing.T) {
 	h := newHost(t, &hostOptions{policy: &connmgr.CommandPolicy{Allow: []string{"node"}}})
 	marker := filepath.Join(t.TempDir(), "ran")
 	env := h.call("connect", map[string]any{"command": "sh", "args": []any{"-c", "touch " + marker}})
-	assert.Equal(t, string(ErrInvalidArguments), errType(env))
+	assert.Equal(t, string(errtype.InvalidArguments), errType(env))
 	assert.Contains(t, get(env, "error", "message"), "is not one of the allowed programs (node)")
 	assert.Contains(t, get(env, "error", "message"), "nothing was started")
 	script := filepath.Join(t.TempDir(), "server.py")
 	require.NoError(t, os.WriteFile(script, nil, 0o644))
 	env = h.call("connect", map[string]any{"url": script})
-	assert.Equal(t, string(ErrInvalidArguments), errType(env), "a script path is a stdio target too: %v", env)
+	assert.Equal(t, string(errtype.InvalidArguments), errType(env), "a script path is a stdio target too: %v", env)
 	env = h.call("connect", map[string]any{"url": "http://127.0.0.1:1/mcp"})
-	assert.Equal(t, string(ErrConnectionFailed), errType(env), "HTTP targets are not the policy's business")
+	assert.Equal(t, string(errtype.ConnectionFailed), errType(env), "HTTP targets are not the policy's business")
 
 	_, err := os.Stat(marker)
 	assert.ErrorIs(t, err, os.ErrNotExist, "the refused command never ran")

@@ -13,6 +13,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
@@ -64,7 +65,7 @@ func (h *handlers) listResources(ctx context.Context, req *mcp.CallToolRequest, 
 	out := &ListResourcesOutput{}
 	list, err := h.mgr.ListResources(ctx)
 	if err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		return out
 	}
 	out.Resources = []ResourceSummary{}
@@ -131,7 +132,7 @@ func (h *handlers) listResourceTemplates(ctx context.Context, req *mcp.CallToolR
 	out := &ListResourceTemplatesOutput{}
 	list, err := h.mgr.ListResourceTemplates(ctx)
 	if err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		return out
 	}
 	out.ResourceTemplates = []ResourceTemplateSummary{}
@@ -257,7 +258,7 @@ func (h *handlers) readResource(ctx context.Context, req *mcp.CallToolRequest, i
 		err = requireURI("read_resource", in.URI)
 	}
 	if err != nil {
-		out.fail(classify(err, opArgs))
+		out.fail(classify(err, errtype.Args))
 		return out
 	}
 	out.URI = in.URI
@@ -267,8 +268,8 @@ func (h *handlers) readResource(ctx context.Context, req *mcp.CallToolRequest, i
 	took := formatMS(time.Since(start))
 	defer out.Metadata.fill(h.mgr)
 	if err != nil {
-		e := classify(err, opRequest)
-		if e.Type == ErrResourceNotFound {
+		e := classify(err, errtype.Request)
+		if e.Type == errtype.ResourceNotFound {
 			h.similarURIs(ctx, in.URI, e)
 		}
 		out.fail(e)
@@ -295,8 +296,8 @@ func (h *handlers) similarURIs(ctx context.Context, uri string, e *ErrorInfo) {
 	for i, r := range list {
 		uris[i] = r.URI
 	}
-	if close := closest(uri, uris, 3); len(close) > 0 {
-		e.Suggestion = fmt.Sprintf("Did you mean %s? %s", orList(close), e.Suggestion)
+	if close := errtype.Closest(uri, uris, 3); len(close) > 0 {
+		e.Suggestion = fmt.Sprintf("Did you mean %s? %s", errtype.OrList(close), e.Suggestion)
 		if e.Details == nil {
 			e.Details = map[string]any{}
 		}
@@ -365,9 +366,9 @@ func describeItems(items []ResourceItem) string {
 
 func requireURI(tool, uri string) error {
 	if strings.TrimSpace(uri) == "" {
-		return &argError{
-			msg:        tool + " needs the uri of a resource",
-			suggestion: "Call list_resources (fixed URIs) or list_resource_templates (URI patterns), then pass one as uri.",
+		return &errtype.ArgError{
+			Msg:        tool + " needs the uri of a resource",
+			Suggestion: "Call list_resources (fixed URIs) or list_resource_templates (URI patterns), then pass one as uri.",
 		}
 	}
 	return nil
@@ -423,14 +424,14 @@ func (h *handlers) subscription(ctx context.Context, req *mcp.CallToolRequest, i
 		tool, verb, f = "subscribe_resource", "Subscribing to", h.mgr.Subscribe
 	}
 	if err := requireURI(tool, in.URI); err != nil {
-		out.fail(classify(err, opArgs))
+		out.fail(classify(err, errtype.Args))
 		return out
 	}
 	out.URI = in.URI
 	defer out.Metadata.fill(h.mgr)
 	h.notify(ctx, req, "info", "%s resource %s", verb, in.URI)
 	if err := f(ctx, in.URI); err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		h.notify(ctx, req, "warning", "%s resource %s failed: %s", verb, in.URI, out.Error.Message)
 		return out
 	}

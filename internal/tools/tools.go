@@ -11,6 +11,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
@@ -64,7 +65,7 @@ func (h *handlers) listTools(ctx context.Context, req *mcp.CallToolRequest, in *
 	out := &ListToolsOutput{}
 	list, err := h.mgr.ListTools(ctx)
 	if err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		return out
 	}
 	schemas := in.IncludeSchemas == nil || *in.IncludeSchemas
@@ -179,7 +180,7 @@ func (h *handlers) callTool(ctx context.Context, req *mcp.CallToolRequest, in *C
 		err = in.check()
 	}
 	if err != nil {
-		out.fail(classify(err, opArgs))
+		out.fail(classify(err, errtype.Args))
 		return out
 	}
 	timeout, _ := seconds("timeout_seconds", in.TimeoutSeconds)
@@ -187,7 +188,7 @@ func (h *handlers) callTool(ctx context.Context, req *mcp.CallToolRequest, in *C
 	h.notify(ctx, req, "info", "Calling tool %s", in.Name)
 	res, err := h.mgr.CallTool(ctx, in.Name, args, timeout)
 	if err != nil {
-		out.fail(classify(err, opRequest))
+		out.fail(classify(err, errtype.Request))
 		if st := h.mgr.Status(); st.Info != nil {
 			snap := utcStats(st.Info.Statistics)
 			out.Metadata.ServerURL, out.Metadata.ConnectionStatistics = st.Info.ServerURL, &snap
@@ -203,7 +204,7 @@ func (h *handlers) callTool(ctx context.Context, req *mcp.CallToolRequest, in *C
 	took := fmt.Sprintf("%.2f ms", call.Execution.DurationMS)
 	if call.IsError {
 		out.fail(&ErrorInfo{
-			Type:       ErrToolError,
+			Type:       errtype.ToolError,
 			Message:    fmt.Sprintf("The tool %s ran and reported an error (isError: true): %s", in.Name, firstLine(call.Text, 200)),
 			Suggestion: "This is the tool's own answer: read tool_call.content. If the tool should have succeeded, check the arguments against its input_schema (list_tools).",
 		})
@@ -234,32 +235,32 @@ func (in *CallToolInput) arguments() (map[string]any, error) {
 			if err == nil {
 				err = errors.New("more than one JSON value")
 			}
-			return nil, &argError{
-				msg:        fmt.Sprintf("arguments is a string that is not valid JSON (%v)", err),
-				suggestion: `Pass arguments as a JSON object, e.g. {"message": "hi"}.`,
+			return nil, &errtype.ArgError{
+				Msg:        fmt.Sprintf("arguments is a string that is not valid JSON (%v)", err),
+				Suggestion: `Pass arguments as a JSON object, e.g. {"message": "hi"}.`,
 			}
 		}
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil, &argError{
-				msg:        fmt.Sprintf("arguments is a string holding %s, not a JSON object", jsonTypeName(v)),
-				suggestion: `Pass arguments as a JSON object, e.g. {"message": "hi"}.`,
+			return nil, &errtype.ArgError{
+				Msg:        fmt.Sprintf("arguments is a string holding %s, not a JSON object", jsonTypeName(v)),
+				Suggestion: `Pass arguments as a JSON object, e.g. {"message": "hi"}.`,
 			}
 		}
 		return m, nil
 	default:
-		return nil, &argError{
-			msg:        fmt.Sprintf("arguments must be a JSON object, not %s", jsonTypeName(a)),
-			suggestion: `Pass arguments as a JSON object keyed by argument name, e.g. {"message": "hi"}; call list_tools for the tool's input_schema.`,
+		return nil, &errtype.ArgError{
+			Msg:        fmt.Sprintf("arguments must be a JSON object, not %s", jsonTypeName(a)),
+			Suggestion: `Pass arguments as a JSON object keyed by argument name, e.g. {"message": "hi"}; call list_tools for the tool's input_schema.`,
 		}
 	}
 }
 
 func (in *CallToolInput) check() error {
 	if strings.TrimSpace(in.Name) == "" {
-		return &argError{
-			msg:        "call_tool needs the name of the tool to call",
-			suggestion: "Call list_tools to see the available tools, then pass one as name.",
+		return &errtype.ArgError{
+			Msg:        "call_tool needs the name of the tool to call",
+			Suggestion: "Call list_tools to see the available tools, then pass one as name.",
 		}
 	}
 	_, err := seconds("timeout_seconds", in.TimeoutSeconds)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 )
@@ -82,8 +83,8 @@ func TestInvalidArguments(t *testing.T) {
 		args       any
 		inMessage  string
 	}{
-		{"connect without url or command", "connect", map[string]any{}, "url or command"},
-		{"connect with both url and command", "connect", map[string]any{"url": "http://localhost:1/mcp", "command": "x"}, "only one of url and command"},
+		{"connect without url or command", "connect", map[string]any{}, "neither url nor command was given"},
+		{"connect with both url and command", "connect", map[string]any{"url": "http://localhost:1/mcp", "command": "x"}, "both url and command were given"},
 		{"connect with an unknown transport", "connect", map[string]any{"command": "x", "transport": "pigeon"}, `"pigeon"`},
 		{"connect with a zero timeout", "connect", map[string]any{"command": "x", "timeout_seconds": 0}, "timeout_seconds"},
 		{"connect with a negative call timeout", "connect", map[string]any{"command": "x", "call_timeout_seconds": -1}, "call_timeout_seconds"},
@@ -555,7 +556,7 @@ func TestOutputSchemasAcceptEveryEnvelope(t *testing.T) {
 		schema any
 		value  any
 	}{
-		{"a failed connect", outputSchemaFor[ConnectOutput](), &ConnectOutput{Result: Result{Error: &ErrorInfo{Type: ErrConnectionFailed}}}},
+		{"a failed connect", outputSchemaFor[ConnectOutput](), &ConnectOutput{Result: Result{Error: &ErrorInfo{Type: errtype.ConnectionFailed}}}},
 		{"an empty status", outputSchemaFor[StatusOutput](), &StatusOutput{}},
 		{"an empty disconnect", outputSchemaFor[DisconnectOutput](), &DisconnectOutput{}},
 		{"a failed list_tools", outputSchemaFor[ListToolsOutput](), &ListToolsOutput{}},
@@ -578,7 +579,7 @@ func TestOutputSchemasAcceptEveryEnvelope(t *testing.T) {
 func TestErrorTypesAreDeclared(t *testing.T) {
 	s := outputSchemaFor[CallToolOutput]()
 	enum := s.Properties["error"].Properties["type"].Enum
-	for _, typ := range errorTypes {
+	for _, typ := range errtype.Types {
 		assert.Contains(t, enum, string(typ))
 	}
 	assert.True(t, strings.Contains(toJSON(t, s), `"tool_error"`))

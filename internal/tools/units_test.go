@@ -2,146 +2,18 @@ package tools
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 )
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-func TestClassify(t *testing.T) {
-	code := 1
-	tests := []struct {
-		name     string
-		err      error
-		during   op
-		wantType ErrorType
-		check    func(t *testing.T, e *ErrorInfo)
-	}{
-		{name: "no connection", err: connmgr.ErrNotConnected, during: opRequest, wantType: ErrNotConnected},
-		{name: "a bad spec", err: fmt.Errorf("%w: headers need an HTTP transport", connmgr.ErrInvalidSpec), during: opConnect, wantType: ErrInvalidArguments},
-		{
-			name: "a spawn failure carries its hint", during: opConnect, wantType: ErrConnectionFailed,
-			err: &connmgr.SpawnError{Command: "npx -y foo", Hint: "pass command: npx, args: [-y, foo]", Err: errors.New("not found")},
-			check: func(t *testing.T, e *ErrorInfo) {
-				assert.Equal(t, "pass command: npx, args: [-y, foo]", e.Suggestion)
-			},
-		},
-		{
-			name: "an exit while connecting failed the connection", during: opConnect, wantType: ErrConnectionFailed,
-			err: &connmgr.ExitError{Exit: connmgr.ExitInfo{Code: &code, StderrTail: "fatal\n"}, During: "initialize"},
-			check: func(t *testing.T, e *ErrorInfo) {
-				assert.Equal(t, "fatal\n", e.Details["stderr_tail"])
-			},
-		},
-		{
-			name: "an exit during a call lost the connection", during: opRequest, wantType: ErrConnectionLost,
-			err: &connmgr.ExitError{Exit: connmgr.ExitInfo{Signal: "SIGKILL"}, During: "tools/call"},
-			check: func(t *testing.T, e *ErrorInfo) {
-				assert.Equal(t, "SIGKILL", e.Details["signal"])
-			},
-		},
-		{name: "a lost stream", err: &connmgr.LostError{Reason: "the stream ended"}, during: opRequest, wantType: ErrConnectionLost},
-		{
-			name: "an HTTP 401 suggests credentials", during: opConnect, wantType: ErrConnectionFailed,
-			err: &connmgr.HTTPError{StatusCode: 401, WWWAuthenticate: "Bearer"},
-			check: func(t *testing.T, e *ErrorInfo) {
-				assert.Contains(t, e.Suggestion, "bearer_token")
-				assert.Equal(t, 401, e.Details["status_code"])
-			},
-		},
-		{
-			name: "a timeout that closed the connection says so", during: opRequest, wantType: ErrTimeout,
-			err: &connmgr.TimeoutError{Method: "tools/call", After: time.Second, Lost: true},
-			check: func(t *testing.T, e *ErrorInfo) {
-				assert.Contains(t, e.Suggestion, "connect again")
-			},
-		},
-		{
-			name: "a timeout that left the connection usable says so", during: opRequest, wantType: ErrTimeout,
-			err: &connmgr.TimeoutError{Method: "tools/call", After: time.Second, Cancelled: true},
-			check: func(t *testing.T, e *ErrorInfo) {
-				assert.Contains(t, e.Suggestion, "still usable")
-			},
-		},
-		{
-			name: "an unknown tool lists close names", during: opRequest, wantType: ErrToolNotFound,
-			err: &connmgr.ToolNotFoundError{Name: "get_wether", Available: []string{"echo", "get_weather", "add"}},
-			check: func(t *testing.T, e *ErrorInfo) {
-				assert.Contains(t, e.Suggestion, `Did you mean "get_weather"?`)
-				assert.Equal(t, []string{"echo", "get_weather", "add"}, e.Details["available_tools"])
-			},
-		},
-		{
-			name: "the target's invalid params", during: opRequest, wantType: ErrInvalidArguments,
-			err: &connmgr.RPCError{Method: "tools/call", Code: -32602, Message: "missing a"},
-			check: func(t *testing.T, e *ErrorInfo) {
-				assert.Contains(t, e.Message, "missing a")
-			},
-		},
-		{name: "another JSON-RPC error", err: &connmgr.RPCError{Method: "tools/call", Code: -32603, Message: "oops"}, during: opRequest, wantType: ErrProtocolError},
-		{
-			name: "a message over the limit names it", during: opRequest, wantType: ErrProtocolError,
-			err: &connmgr.MessageTooLargeError{Limit: 32 << 20},
-			check: func(t *testing.T, e *ErrorInfo) {
-				assert.Contains(t, e.Message, "32 MiB")
-				assert.Contains(t, e.Suggestion, "MCP_TEST_MAX_MESSAGE_BYTES")
-			},
-		},
-		{name: "a protocol violation", err: &connmgr.ProtocolError{Msg: "cursor repeats"}, during: opRequest, wantType: ErrProtocolError},
-		{name: "anything else", err: errors.New("surprise"), during: opRequest, wantType: ErrInternalError},
-		{name: "a wrapped error is still recognised", err: fmt.Errorf("listing: %w", connmgr.ErrNotConnected), during: opRequest, wantType: ErrNotConnected},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := classify(tt.err, tt.during)
-			assert.Equal(t, tt.wantType, e.Type)
-			if tt.during != opArgs {
-				assert.Equal(t, string(tt.wantType), check.ErrorType(tt.err, tt.during == opConnect), "check's reports name errors as the tools do")
-			}
-			assert.NotEmpty(t, e.Message)
-			assert.NotEmpty(t, e.Suggestion)
-			if tt.check != nil {
-				tt.check(t, e)
-			}
-		})
-	}
-}
-
-func TestClosest(t *testing.T) {
-	names := []string{"echo", "add", "get_weather", "get_forecast", "tiny_image", "slow"}
-	tests := []struct {
-		name, query string
-		want        []string
-	}{
-		{"a typo finds the tool", "ecko", []string{"echo"}},
-		{"case does not matter", "ECHO", []string{"echo"}},
-		{"a fragment finds the tools containing it", "weather", []string{"get_weather"}},
-		{"a prefix finds every match, closest first", "get_", []string{"get_weather", "get_forecast"}},
-		{"a name unlike any finds nothing", "zzzzzzzz", nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, closest(tt.query, names, 3))
-		})
-	}
-	t.Run("a prefix ranks above a substring", func(t *testing.T) {
-		got := closest("timeout", []string{"call_timeout_seconds", "timeout_seconds"}, 1)
-		assert.Equal(t, []string{"timeout_seconds"}, got)
-	})
-}
 
 func TestCutter(t *testing.T) {
 	c := cutter{maxText: 10, maxBinary: 4}
@@ -249,11 +121,4 @@ func TestCheckOutput(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestSentence(t *testing.T) {
-	assert.Equal(t, "Starting \"x\": not found.", sentence(`starting "x": not found`))
-	assert.Equal(t, "Done?", sentence("done?"))
-	assert.Equal(t, "", sentence(" "))
-	assert.False(t, strings.HasSuffix(sentence("ends."), ".."))
 }
