@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/audit"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/oauthflow"
 )
 
 // Exit codes of `check`, beside 0 (every check passed) and exitUsage.
@@ -123,7 +124,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.failOn, "fail-on", "error", "with --audit, the least `severity` that fails: error, warning or info")
 	fs.BoolVar(&f.noProbe, "no-probe", false, "with --audit, skip the active probes (unknown method and tool, invalid arguments, read-only calls)")
 	fs.BoolVar(&f.oauth, "oauth", false, "on a 401 or 403 from a streamable HTTP target, run the OAuth authorization-code flow with PKCE (dynamic client registration unless a client is given)")
-	fs.StringVar(&f.oauthRedirectURL, "oauth-redirect-url", "", "with --oauth, the redirect `URL` (also registered by dynamic client registration); port 0 means a free port\n(default "+check.DefaultOAuthRedirectURL+")")
+	fs.StringVar(&f.oauthRedirectURL, "oauth-redirect-url", "", "with --oauth, the redirect `URL` (also registered by dynamic client registration); port 0 means a free port\n(default "+oauthflow.DefaultRedirectURL+")")
 	fs.BoolVar(&f.oauthAutoApprove, "oauth-auto-approve", false, "with --oauth, take the code from the authorization endpoint's redirect without a browser: for CI against test authorization servers that approve at once")
 	fs.StringVar(&f.oauthClientMetadataURL, "oauth-client-metadata-url", "", "with --oauth, use this https `URL` of a client ID metadata document as client_id where the authorization server supports it")
 	fs.StringVar(&f.oauthClientID, "oauth-client-id", "", "with --oauth, the `ID` of a pre-registered client")
@@ -327,10 +328,10 @@ func (f *checkFlags) options(pos []string, dash bool, lookup func(string) (strin
 	return opts, nil
 }
 
-// oauthOptions turns the --oauth flags into check.OAuthOptions; nil without
+// oauthOptions turns the --oauth flags into oauthflow.Options; nil without
 // --oauth. The other --oauth-* flags need --oauth; the secret's environment
 // variable alone does not.
-func (f *checkFlags) oauthOptions(lookup func(string) (string, bool)) (*check.OAuthOptions, error) {
+func (f *checkFlags) oauthOptions(lookup func(string) (string, bool)) (*oauthflow.Options, error) {
 	if !f.oauth {
 		for _, v := range []struct {
 			name string
@@ -349,7 +350,7 @@ func (f *checkFlags) oauthOptions(lookup func(string) (string, bool)) (*check.OA
 		}
 		return nil, nil
 	}
-	o := &check.OAuthOptions{
+	o := &oauthflow.Options{
 		RedirectURL:       f.oauthRedirectURL,
 		AutoApprove:       f.oauthAutoApprove,
 		ClientMetadataURL: f.oauthClientMetadataURL,
