@@ -14,14 +14,8 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/audit"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exitcode"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/oauthflow"
-)
-
-// Exit codes of `check`, beside 0 (every check passed) and exitUsage.
-const (
-	exitCheckFailed   = 1
-	exitReport        = 2 // the report could not be written
-	exitCannotConnect = 3
 )
 
 // checkExit is how `check` ends when not every check passed; main prints it
@@ -179,17 +173,17 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		err = rep.WriteText(stdout, &check.TextOptions{Color: colorOK(stdout)})
 	}
 	if err != nil {
-		return &checkExit{code: exitReport, msg: fmt.Sprintf("writing the report to stdout: %v", err)}
+		return &checkExit{code: exitcode.Usage, msg: fmt.Sprintf("writing the report to stdout: %v", err)}
 	}
 	if f.junit != "" {
 		if err := writeFile(f.junit, rep.WriteJUnit); err != nil {
-			return &checkExit{code: exitReport, msg: fmt.Sprintf("could not write the JUnit report to %s: %v", f.junit, err)}
+			return &checkExit{code: exitcode.Usage, msg: fmt.Sprintf("could not write the JUnit report to %s: %v", f.junit, err)}
 		}
 	}
 	switch code := rep.ExitCode(); code {
-	case 0:
+	case exitcode.OK:
 		return nil
-	case exitCannotConnect:
+	case exitcode.CannotConnect:
 		// The report and the progress lines say why; without progress,
 		// stderr says it here.
 		msg := "could not start or reach the target (the report says why)"
@@ -197,7 +191,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			msg = "could not start or reach the target: " + rep.ConnectError.Message
 		}
 		return &checkExit{code: code, msg: check.Visible(msg)}
-	case check.ExitInterrupted:
+	case exitcode.Interrupted:
 		return &checkExit{code: code, msg: fmt.Sprintf("interrupted: %d of %d checks skipped", rep.Summary.Skipped, rep.Summary.Total)}
 	default:
 		msg := fmt.Sprintf("%d of %d checks failed", rep.Summary.Failed, rep.Summary.Total)

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exitcode"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/oauthflow"
 )
 
@@ -54,7 +55,7 @@ func TestConformanceArgs(t *testing.T) {
 			if tt.wantErrMsg != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErrMsg)
-				assert.Equal(t, exitUsage, exitCode(err))
+				assert.Equal(t, exitcode.Usage, exitCode(err))
 				return
 			}
 			require.NoError(t, err)
@@ -119,7 +120,7 @@ func TestCheckOAuthFlags(t *testing.T) {
 			if tt.wantErrMsg != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErrMsg)
-				assert.Equal(t, exitUsage, exitCode(err))
+				assert.Equal(t, exitcode.Usage, exitCode(err))
 				return
 			}
 			require.NoError(t, err)

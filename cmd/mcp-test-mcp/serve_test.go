@@ -19,6 +19,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exitcode"
 )
 
 // served is `mcp-test-mcp serve` running as a process.
@@ -263,7 +265,7 @@ func TestServeOffLoopbackNeedsAToken(t *testing.T) {
 	err := cmd.Run()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
-	assert.Equal(t, exitUsage, exit.ExitCode())
+	assert.Equal(t, exitcode.Usage, exit.ExitCode())
 	assert.Contains(t, stderr.String(), "--auth-token")
 }
 
@@ -395,7 +397,7 @@ func TestServeRefusesClientPathsOutsideTheWorkdir(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
-	assert.Equal(t, exitUsage, exit.ExitCode())
+	assert.Equal(t, exitcode.Usage, exit.ExitCode())
 	assert.Contains(t, string(out), "--workdir")
 }
 
