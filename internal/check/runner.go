@@ -29,6 +29,7 @@ import (
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/oauthflow"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
@@ -529,7 +530,11 @@ func (r *runner) callGenerated(ctx context.Context, t *mcp.Tool) {
 		r.skip(GroupCallAll, name, fmt.Sprintf("skipped: the app calls it, not the model (_meta.ui.visibility is %s)", show(vis)))
 		return
 	}
-	args, err := generateArguments(t.InputSchema)
+	args, err := schemacheck.Arguments(t.InputSchema)
+	if _, ok := errors.AsType[*schemacheck.UnsatisfiableError](err); ok {
+		r.skip(GroupCallAll, name, "skipped: no arguments that satisfy its inputSchema could be generated: "+err.Error())
+		return
+	}
 	if err != nil {
 		r.skip(GroupCallAll, name, "skipped: "+err.Error())
 		return
