@@ -21,10 +21,11 @@ import (
 // count too. The check command calls tools with them (call_all), and the
 // audit probes tools with them.
 //
-// The schema comes from the server under test, so nothing in it is trusted:
-// negative bounds count as 0, strings are at most maxStringLen bytes,
-// arrays at most maxItems items, and recursion through nesting, $ref,
-// allOf/anyOf/oneOf and if/then/else stops at maxDepth. When a bound like
+// The schema is read as Plain reads it. It comes from the server under
+// test, so nothing in it is trusted: negative bounds count as 0, strings are
+// at most maxStringLen bytes, arrays at most maxItems items, and recursion
+// through nesting, $ref, allOf/anyOf/oneOf and if/then/else stops at
+// maxDepth. When a bound like
 // these, or anything else, kept it from meeting the schema, it returns the
 // arguments it made with an *UnsatisfiableError naming the part of the
 // schema; a panic (a schema it still mishandles) is an error too.
@@ -34,7 +35,8 @@ func Arguments(schema any) (args map[string]any, err error) {
 			args, err = nil, fmt.Errorf("generating arguments from the input schema: %v", p)
 		}
 	}()
-	s, _ := plain(schema).(map[string]any)
+	decoded, _ := Plain(schema)
+	s, _ := decoded.(map[string]any)
 	g := &generator{root: s}
 	args, _ = g.object(s, "", 0).(map[string]any)
 	if args == nil {
@@ -73,7 +75,8 @@ func Form(schema any) (out map[string]any, defaulted, generated []string) {
 			out, defaulted, generated = map[string]any{}, nil, nil
 		}
 	}()
-	s, _ := plain(schema).(map[string]any)
+	decoded, _ := Plain(schema)
+	s, _ := decoded.(map[string]any)
 	g := &generator{root: s}
 	out = map[string]any{}
 	props, _ := s["properties"].(map[string]any)
@@ -546,28 +549,20 @@ func (g *generator) stringFor(s map[string]any, path string) string {
 	return str
 }
 
-// plain turns v into the JSON-decoded form (maps, slices, float64), which is
-// what the generator reads.
-func plain(v any) any {
-	switch v.(type) {
-	case nil, string, bool, float64:
-		return v
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return v
-	}
-	var out any
-	if json.Unmarshal(b, &out) != nil {
-		return v
-	}
-	return out
-}
-
-// number returns v as a float64, if it is a JSON number.
+// number returns v as a float64, if it is a number.
 func number(v any) (float64, bool) {
-	f, ok := v.(float64)
-	return f, ok
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
 }
 
 // equal reports whether a and b encode to the same JSON: numbers compare

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -65,28 +64,10 @@ func testerFor(workdir string) func(*slog.Logger, *connmgr.Manager) *mcp.Server 
 	}
 }
 
-// logBuffer collects a server's log lines; it is safe for concurrent use.
-type logBuffer struct {
-	mu    sync.Mutex
-	lines strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.lines.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.lines.String()
-}
-
 // served is a Server serving on a loopback port.
 type served struct {
-	url    string // http://127.0.0.1:PORT/mcp
-	logs   *logBuffer
+	url    string   // http://127.0.0.1:PORT/mcp
+	logs   *os.File // the server's logs; writes to a file are safe for concurrent use
 	cancel context.CancelFunc
 	done   chan error // receives Serve's error
 
@@ -99,8 +80,12 @@ type served struct {
 // means testerFor("").
 func startServe(t *testing.T, o Options) *served {
 	t.Helper()
-	s := &served{logs: &logBuffer{}, done: make(chan error, 1)}
-	o.Logger = slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := &served{done: make(chan error, 1)}
+	logs, err := os.CreateTemp(t.TempDir(), "serve-*.log")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = logs.Close() })
+	s.logs = logs
+	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if o.Tester == nil {
 		o.Tester = testerFor("")
 	}
@@ -120,10 +105,18 @@ func startServe(t *testing.T, o Options) *served {
 			t.Error("Serve did not return within ShutdownTimeout of its context's end")
 		}
 		if t.Failed() {
-			t.Logf("the server's logs:\n%s", s.logs.String())
+			t.Logf("the server's logs:\n%s", s.logText(t))
 		}
 	})
 	return s
+}
+
+// logText is what the server has logged so far.
+func (s *served) logText(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(s.logs.Name())
+	require.NoError(t, err)
+	return string(b)
 }
 
 // stop ends Serve's context and waits for it, once: it returns whether
