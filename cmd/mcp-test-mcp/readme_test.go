@@ -130,3 +130,20 @@ func TestReadmeListsTheExitCodeTable(t *testing.T) {
 	require.NotEmpty(t, table)
 	assert.Equal(t, table, listed, "README.md's exit codes and internal/exitcode's table differ")
 }
+
+// usageExitCode is a code in `check --help`'s exit-code list.
+var usageExitCode = regexp.MustCompile(`(?m)^  (\d+) +\S`)
+
+func TestCheckHelpListsTheExitCodeTable(t *testing.T) {
+	_, list, ok := strings.Cut(checkUsage, "\nExit codes:\n")
+	require.True(t, ok, "check --help lists the exit codes")
+	list, _, _ = strings.Cut(list, "\n\n")
+	var listed []int
+	for _, m := range usageExitCode.FindAllStringSubmatch(list, -1) {
+		c, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		listed = append(listed, c)
+	}
+	slices.Sort(listed)
+	assert.Equal(t, exitCodeTable(t), listed, "check --help's exit codes and internal/exitcode's table differ")
+}
