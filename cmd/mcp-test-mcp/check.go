@@ -14,13 +14,8 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/audit"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
-)
-
-// Exit codes of `check`, beside 0 (every check passed) and exitUsage.
-const (
-	exitCheckFailed   = 1
-	exitReport        = 2 // the report could not be written
-	exitCannotConnect = 3
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exitcode"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/oauthflow"
 )
 
 // checkExit is how `check` ends when not every check passed; main prints it
@@ -123,7 +118,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.failOn, "fail-on", "error", "with --audit, the least `severity` that fails: error, warning or info")
 	fs.BoolVar(&f.noProbe, "no-probe", false, "with --audit, skip the active probes (unknown method and tool, invalid arguments, read-only calls)")
 	fs.BoolVar(&f.oauth, "oauth", false, "on a 401 or 403 from a streamable HTTP target, run the OAuth authorization-code flow with PKCE (dynamic client registration unless a client is given)")
-	fs.StringVar(&f.oauthRedirectURL, "oauth-redirect-url", "", "with --oauth, the redirect `URL` (also registered by dynamic client registration); port 0 means a free port\n(default "+check.DefaultOAuthRedirectURL+")")
+	fs.StringVar(&f.oauthRedirectURL, "oauth-redirect-url", "", "with --oauth, the redirect `URL` (also registered by dynamic client registration); port 0 means a free port\n(default "+oauthflow.DefaultRedirectURL+")")
 	fs.BoolVar(&f.oauthAutoApprove, "oauth-auto-approve", false, "with --oauth, take the code from the authorization endpoint's redirect without a browser: for CI against test authorization servers that approve at once")
 	fs.StringVar(&f.oauthClientMetadataURL, "oauth-client-metadata-url", "", "with --oauth, use this https `URL` of a client ID metadata document as client_id where the authorization server supports it")
 	fs.StringVar(&f.oauthClientID, "oauth-client-id", "", "with --oauth, the `ID` of a pre-registered client")
@@ -178,17 +173,17 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		err = rep.WriteText(stdout, &check.TextOptions{Color: colorOK(stdout)})
 	}
 	if err != nil {
-		return &checkExit{code: exitReport, msg: fmt.Sprintf("writing the report to stdout: %v", err)}
+		return &checkExit{code: exitcode.Usage, msg: fmt.Sprintf("writing the report to stdout: %v", err)}
 	}
 	if f.junit != "" {
 		if err := writeFile(f.junit, rep.WriteJUnit); err != nil {
-			return &checkExit{code: exitReport, msg: fmt.Sprintf("could not write the JUnit report to %s: %v", f.junit, err)}
+			return &checkExit{code: exitcode.Usage, msg: fmt.Sprintf("could not write the JUnit report to %s: %v", f.junit, err)}
 		}
 	}
 	switch code := rep.ExitCode(); code {
-	case 0:
+	case exitcode.OK:
 		return nil
-	case exitCannotConnect:
+	case exitcode.CannotConnect:
 		// The report and the progress lines say why; without progress,
 		// stderr says it here.
 		msg := "could not start or reach the target (the report says why)"
@@ -196,7 +191,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			msg = "could not start or reach the target: " + rep.ConnectError.Message
 		}
 		return &checkExit{code: code, msg: check.Visible(msg)}
-	case check.ExitInterrupted:
+	case exitcode.Interrupted:
 		return &checkExit{code: code, msg: fmt.Sprintf("interrupted: %d of %d checks skipped", rep.Summary.Skipped, rep.Summary.Total)}
 	default:
 		msg := fmt.Sprintf("%d of %d checks failed", rep.Summary.Failed, rep.Summary.Total)
@@ -336,10 +331,10 @@ func (f *checkFlags) target(pos []string, dash bool, spec *check.Spec, lookup fu
 	return t, secrets, nil
 }
 
-// oauthOptions turns the --oauth flags into check.OAuthOptions; nil without
+// oauthOptions turns the --oauth flags into oauthflow.Options; nil without
 // --oauth. The other --oauth-* flags need --oauth; the secret's environment
 // variable alone does not.
-func (f *checkFlags) oauthOptions(lookup func(string) (string, bool)) (*check.OAuthOptions, error) {
+func (f *checkFlags) oauthOptions(lookup func(string) (string, bool)) (*oauthflow.Options, error) {
 	if !f.oauth {
 		for _, v := range []struct {
 			name string
@@ -358,7 +353,7 @@ func (f *checkFlags) oauthOptions(lookup func(string) (string, bool)) (*check.OA
 		}
 		return nil, nil
 	}
-	o := &check.OAuthOptions{
+	o := &oauthflow.Options{
 		RedirectURL:       f.oauthRedirectURL,
 		AutoApprove:       f.oauthAutoApprove,
 		ClientMetadataURL: f.oauthClientMetadataURL,

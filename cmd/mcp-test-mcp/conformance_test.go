@@ -7,7 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exitcode"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/oauthflow"
 )
 
 func TestConformanceArgs(t *testing.T) {
@@ -54,7 +55,7 @@ func TestConformanceArgs(t *testing.T) {
 			if tt.wantErrMsg != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErrMsg)
-				assert.Equal(t, exitUsage, exitCode(err))
+				assert.Equal(t, exitcode.Usage, exitCode(err))
 				return
 			}
 			require.NoError(t, err)
@@ -74,7 +75,7 @@ func TestCheckOAuthFlags(t *testing.T) {
 		name       string
 		flags      checkFlags
 		env        map[string]string
-		wantOAuth  *check.OAuthOptions
+		wantOAuth  *oauthflow.Options
 		wantBearer string
 		wantErrMsg string
 	}{
@@ -82,24 +83,24 @@ func TestCheckOAuthFlags(t *testing.T) {
 		{
 			name:      "--oauth with the defaults",
 			flags:     checkFlags{oauth: true},
-			wantOAuth: &check.OAuthOptions{},
+			wantOAuth: &oauthflow.Options{},
 		},
 		{
 			name:      "every flag reaches the options",
 			flags:     checkFlags{oauth: true, oauthAutoApprove: true, oauthRedirectURL: "http://localhost:8080/cb", oauthClientMetadataURL: "https://example.com/c.json", oauthClientID: "cli", oauthClientSecret: "sec", oauthScopes: listFlag{"a b", "c"}},
-			wantOAuth: &check.OAuthOptions{AutoApprove: true, RedirectURL: "http://localhost:8080/cb", ClientMetadataURL: "https://example.com/c.json", ClientID: "cli", ClientSecret: "sec", Scopes: []string{"a b", "c"}},
+			wantOAuth: &oauthflow.Options{AutoApprove: true, RedirectURL: "http://localhost:8080/cb", ClientMetadataURL: "https://example.com/c.json", ClientID: "cli", ClientSecret: "sec", Scopes: []string{"a b", "c"}},
 		},
 		{
 			name:      "the client secret comes from the environment",
 			flags:     checkFlags{oauth: true, oauthClientID: "cli"},
 			env:       map[string]string{"MCP_TEST_OAUTH_CLIENT_SECRET": "from-env"},
-			wantOAuth: &check.OAuthOptions{ClientID: "cli", ClientSecret: "from-env"},
+			wantOAuth: &oauthflow.Options{ClientID: "cli", ClientSecret: "from-env"},
 		},
 		{
 			name:      "MCP_TEST_BEARER_TOKEN is left out with --oauth",
 			flags:     checkFlags{oauth: true},
 			env:       map[string]string{"MCP_TEST_BEARER_TOKEN": "tok-env"},
-			wantOAuth: &check.OAuthOptions{},
+			wantOAuth: &oauthflow.Options{},
 		},
 		{
 			name:       "MCP_TEST_BEARER_TOKEN is used without --oauth",
@@ -119,7 +120,7 @@ func TestCheckOAuthFlags(t *testing.T) {
 			if tt.wantErrMsg != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErrMsg)
-				assert.Equal(t, exitUsage, exitCode(err))
+				assert.Equal(t, exitcode.Usage, exitCode(err))
 				return
 			}
 			require.NoError(t, err)

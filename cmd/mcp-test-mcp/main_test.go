@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exitcode"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 )
 
@@ -290,7 +291,7 @@ func TestLoadConfig(t *testing.T) {
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
-				assert.Equal(t, exitUsage, exitCode(err))
+				assert.Equal(t, exitcode.Usage, exitCode(err))
 				return
 			}
 			require.NoError(t, err)

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -81,4 +86,64 @@ func TestReadmePointsOnlyAtFilesTheRepoHas(t *testing.T) {
 		_, err := os.Stat(filepath.Join(repoRoot, filepath.FromSlash(p)))
 		assert.NoError(t, err, "README.md points at %s, which the repository lacks", p)
 	}
+}
+
+// readmeExitCode is a code in README.md's list of check's exit codes: the
+// number after the colon or a comma, then its meaning.
+var readmeExitCode = regexp.MustCompile(`(?:: |, )(\d+) [a-zA-Z]`)
+
+// exitCodeTable is every code in internal/exitcode's const block, read
+// from its source so that a code added there must be added to README.md.
+func exitCodeTable(t *testing.T) []int {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(repoRoot, "internal", "exitcode", "exitcode.go"), nil, 0)
+	require.NoError(t, err)
+	var codes []int
+	ast.Inspect(f, func(n ast.Node) bool {
+		if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.INT {
+			c, err := strconv.Atoi(lit.Value)
+			require.NoError(t, err)
+			codes = append(codes, c)
+		}
+		return true
+	})
+	slices.Sort(codes)
+	return codes
+}
+
+func TestReadmeListsTheExitCodeTable(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(b), "- **Exit codes**:")
+	require.True(t, ok, "README.md lists the exit codes")
+	// The list item runs to the next item or the next paragraph.
+	item, _, _ := strings.Cut(rest, "\n\n")
+	item, _, _ = strings.Cut(item, "\n- ")
+	var listed []int
+	for _, m := range readmeExitCode.FindAllStringSubmatch(": "+strings.TrimSpace(item), -1) {
+		c, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		listed = append(listed, c)
+	}
+	slices.Sort(listed)
+	table := exitCodeTable(t)
+	require.NotEmpty(t, table)
+	assert.Equal(t, table, listed, "README.md's exit codes and internal/exitcode's table differ")
+}
+
+// usageExitCode is a code in `check --help`'s exit-code list.
+var usageExitCode = regexp.MustCompile(`(?m)^  (\d+) +\S`)
+
+func TestCheckHelpListsTheExitCodeTable(t *testing.T) {
+	_, list, ok := strings.Cut(checkUsage, "\nExit codes:\n")
+	require.True(t, ok, "check --help lists the exit codes")
+	list, _, _ = strings.Cut(list, "\n\n")
+	var listed []int
+	for _, m := range usageExitCode.FindAllStringSubmatch(list, -1) {
+		c, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		listed = append(listed, c)
+	}
+	slices.Sort(listed)
+	assert.Equal(t, exitCodeTable(t), listed, "check --help's exit codes and internal/exitcode's table differ")
 }

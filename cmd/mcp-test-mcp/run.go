@@ -17,16 +17,11 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exitcode"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/tools"
 )
 
 const name = "mcp-test-mcp"
-
-// Exit codes.
-const (
-	exitFailure = 1 // anything else
-	exitUsage   = 2 // bad command line or environment
-)
 
 // usageError is a bad command line or environment variable.
 type usageError struct{ msg string }
@@ -38,7 +33,7 @@ func (e *usageError) Error() string {
 // exitCode maps an error returned by run to the process's exit code.
 func exitCode(err error) int {
 	if _, ok := errors.AsType[*usageError](err); ok || errors.Is(err, exampleserver.ErrUsage) || errors.Is(err, exampleserver.ErrUnknownMode) {
-		return exitUsage
+		return exitcode.Usage
 	}
 	if e, ok := errors.AsType[*exampleserver.ExitError](err); ok {
 		return e.Code
@@ -46,7 +41,7 @@ func exitCode(err error) int {
 	if e, ok := errors.AsType[*checkExit](err); ok {
 		return e.code
 	}
-	return exitFailure
+	return exitcode.Failed
 }
 
 // legacyProtocolVersions are the versions offered to the host: the ones

@@ -249,15 +249,15 @@ func (a *auditor) probeReadOnly(ctx context.Context) bool {
 			continue
 		}
 		var (
-			args map[string]any
-			ok   bool
+			args   map[string]any
+			genErr error
 		)
-		if err := guard(func() { args, ok = validArguments(t.in) }); err != nil {
+		if err := guard(func() { args, genErr = validArguments(t.in) }); err != nil {
 			a.skip(check, err.Error())
 			continue
 		}
-		if !ok {
-			a.skip(check, "no arguments that satisfy its inputSchema could be generated")
+		if genErr != nil {
+			a.skip(check, "no arguments that satisfy its inputSchema could be generated: "+genErr.Error())
 			continue
 		}
 		res, sent, err := a.call(ctx, t, args)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -20,15 +19,8 @@ import (
 // the target, which may be careless or hostile.
 const (
 	// maxSchemaDepth bounds the $ref, allOf and nesting levels followed
-	// when generating arguments or collecting properties.
+	// when collecting properties. (schemacheck bounds generation.)
 	maxSchemaDepth = 16
-	// maxGenString and maxGenItems cap generated strings (bytes) and
-	// arrays; a schema that asks for more gets no generated arguments.
-	maxGenString = 1 << 10
-	maxGenItems  = 16
-	// maxGenValues caps the values generated for one tool's arguments, so
-	// that required objects nested in arrays cannot multiply out.
-	maxGenValues = 4096
 )
 
 // compiled is a tool schema that compiles.
@@ -469,172 +461,31 @@ func unknownRequired(root *jsonschema.Schema) map[string][]string {
 	return out
 }
 
-// validArguments makes arguments that should satisfy the input schema: the
-// required properties only, each with the simplest value its schema allows.
-// The caller validates the result; ok is false when no value was found
-// within the bounds above.
-func validArguments(c *compiled) (map[string]any, bool) {
+// validArguments makes arguments that satisfy the input schema, with
+// schemacheck's generator (the one check's call_all uses): the required
+// properties only, each with the simplest value its schema allows. The
+// result is validated here too; the error says why there are none.
+func validArguments(c *compiled) (map[string]any, error) {
 	if c.opaque != "" {
-		return nil, false
+		return nil, errors.New(c.opaque)
 	}
-	g := &generator{root: c.schema, left: maxGenValues}
-	v, ok := g.gen(c.schema, 0)
-	if !ok {
-		return nil, false
+	m, err := schemacheck.Arguments(c.schema)
+	if err != nil {
+		return nil, err
 	}
-	m, ok := v.(map[string]any)
-	if !ok || c.resolved.Validate(m) != nil {
-		return nil, false
+	if err := c.resolved.Validate(m); err != nil {
+		return nil, fmt.Errorf("the generated %s do not validate: %w", compact(m), err)
 	}
-	return m, true
+	return m, nil
 }
 
-// generator makes values for one schema.
-type generator struct {
-	root *jsonschema.Schema
-	// left is how many more values may be made (maxGenValues).
-	left int
-}
-
-func (g *generator) gen(s *jsonschema.Schema, depth int) (any, bool) {
-	if s == nil {
-		return "test", true
+// compact is v as JSON, for a message.
+func compact(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
 	}
-	g.left--
-	if depth > maxSchemaDepth || g.left < 0 {
-		return nil, false
-	}
-	if s.Ref != "" {
-		if target := refTarget(g.root, s.Ref); target != nil {
-			return g.gen(target, depth+1)
-		}
-		return nil, false
-	}
-	switch {
-	case s.Const != nil:
-		return *s.Const, true
-	case len(s.Enum) > 0:
-		return s.Enum[0], true
-	case len(s.Default) > 0:
-		var v any
-		if json.Unmarshal(s.Default, &v) == nil {
-			return v, true
-		}
-	case len(s.Examples) > 0:
-		return s.Examples[0], true
-	}
-	for _, alts := range [][]*jsonschema.Schema{s.AnyOf, s.OneOf, s.AllOf} {
-		if len(alts) > 0 && s.Type == "" && len(s.Types) == 0 {
-			return g.gen(alts[0], depth+1)
-		}
-	}
-	typ := s.Type
-	for _, t := range s.Types {
-		if t != "null" {
-			typ = t
-			break
-		}
-	}
-	switch typ {
-	case "string":
-		return genString(s)
-	case "integer":
-		return math.Round(genNumber(s, true)), true
-	case "number":
-		return genNumber(s, false), true
-	case "boolean":
-		return false, true
-	case "null":
-		return nil, true
-	case "array":
-		n := 0
-		if s.MinItems != nil {
-			n = max(*s.MinItems, 0)
-		}
-		if n > maxGenItems {
-			return nil, false
-		}
-		items := make([]any, 0, n)
-		for range n {
-			v, ok := g.gen(s.Items, depth+1)
-			if !ok {
-				return nil, false
-			}
-			items = append(items, v)
-		}
-		return items, true
-	case "object", "":
-		obj := map[string]any{}
-		for _, name := range s.Required {
-			v, ok := g.gen(s.Properties[name], depth+1)
-			if !ok {
-				return nil, false
-			}
-			obj[name] = v
-		}
-		return obj, true
-	}
-	return nil, false
-}
-
-// genString makes a string that meets s's format and lengths, or reports
-// that it would be longer than maxGenString.
-func genString(s *jsonschema.Schema) (string, bool) {
-	v := "test"
-	switch s.Format {
-	case "uri", "url", "iri", "uri-reference":
-		v = "https://example.com/"
-	case "email":
-		v = "user@example.com"
-	case "date-time":
-		v = "2025-01-01T00:00:00Z"
-	case "date":
-		v = "2025-01-01"
-	case "time":
-		v = "00:00:00Z"
-	case "uuid":
-		v = "00000000-0000-4000-8000-000000000000"
-	case "ipv4":
-		v = "127.0.0.1"
-	case "hostname":
-		v = "example.com"
-	}
-	if s.MinLength != nil && len(v) < *s.MinLength {
-		if *s.MinLength > maxGenString {
-			return "", false
-		}
-		v += strings.Repeat("x", *s.MinLength-len(v))
-	}
-	if s.MaxLength != nil && len(v) > *s.MaxLength {
-		v = v[:max(*s.MaxLength, 0)]
-	}
-	return v, true
-}
-
-func genNumber(s *jsonschema.Schema, integer bool) float64 {
-	v := 1.0
-	if s.Minimum != nil {
-		v = *s.Minimum
-		if integer {
-			v = math.Ceil(v)
-		}
-	}
-	if s.ExclusiveMinimum != nil {
-		v = *s.ExclusiveMinimum + 1
-		if integer {
-			v = math.Floor(*s.ExclusiveMinimum) + 1
-		}
-	}
-	if s.Maximum != nil && v > *s.Maximum {
-		v = *s.Maximum
-		if integer {
-			v = math.Floor(v)
-		}
-	}
-	if s.MultipleOf != nil && *s.MultipleOf > 0 {
-		v = math.Ceil(v / *s.MultipleOf) * *s.MultipleOf
-	}
-	return v
+	return string(b)
 }
 
 // invalidArguments makes arguments the input schema forbids: the required
@@ -674,7 +525,7 @@ func invalidArguments(c *compiled) (map[string]any, string, bool) {
 			continue
 		}
 		args := map[string]any{name: wrong}
-		if v, ok := validArguments(c); ok {
+		if v, err := validArguments(c); err == nil {
 			maps.Copy(v, args)
 			args = v
 		}

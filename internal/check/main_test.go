@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -164,18 +165,23 @@ func escapesServer() error {
 }
 
 // hostileSchemas are input schemas that a naive argument generator panics
-// on, overflows its stack on, or allocates gigabytes for.
-var hostileSchemas = map[string]string{
-	"negative_max_length": `{"type":"object","properties":{"s":{"type":"string","maxLength":-1}},"required":["s"]}`,
-	"negative_min_items":  `{"type":"object","properties":{"a":{"type":"array","items":{"type":"string"},"minItems":-1}},"required":["a"]}`,
-	"huge_min_length":     `{"type":"object","properties":{"s":{"type":"string","minLength":1e12}},"required":["s"]}`,
-	"huge_min_items":      `{"type":"object","properties":{"a":{"type":"array","items":{"type":"string","minLength":100000},"minItems":1e12}},"required":["a"]}`,
-	"self_all_of":         `{"type":"object","$defs":{"A":{"allOf":[{"$ref":"#/$defs/A"}]}},"properties":{"x":{"$ref":"#/$defs/A"}},"required":["x"]}`,
-	"self_any_of":         `{"type":"object","$defs":{"A":{"anyOf":[{"$ref":"#/$defs/A"}]}},"properties":{"x":{"$ref":"#/$defs/A"}},"required":["x"]}`,
-	"branching_all_of":    `{"type":"object","$defs":{"A":{"allOf":[{"$ref":"#/$defs/A"},{"$ref":"#/$defs/A"},{"$ref":"#/$defs/A"},{"$ref":"#/$defs/A"}]}},"properties":{"x":{"$ref":"#/$defs/A"}},"required":["x"]}`,
-	"self_nested":         `{"type":"object","$defs":{"N":{"type":"object","properties":{"n":{"$ref":"#/$defs/N"},"m":{"$ref":"#/$defs/N"}},"required":["n","m"]}},"properties":{"x":{"$ref":"#/$defs/N"}},"required":["x"]}`,
-	"tiny_multiple_of":    `{"type":"object","properties":{"n":{"type":"number","minimum":1e300,"multipleOf":1e-300}},"required":["n"]}`,
-}
+// on, overflows its stack on, or allocates gigabytes for, by tool name
+// (testdata/schemas/hostile.json, shared with schemacheck's tests).
+var hostileSchemas = func() map[string]string {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "schemas", "hostile.json"))
+	if err != nil {
+		panic(err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		panic(err)
+	}
+	out := map[string]string{}
+	for name, schema := range raw {
+		out[name] = string(schema)
+	}
+	return out
+}()
 
 // oddKeys is structured content whose keys hold the characters of paths.
 var oddKeys = map[string]any{

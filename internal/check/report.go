@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/audit"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exitcode"
 )
 
 // Check statuses.
@@ -122,27 +123,23 @@ func (f Failure) String() string {
 	return fmt.Sprintf("%s: expected %s, got %s", f.Expectation, f.Expected, f.Actual)
 }
 
-// ExitInterrupted is the exit code of a run that was interrupted before any
-// check failed: 128 + SIGINT, as a shell reports a program that SIGINT
-// ended.
-const ExitInterrupted = 130
-
-// ExitCode is the exit code of `mcp-test-mcp check` for this report: 0 when
-// every check passed, 1 when one failed (before an interruption, if there
-// was one), 3 when the target could not be started or reached, and
-// ExitInterrupted when the run was interrupted before any check failed.
+// ExitCode is the exit code of `mcp-test-mcp check` for this report:
+// exitcode.OK when every check passed, exitcode.Failed when one failed
+// (before an interruption, if there was one), exitcode.CannotConnect when
+// the target could not be started or reached, and exitcode.Interrupted when
+// the run was interrupted before any check failed.
 func (r *Report) ExitCode() int {
 	switch {
 	case r.ConnectError != nil:
-		return 3
+		return exitcode.CannotConnect
 	case r.Summary.Failed > 0:
-		return 1
+		return exitcode.Failed
 	case r.Interrupted:
-		return ExitInterrupted
+		return exitcode.Interrupted
 	case !r.Passed:
-		return 1
+		return exitcode.Failed
 	}
-	return 0
+	return exitcode.OK
 }
 
 // tally fills in Summary and Passed from Checks.

@@ -27,7 +27,9 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/audit"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/oauthflow"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
@@ -76,7 +78,7 @@ type Options struct {
 	// OAuth runs the OAuth authorization-code flow when the target answers
 	// 401 or 403; nil means none. It needs a streamable HTTP target without
 	// a bearer token.
-	OAuth *OAuthOptions
+	OAuth *oauthflow.Options
 }
 
 // ErrNoTarget is returned by Run when neither the spec nor the options
@@ -84,7 +86,7 @@ type Options struct {
 var ErrNoTarget = errors.New("no target: give a URL, a command after --, or a spec with a target")
 
 // Run connects to the target and runs the checks. The error is non-nil only
-// for a problem with the options (ErrNoTarget, ErrInvalidOAuth); a target
+// for a problem with the options (ErrNoTarget, oauthflow.ErrInvalid); a target
 // that cannot be reached is reported in Report.ConnectError.
 func Run(ctx context.Context, opts *Options) (*Report, error) {
 	if opts == nil {
@@ -102,7 +104,7 @@ func Run(ctx context.Context, opts *Options) (*Report, error) {
 		return nil, ErrNoTarget
 	}
 	if opts.OAuth != nil {
-		if err := opts.OAuth.validate(target); err != nil {
+		if err := opts.OAuth.Validate(oauthflow.Target{URL: target.URL, Transport: target.Transport, BearerToken: target.BearerToken, Headers: target.Headers}); err != nil {
 			return nil, err
 		}
 	}
@@ -119,11 +121,11 @@ func Run(ctx context.Context, opts *Options) (*Report, error) {
 	r.secrets.Add(opts.Secrets...)
 	r.secrets.Add(targetSecrets(target)...)
 	if opts.OAuth != nil {
-		flow, err := newOAuthFlow(opts.OAuth, &r.secrets)
+		flow, err := oauthflow.New(opts.OAuth, &r.secrets)
 		if err != nil {
 			return nil, err
 		}
-		defer flow.close()
+		defer flow.Close()
 		r.oauth = flow
 	}
 	defer r.mgr.Close()
@@ -151,7 +153,7 @@ type runner struct {
 	start   time.Time
 	// oauth authorizes requests to the target; nil without Options.OAuth.
 	// It lives as long as the run, so a reconnect reuses its token.
-	oauth *oauthFlow
+	oauth *oauthflow.Flow
 
 	info  *connmgr.Info
 	tools []*mcp.Tool
@@ -335,7 +337,7 @@ func (r *runner) connect(ctx context.Context, name string) bool {
 		c.Status, c.ErrorType = StatusFailed, ErrorType(err, true)
 		msg := err.Error()
 		if r.oauth != nil {
-			if ferr := r.oauth.failure(); ferr != nil {
+			if ferr := r.oauth.Failure(); ferr != nil {
 				msg += "; the OAuth flow failed: " + ferr.Error()
 			}
 		}
@@ -506,7 +508,11 @@ func (r *runner) callGenerated(ctx context.Context, t *mcp.Tool) {
 		r.skip(GroupCallAll, name, fmt.Sprintf("skipped: the app calls it, not the model (_meta.ui.visibility is %s)", show(vis)))
 		return
 	}
-	args, err := generateArguments(t.InputSchema)
+	args, err := schemacheck.Arguments(t.InputSchema)
+	if _, ok := errors.AsType[*schemacheck.UnsatisfiableError](err); ok {
+		r.skip(GroupCallAll, name, "skipped: no arguments that satisfy its inputSchema could be generated: "+err.Error())
+		return
+	}
 	if err != nil {
 		r.skip(GroupCallAll, name, "skipped: "+err.Error())
 		return

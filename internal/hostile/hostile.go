@@ -76,6 +76,9 @@ const (
 	// Mute never answers, not even initialize, and ignores SIGTERM and the
 	// end of its stdin for a minute.
 	Mute = "mute"
+	// Stubborn serves like the others, but ignores SIGTERM and runs on for
+	// a minute once its stdin ends: closing it takes a SIGKILL.
+	Stubborn = "stubborn"
 	// SetsidDaemon starts a daemon that leaves its process group (a double
 	// fork with setsid, so the daemon's parent is gone), writes "daemon pid
 	// N" to stderr, and serves.
@@ -184,6 +187,10 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 		_, _ = io.Copy(io.Discard, in)
 		time.Sleep(time.Minute)
 		return
+	}
+	if behaviour == Stubborn {
+		signal.Ignore(syscall.SIGTERM)
+		defer time.Sleep(time.Minute)
 	}
 	closeStdout := func() {
 		if c, ok := stdout.(io.Closer); ok {

@@ -1,6 +1,8 @@
 // Package schemacheck validates what a tool returned against the JSON
-// Schema it declared. One implementation serves the call_tool tool, check
-// reports and the audit, so they never disagree about a server.
+// Schema it declared, and generates values from a schema: the arguments
+// check's call_all and the audit's probes call tools with, and the answers
+// to elicitation forms. One implementation of each serves the call_tool
+// tool, check reports and the audit, so they never disagree about a server.
 package schemacheck
 
 import (

@@ -1,4 +1,10 @@
-package check
+// Package oauthflow is the headless OAuth 2.1 client mcp-test-mcp uses for
+// streamable HTTP targets that answer 401 or 403: go-sdk's authorization-code
+// handler with PKCE, an auto-approve fetcher for test authorization servers,
+// a loopback listener for a browser's redirect, and a record of every code
+// and token it handles so that none reaches a report. The check command uses
+// it; it hands a Flow to connmgr as the connection's auth.OAuthHandler.
+package oauthflow
 
 import (
 	"context"
@@ -22,25 +28,26 @@ import (
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
 
-// DefaultOAuthRedirectURL is the redirect URI used when
-// OAuthOptions.RedirectURL is empty. Port 0 stands for a free port, chosen
+// DefaultRedirectURL is the redirect URI used when Options.RedirectURL is
+// empty. Port 0 stands for a free port, chosen
 // when the run starts.
-const DefaultOAuthRedirectURL = "http://127.0.0.1:0/callback"
+const DefaultRedirectURL = "http://127.0.0.1:0/callback"
 
-// ErrInvalidOAuth is wrapped by the error Run returns for OAuth options that
-// cannot work (a stdio target, a bearer token as well, a bad URL).
-var ErrInvalidOAuth = errors.New("invalid OAuth options")
+// ErrInvalid is wrapped by the errors of Options.Validate and New for OAuth
+// options that cannot work (a stdio target, a bearer token as well, a bad
+// URL).
+var ErrInvalid = errors.New("invalid OAuth options")
 
-// OAuthOptions configures the OAuth 2.1 authorization-code flow with PKCE
+// Options configures the OAuth 2.1 authorization-code flow with PKCE
 // (go-sdk's auth.AuthorizationCodeHandler) that runs when a streamable HTTP
 // target answers 401 or 403. The client registers itself, in go-sdk's order
 // of preference: the client ID metadata document when the authorization
 // server supports one, else the pre-registered client, else dynamic client
 // registration, which is always offered.
-type OAuthOptions struct {
+type Options struct {
 	// RedirectURL is where the authorization server sends the user back and
 	// the redirect URI sent in dynamic client registration; empty means
-	// DefaultOAuthRedirectURL. A loopback http URL with port 0 gets a free
+	// DefaultRedirectURL. A loopback http URL with port 0 gets a free
 	// port when the run starts. Without AutoApprove it must be a loopback
 	// http URL: the run listens there for the browser.
 	RedirectURL string
@@ -70,15 +77,28 @@ type OAuthOptions struct {
 	Prompt io.Writer
 }
 
-// oauthHTTPTimeout bounds each request of the flow to the authorization
+// httpTimeout bounds each request of the flow to the authorization
 // server (metadata, registration, token, refresh). The token refresh has no
 // context of its own, so without it a stuck server would stall a call.
-const oauthHTTPTimeout = 30 * time.Second
+const httpTimeout = 30 * time.Second
 
-// validate reports options that cannot work with target.
-func (o *OAuthOptions) validate(t *Target) error {
+// Target is what Validate needs to know of the target the flow is for.
+type Target struct {
+	// URL is the target's URL; a stdio target has none.
+	URL string
+	// Transport is "", "auto", "streamable-http", "sse" or "stdio".
+	Transport string
+	// BearerToken is the target's static token, which excludes OAuth.
+	BearerToken string
+	// Headers are sent with every request; an Authorization header
+	// excludes OAuth.
+	Headers map[string]string
+}
+
+// Validate reports options that cannot work with t, wrapping ErrInvalid.
+func (o *Options) Validate(t Target) error {
 	invalid := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalidOAuth, fmt.Sprintf(format, args...))
+		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 	}
 	if t.URL == "" || !(strings.HasPrefix(t.URL, "http://") || strings.HasPrefix(t.URL, "https://")) {
 		return invalid("OAuth needs an http(s) URL target, not a stdio command")
@@ -113,7 +133,7 @@ func (o *OAuthOptions) validate(t *Target) error {
 			return invalid("the client metadata URL %q must be an https URL with a path", o.ClientMetadataURL)
 		}
 	}
-	redirect := orDefault(o.RedirectURL, DefaultOAuthRedirectURL)
+	redirect := orDefault(o.RedirectURL, DefaultRedirectURL)
 	r, err := url.Parse(redirect)
 	if err != nil || r.Scheme == "" || r.Host == "" {
 		return invalid("the redirect URL %q must be an absolute URL", redirect)
@@ -148,11 +168,11 @@ func isLoopbackHTTP(u *url.URL) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// oauthFlow is the OAuth side of one run: go-sdk's handler, and without
+// Flow is the OAuth side of one run: go-sdk's handler, and without
 // auto-approve the listener that receives the browser's redirect. It is an
 // auth.OAuthHandler that records every token it hands out as a secret, so
 // that no token can reach the report.
-type oauthFlow struct {
+type Flow struct {
 	handler  *auth.AuthorizationCodeHandler
 	secrets  *redact.Secrets
 	prompt   io.Writer
@@ -178,27 +198,27 @@ type oauthFlow struct {
 	lastErr error
 }
 
-var _ auth.OAuthHandler = (*oauthFlow)(nil)
+var _ auth.OAuthHandler = (*Flow)(nil)
 
-// newOAuthFlow builds the handler; without auto-approve it starts listening
-// on the redirect URL. secrets receives the client secret, the
-// authorization codes and the tokens. The caller must call close.
-func newOAuthFlow(o *OAuthOptions, secrets *redact.Secrets) (*oauthFlow, error) {
-	f := &oauthFlow{secrets: secrets, prompt: o.Prompt, flowSem: make(chan struct{}, 1)}
+// New builds the handler; without auto-approve it starts listening on the
+// redirect URL. secrets receives the client secret, the authorization codes
+// and the tokens. The caller must call Close.
+func New(o *Options, secrets *redact.Secrets) (*Flow, error) {
+	f := &Flow{secrets: secrets, prompt: o.Prompt, flowSem: make(chan struct{}, 1)}
 	if f.prompt == nil {
 		f.prompt = os.Stderr
 	}
 	secrets.Add(o.ClientSecret)
-	redirect, err := url.Parse(orDefault(o.RedirectURL, DefaultOAuthRedirectURL))
+	redirect, err := url.Parse(orDefault(o.RedirectURL, DefaultRedirectURL))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidOAuth, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	fetch := f.autoApprove
 	switch {
 	case !o.AutoApprove:
 		ln, err := net.Listen("tcp", redirect.Host)
 		if err != nil {
-			return nil, fmt.Errorf("%w: listening for the browser's redirect: %v", ErrInvalidOAuth, err)
+			return nil, fmt.Errorf("%w: listening for the browser's redirect: %v", ErrInvalid, err)
 		}
 		redirect.Host = withPort(redirect, ln.Addr())
 		f.srv = &http.Server{Handler: http.HandlerFunc(f.callback), ReadHeaderTimeout: 10 * time.Second}
@@ -213,7 +233,7 @@ func newOAuthFlow(o *OAuthOptions, secrets *redact.Secrets) (*oauthFlow, error) 
 		// URI should still be one that could.
 		ln, err := net.Listen("tcp", redirect.Host)
 		if err != nil {
-			return nil, fmt.Errorf("%w: choosing a port for the redirect URL: %v", ErrInvalidOAuth, err)
+			return nil, fmt.Errorf("%w: choosing a port for the redirect URL: %v", ErrInvalid, err)
 		}
 		redirect.Host = withPort(redirect, ln.Addr())
 		ln.Close()
@@ -234,7 +254,7 @@ func newOAuthFlow(o *OAuthOptions, secrets *redact.Secrets) (*oauthFlow, error) 
 		// A slow check can outlive a short-lived access token; go-sdk's
 		// token source refreshes it.
 		RequestRefreshToken: true,
-		Client:              &http.Client{Timeout: oauthHTTPTimeout},
+		Client:              &http.Client{Timeout: httpTimeout},
 	}
 	if o.ClientMetadataURL != "" {
 		cfg.ClientIDMetadataDocumentConfig = &auth.ClientIDMetadataDocumentConfig{URL: o.ClientMetadataURL}
@@ -258,8 +278,8 @@ func newOAuthFlow(o *OAuthOptions, secrets *redact.Secrets) (*oauthFlow, error) 
 	}
 	f.handler, err = auth.NewAuthorizationCodeHandler(cfg)
 	if err != nil {
-		f.close()
-		return nil, fmt.Errorf("%w: %v", ErrInvalidOAuth, err)
+		f.Close()
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return f, nil
 }
@@ -282,8 +302,8 @@ func scopeList(in []string) []string {
 	return out
 }
 
-// close stops the redirect listener, if there is one. It is idempotent.
-func (f *oauthFlow) close() {
+// Close stops the redirect listener, if there is one. It is idempotent.
+func (f *Flow) Close() {
 	if f.srv == nil {
 		return
 	}
@@ -292,7 +312,7 @@ func (f *oauthFlow) close() {
 }
 
 // TokenSource is the handler's, recording every token it returns.
-func (f *oauthFlow) TokenSource(ctx context.Context) (oauth2.TokenSource, error) {
+func (f *Flow) TokenSource(ctx context.Context) (oauth2.TokenSource, error) {
 	ts, err := f.handler.TokenSource(ctx)
 	if ts == nil || err != nil {
 		return ts, err
@@ -303,7 +323,7 @@ func (f *oauthFlow) TokenSource(ctx context.Context) (oauth2.TokenSource, error)
 // Authorize runs the handler's flow, one at a time. A request that failed
 // with a token older than the current one (another flow ran meanwhile) is
 // just retried with the new token.
-func (f *oauthFlow) Authorize(ctx context.Context, req *http.Request, resp *http.Response) error {
+func (f *Flow) Authorize(ctx context.Context, req *http.Request, resp *http.Response) error {
 	select {
 	case f.flowSem <- struct{}{}:
 	case <-ctx.Done():
@@ -322,8 +342,9 @@ func (f *oauthFlow) Authorize(ctx context.Context, req *http.Request, resp *http
 	return err
 }
 
-// failure is why the latest flow failed, or nil.
-func (f *oauthFlow) failure() error {
+// Failure is why the latest flow failed, or nil. A connection's own error
+// only shows the 401 that started the flow.
+func (f *Flow) Failure() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.lastErr
@@ -331,7 +352,7 @@ func (f *oauthFlow) failure() error {
 
 // tokenChangedSince reports whether there is a token and header (the failed
 // request's Authorization) did not carry it.
-func (f *oauthFlow) tokenChangedSince(ctx context.Context, header string) bool {
+func (f *Flow) tokenChangedSince(ctx context.Context, header string) bool {
 	ts, err := f.handler.TokenSource(ctx)
 	if ts == nil || err != nil {
 		return false
@@ -360,9 +381,9 @@ func (s recordingSource) Token() (*oauth2.Token, error) {
 
 // autoApprove is the headless AuthorizationCodeFetcher: the authorization
 // endpoint must redirect at once to the redirect URL with the code.
-func (f *oauthFlow) autoApprove(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
+func (f *Flow) autoApprove(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
 	client := &http.Client{
-		Timeout:       oauthHTTPTimeout,
+		Timeout:       httpTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, args.URL, nil)
@@ -385,7 +406,7 @@ func (f *oauthFlow) autoApprove(ctx context.Context, args *auth.AuthorizationArg
 // browser is the interactive AuthorizationCodeFetcher: it shows the
 // authorization URL and waits for the browser to come back to the redirect
 // URL.
-func (f *oauthFlow) browser(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
+func (f *Flow) browser(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
 	ch := make(chan url.Values, 1)
 	f.mu.Lock()
 	f.waiting = ch
@@ -408,7 +429,7 @@ func (f *oauthFlow) browser(ctx context.Context, args *auth.AuthorizationArgs) (
 
 // callback serves the redirect URL: it hands the query to the waiting
 // authorization.
-func (f *oauthFlow) callback(w http.ResponseWriter, r *http.Request) {
+func (f *Flow) callback(w http.ResponseWriter, r *http.Request) {
 	want, _ := url.Parse(f.redirect)
 	if want == nil || r.URL.Path != orDefault(want.Path, "/") {
 		http.NotFound(w, r)
@@ -434,7 +455,7 @@ func (f *oauthFlow) callback(w http.ResponseWriter, r *http.Request) {
 
 // result turns the redirect's query into the handler's result; the code is
 // recorded as a secret.
-func (f *oauthFlow) result(q url.Values) (*auth.AuthorizationResult, error) {
+func (f *Flow) result(q url.Values) (*auth.AuthorizationResult, error) {
 	if e := q.Get("error"); e != "" {
 		if d := q.Get("error_description"); d != "" {
 			e += ": " + d

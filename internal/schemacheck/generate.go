@@ -1,97 +1,82 @@
-package check
+package schemacheck
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
 	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// GenerateArguments returns arguments for a tool with the given input
-// schema (wire form): its required properties only, each with a value that
-// satisfies its schema. A value is the property's default if it has one,
-// else its first example, const or enum value, else one made from its type
-// that honours minimum/maximum, minLength/maxLength, minItems, format and
-// (when one of a few candidates fits) pattern. Requirements in allOf, the
-// first branch of anyOf/oneOf and if/then/else count too.
+// Arguments returns arguments for a tool with the given input schema (wire
+// form, or anything that marshals to it): its required properties only,
+// each with a value that satisfies its schema. A value is the property's
+// default if it has one, else its first example, const or enum value, else
+// one made from its type that honours minimum/maximum, minLength/maxLength,
+// minItems, format and (when one of a few candidates fits) pattern.
+// Requirements in allOf, the first branch of anyOf/oneOf and if/then/else
+// count too. The check command calls tools with them (call_all), and the
+// audit probes tools with them.
 //
-// The schema comes from the server under test, so nothing in it is trusted:
-// negative bounds count as 0, strings are at most maxStringLen bytes,
-// arrays at most maxItems items, and recursion through nesting, $ref,
-// allOf/anyOf/oneOf and if/then/else stops at maxDepth.
-func GenerateArguments(schema any) map[string]any {
-	s, _ := plain(schema).(map[string]any)
-	g := &generator{root: s}
-	out, _ := g.object(s, 0).(map[string]any)
-	if out == nil {
-		out = map[string]any{}
-	}
-	return out
-}
-
-// generateArguments is GenerateArguments that turns a panic (a schema the
-// generator still mishandles) into an error, so that one tool's schema
-// cannot end a run.
-func generateArguments(schema any) (args map[string]any, err error) {
+// The schema is read as Plain reads it. It comes from the server under
+// test, so nothing in it is trusted: negative bounds count as 0, strings are
+// at most maxStringLen bytes, arrays at most maxItems items, and recursion
+// through nesting, $ref, allOf/anyOf/oneOf and if/then/else stops at
+// maxDepth. When a bound like
+// these, or anything else, kept it from meeting the schema, it returns the
+// arguments it made with an *UnsatisfiableError naming the part of the
+// schema; a panic (a schema it still mishandles) is an error too.
+func Arguments(schema any) (args map[string]any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			args, err = nil, fmt.Errorf("generating arguments from the input schema: %v", p)
 		}
 	}()
-	return GenerateArguments(schema), nil
+	decoded, _ := Plain(schema)
+	s, _ := decoded.(map[string]any)
+	g := &generator{root: s}
+	args, _ = g.object(s, "", 0).(map[string]any)
+	if args == nil {
+		args = map[string]any{}
+	}
+	if len(g.unmet) > 0 {
+		return args, g.unmet[0]
+	}
+	return args, nil
 }
 
-// The _meta keys of an elicitation answer filled from its requested
-// schema: the fields given their default, and the required fields given a
-// generated value.
-const (
-	MetaDefaulted    = "mcp-test-mcp/defaulted"
-	MetaPlaceholders = "mcp-test-mcp/placeholders"
-)
-
-// ElicitAnswer answers an elicitation request from fixed options, for the
-// check command and for connect's elicitation_action alike. Accepting with
-// no content fills the form from the requested schema (see fillForm) and
-// names the filled fields in the answer's _meta.
-func ElicitAnswer(action string, content map[string]any, p *mcp.ElicitParams) *mcp.ElicitResult {
-	res := &mcp.ElicitResult{Action: action}
-	if action != "accept" || p.Mode == "url" {
-		return res
-	}
-	if content != nil {
-		res.Content = maps.Clone(content)
-		return res
-	}
-	filled, defaulted, placeholders := fillForm(p.RequestedSchema)
-	res.Content = filled
-	meta := map[string]any{}
-	if len(defaulted) > 0 {
-		meta[MetaDefaulted] = defaulted
-	}
-	if len(placeholders) > 0 {
-		meta[MetaPlaceholders] = placeholders
-	}
-	if len(meta) > 0 {
-		res.Meta = meta
-	}
-	return res
+// UnsatisfiableError says which part of a schema the generated arguments
+// do not meet, and why.
+type UnsatisfiableError struct {
+	// Path is the part of the schema, in the dotted form of the audit's
+	// findings ("properties.s.minLength"); empty means the whole schema.
+	Path string
+	// Reason says what the schema asks that the generator cannot give.
+	Reason string
 }
 
-// fillForm builds an elicitation answer from its requested schema: every
+func (e *UnsatisfiableError) Error() string {
+	if e.Path == "" {
+		return e.Reason
+	}
+	return e.Path + ": " + e.Reason
+}
+
+// Form fills an elicitation form from its requested schema: every
 // property's default, and a generated value for each required property
 // without one. It returns the names of both. A schema the generator cannot
 // handle gives an empty form.
-func fillForm(schema any) (out map[string]any, defaulted, placeholders []string) {
+func Form(schema any) (out map[string]any, defaulted, generated []string) {
 	defer func() {
 		if recover() != nil {
-			out, defaulted, placeholders = map[string]any{}, nil, nil
+			out, defaulted, generated = map[string]any{}, nil, nil
 		}
 	}()
-	s, _ := plain(schema).(map[string]any)
+	decoded, _ := Plain(schema)
+	s, _ := decoded.(map[string]any)
 	g := &generator{root: s}
 	out = map[string]any{}
 	props, _ := s["properties"].(map[string]any)
@@ -102,14 +87,14 @@ func fillForm(schema any) (out map[string]any, defaulted, placeholders []string)
 			defaulted = append(defaulted, name)
 		}
 	}
-	for _, name := range requiredOf(s) {
+	for _, name := range Required(s) {
 		if _, ok := out[name]; !ok {
 			p, _ := props[name].(map[string]any)
-			out[name] = g.value(p, 1)
-			placeholders = append(placeholders, name)
+			out[name] = g.value(p, "properties."+name, 1)
+			generated = append(generated, name)
 		}
 	}
-	return out, defaulted, placeholders
+	return out, defaulted, generated
 }
 
 // Limits on what a (possibly hostile) schema can make the generator do.
@@ -130,6 +115,14 @@ type generator struct {
 	root map[string]any
 	// work counts the schemas visited, up to maxWork.
 	work int
+	// unmet lists what the generated value does not meet, in the order
+	// found.
+	unmet []*UnsatisfiableError
+}
+
+// cannot records that the value at path does not meet its schema.
+func (g *generator) cannot(path, format string, args ...any) {
+	g.unmet = append(g.unmet, &UnsatisfiableError{Path: strings.TrimPrefix(path, "."), Reason: fmt.Sprintf(format, args...)})
 }
 
 // tired reports whether the generator has visited maxWork schemas, and
@@ -170,19 +163,26 @@ func (g *generator) deref(s map[string]any) map[string]any {
 	return s
 }
 
-// merge folds allOf, and the first branch of anyOf/oneOf, into s. depth
-// counts the merges above this one: a schema that refers back to itself
-// through allOf (`A: {allOf: [{$ref: A}]}`) stops at maxDepth.
-func (g *generator) merge(s map[string]any, depth int) map[string]any {
+// merge folds allOf, and the first branch of anyOf/oneOf, into s, the
+// schema of the value at path. depth counts the merges above this one: a
+// schema that refers back to itself through allOf (`A: {allOf: [{$ref:
+// A}]}`) stops at maxDepth, which is recorded as unmet.
+func (g *generator) merge(s map[string]any, path string, depth int) map[string]any {
 	s = g.deref(s)
+	if ref, ok := s["$ref"].(string); ok {
+		g.cannot(path, "$ref %q is not followed (only local references are)", ref)
+	}
 	if depth >= maxDepth || g.tired() {
+		if s["allOf"] != nil || s["anyOf"] != nil || s["oneOf"] != nil {
+			g.cannot(path, "allOf, anyOf or oneOf nested deeper than %d levels, or in more than %d subschemas, is not followed", maxDepth, maxWork)
+		}
 		return s
 	}
 	parts := []map[string]any{}
 	if all, ok := s["allOf"].([]any); ok {
 		for _, p := range all {
 			if m, ok := p.(map[string]any); ok {
-				parts = append(parts, g.merge(m, depth+1))
+				parts = append(parts, g.merge(m, path, depth+1))
 			}
 		}
 	}
@@ -193,7 +193,7 @@ func (g *generator) merge(s map[string]any, depth int) map[string]any {
 				if !ok || typeOf(g.deref(m)) == "null" {
 					continue
 				}
-				parts = append(parts, g.merge(m, depth+1))
+				parts = append(parts, g.merge(m, path, depth+1))
 				break
 			}
 		}
@@ -209,7 +209,7 @@ func (g *generator) merge(s map[string]any, depth int) map[string]any {
 	if p, ok := s["properties"].(map[string]any); ok {
 		maps.Copy(props, p)
 	}
-	req := requiredOf(s)
+	req := Required(s)
 	for _, p := range parts {
 		for k, v := range p {
 			switch k {
@@ -222,7 +222,7 @@ func (g *generator) merge(s map[string]any, depth int) map[string]any {
 					}
 				}
 			case "required":
-				for _, r := range requiredOf(p) {
+				for _, r := range Required(p) {
 					if !slices.Contains(req, r) {
 						req = append(req, r)
 					}
@@ -243,7 +243,8 @@ func (g *generator) merge(s map[string]any, depth int) map[string]any {
 	return out
 }
 
-func requiredOf(s map[string]any) []string {
+// Required returns the names an object schema (wire form) requires.
+func Required(s map[string]any) []string {
 	var out []string
 	if r, ok := s["required"].([]any); ok {
 		for _, x := range r {
@@ -287,11 +288,16 @@ func typeOf(s map[string]any) string {
 	return ""
 }
 
-func (g *generator) value(s map[string]any, depth int) any {
-	if s == nil || g.tired() {
+// value generates a value for s, the schema of the value at path.
+func (g *generator) value(s map[string]any, path string, depth int) any {
+	if s == nil {
 		return "mcp-test-mcp"
 	}
-	s = g.merge(s, depth)
+	if g.tired() {
+		g.cannot(path, "the schema has more than %d subschemas; the generator gave up", maxWork)
+		return "mcp-test-mcp"
+	}
+	s = g.merge(s, path, depth)
 	if v, ok := s["default"]; ok {
 		return v
 	}
@@ -311,41 +317,50 @@ func (g *generator) value(s map[string]any, depth int) any {
 	}
 	switch typeOf(s) {
 	case "object":
-		return g.object(s, depth)
+		return g.object(s, path, depth)
 	case "array":
 		n := 0
 		if f, ok := number(s["minItems"]); ok {
 			n = clampInt(f, maxItems)
+			if f > maxItems {
+				g.cannot(path+".minItems", "%v items is more than the %d the generator makes", f, maxItems)
+			}
 		}
 		items, _ := s["items"].(map[string]any)
 		out := make([]any, 0, n)
 		for range n {
 			if depth >= maxDepth {
+				g.cannot(path, "the value nests deeper than %d levels", maxDepth)
 				break
 			}
-			out = append(out, g.value(items, depth+1))
+			out = append(out, g.value(items, path+".items", depth+1))
 		}
 		return out
 	case "integer":
-		return int64(numberFor(s, true))
+		return int64(g.numberFor(s, path, true))
 	case "number":
-		return numberFor(s, false)
+		return g.numberFor(s, path, false)
 	case "boolean":
 		return false
 	case "null":
 		return nil
 	default:
-		return stringFor(s)
+		return g.stringFor(s, path)
 	}
 }
 
-// object generates the required properties of an object schema.
-func (g *generator) object(s map[string]any, depth int) any {
+// object generates the required properties of an object schema, the schema
+// of the value at path.
+func (g *generator) object(s map[string]any, path string, depth int) any {
 	out := map[string]any{}
-	if s == nil || depth >= maxDepth {
+	if s == nil {
 		return out
 	}
-	s = g.merge(s, depth)
+	if depth >= maxDepth {
+		g.cannot(path, "the value nests deeper than %d levels", maxDepth)
+		return out
+	}
+	s = g.merge(s, path, depth)
 	props, _ := s["properties"].(map[string]any)
 	fill := func(names []string) {
 		for _, name := range names {
@@ -353,17 +368,17 @@ func (g *generator) object(s map[string]any, depth int) any {
 				continue
 			}
 			p, _ := props[name].(map[string]any)
-			out[name] = g.value(p, depth+1)
+			out[name] = g.value(p, path+".properties."+name, depth+1)
 		}
 	}
-	fill(requiredOf(s))
+	fill(Required(s))
 	if cond, ok := s["if"].(map[string]any); ok {
 		branch := "else"
 		if g.satisfies(out, cond) {
 			branch = "then"
 		}
 		if b, ok := s[branch].(map[string]any); ok {
-			b = g.merge(b, depth+1)
+			b = g.merge(b, path+"."+branch, depth+1)
 			if bp, ok := b["properties"].(map[string]any); ok {
 				if props == nil {
 					props = map[string]any{}
@@ -376,7 +391,7 @@ func (g *generator) object(s map[string]any, depth int) any {
 					}
 				}
 			}
-			fill(requiredOf(b))
+			fill(Required(b))
 		}
 	}
 	return out
@@ -385,7 +400,7 @@ func (g *generator) object(s map[string]any, depth int) any {
 // satisfies is a small check of an if-schema: its required properties are
 // present and its properties' const and enum values match.
 func (g *generator) satisfies(obj map[string]any, cond map[string]any) bool {
-	for _, r := range requiredOf(cond) {
+	for _, r := range Required(cond) {
 		if _, ok := obj[r]; !ok {
 			return false
 		}
@@ -409,8 +424,8 @@ func (g *generator) satisfies(obj map[string]any, cond map[string]any) bool {
 
 // numberFor picks a number within the schema's bounds: the minimum if
 // there is one, else 1 (or the maximum when that is below 1), rounded up to
-// a multipleOf.
-func numberFor(s map[string]any, integer bool) float64 {
+// a multipleOf. A number that misses the bounds is recorded as unmet.
+func (g *generator) numberFor(s map[string]any, path string, integer bool) float64 {
 	step := 1.0
 	if !integer {
 		step = 0.5
@@ -443,7 +458,12 @@ func numberFor(s map[string]any, integer bool) float64 {
 		}
 	}
 	if math.IsInf(v, 0) || math.IsNaN(v) {
-		return 1 // JSON has no such number; the bounds were absurd
+		// JSON has no such number; the bounds were absurd.
+		g.cannot(path, "no number meets its minimum, maximum and multipleOf")
+		return 1
+	}
+	if hasLo && v < lo || hasHi && v > hi {
+		g.cannot(path, "no number meets its minimum, maximum and multipleOf")
 	}
 	return v
 }
@@ -488,30 +508,67 @@ var patternCandidates = []string{
 	"https://example.com", "2000-01-01", "00000000-0000-4000-8000-000000000000", "example.com", "a-b", "a_b", "",
 }
 
-func stringFor(s map[string]any) string {
+// stringFor makes a string for s, the schema of the value at path: a
+// sample of its format, or a candidate that matches its pattern, padded or
+// cut to its lengths. What it cannot meet is recorded as unmet.
+func (g *generator) stringFor(s map[string]any, path string) string {
 	str := "mcp-test-mcp"
 	if f, ok := s["format"].(string); ok && formatSamples[f] != "" {
 		str = formatSamples[f]
 	}
+	var re *regexp.Regexp
 	if p, ok := s["pattern"].(string); ok {
-		if re, err := regexp.Compile(p); err == nil && !re.MatchString(str) {
-			for _, c := range patternCandidates {
-				if re.MatchString(c) {
-					str = c
-					break
-				}
+		// A pattern Go cannot compile (JSON Schema patterns are ECMA
+		// 262) is left alone: nothing here can tell what it matches.
+		if re, _ = regexp.Compile(p); re != nil && !re.MatchString(str) {
+			if i := slices.IndexFunc(patternCandidates, re.MatchString); i >= 0 {
+				str = patternCandidates[i]
+			} else {
+				g.cannot(path+".pattern", "none of the generator's candidate strings matches %q", p)
 			}
 		}
 	}
+	minLen := -1
 	if f, ok := number(s["minLength"]); ok {
-		if n := clampInt(f, maxStringLen); len(str) < n {
-			str += strings.Repeat("x", n-len(str))
+		minLen = clampInt(f, maxStringLen)
+		if f > maxStringLen {
+			g.cannot(path+".minLength", "%v bytes is more than the %d the generator makes", f, maxStringLen)
+		}
+		if len(str) < minLen {
+			str += strings.Repeat("x", minLen-len(str))
 		}
 	}
 	if f, ok := number(s["maxLength"]); ok {
 		if n := clampInt(f, maxStringLen); len(str) > n {
 			str = str[:n]
+			if n < minLen {
+				g.cannot(path, "minLength %d is above maxLength %d", minLen, n)
+			}
 		}
 	}
 	return str
+}
+
+// number returns v as a float64, if it is a number.
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// equal reports whether a and b encode to the same JSON: numbers compare
+// by value whether generated (int64) or decoded (float64).
+func equal(a, b any) bool {
+	x, errA := json.Marshal(a)
+	y, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(x, y)
 }

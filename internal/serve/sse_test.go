@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"bufio"
@@ -57,7 +57,7 @@ func ended(resp *http.Response) bool {
 
 func TestServeSSESessionsCannotHoldAPlaceForever(t *testing.T) {
 	t.Run("a GET /sse that never posts is closed and its place freed", func(t *testing.T) {
-		s := startServe(t, "--sse", "--max-sessions", "1", "--unused-session-timeout", "1s")
+		s := startServe(t, Options{SSE: true, MaxSessions: 1, UnusedSessionTimeout: time.Second})
 		sseURL := strings.TrimSuffix(s.url, "/mcp") + "/sse"
 		idle := openSSE(t, sseURL)
 		require.Equal(t, http.StatusOK, idle.StatusCode)
@@ -75,8 +75,8 @@ func TestServeSSESessionsCannotHoldAPlaceForever(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, res.IsError)
 	})
-	t.Run("an SSE session idle for --session-timeout is closed", func(t *testing.T) {
-		s := startServe(t, "--sse", "--max-sessions", "1", "--session-timeout", "1s")
+	t.Run("an SSE session idle for SessionTimeout is closed", func(t *testing.T) {
+		s := startServe(t, Options{SSE: true, MaxSessions: 1, SessionTimeout: time.Second})
 		sseURL := strings.TrimSuffix(s.url, "/mcp") + "/sse"
 		cs, err := mcp.NewClient(&mcp.Implementation{Name: "sse-host", Version: "0"}, nil).
 			Connect(t.Context(), &mcp.SSEClientTransport{Endpoint: sseURL}, nil)
