@@ -325,7 +325,9 @@ func (f *checkFlags) target(pos []string, dash bool, spec *check.Spec, lookup fu
 	}
 	if f.bearerToken != "" {
 		t.BearerToken = f.bearerToken
-	} else if tok, ok := lookup("MCP_TEST_BEARER_TOKEN"); ok && tok != "" && t.BearerToken == "" && !f.oauth {
+	} else if tok, ok := lookup("MCP_TEST_BEARER_TOKEN"); ok && tok != "" && t.BearerToken == "" && !f.oauth && t.Spec().IsHTTP() {
+		// The environment's token is a default for HTTP targets; a command
+		// target is not refused because the variable is set.
 		t.BearerToken = tok
 	}
 	return t, secrets, nil

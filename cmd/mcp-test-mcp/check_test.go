@@ -55,6 +55,12 @@ func TestCheckCommand(t *testing.T) {
 			wantStdout: []string{"✓ call_tool echo", "✓ call_tool sample", "- call_tool destructive_reset", "✓ audit", "PASSED: 16 checks, 15 passed, 0 failed, 1 skipped in"},
 		},
 		{
+			name:       "MCP_TEST_BEARER_TOKEN in the environment does not refuse a command target",
+			args:       example,
+			env:        []string{"MCP_TEST_BEARER_TOKEN=env-token-for-http-only"},
+			wantStdout: []string{"✓ list_tools", "PASSED"},
+		},
+		{
 			name:       "help documents the exit codes",
 			args:       []string{"--help"},
 			wantStdout: []string{"Exit codes:", "3    the target could not be started", "130  SIGINT or SIGTERM", "${NAME} in a spec is read from the whole environment"},

@@ -33,7 +33,7 @@ func (s Spec) Validate() error {
 	if !slices.Contains(Transports, tr) {
 		return invalid("transport %q is not one of %s", s.Transport, strings.Join(Transports, ", "))
 	}
-	if s.isHTTP() {
+	if s.IsHTTP() {
 		if tr == TransportStdio {
 			return invalid("transport stdio needs a command or a script path, not the URL %s", redact.URL(s.URL))
 		}
@@ -92,8 +92,8 @@ func (s Spec) transport() string {
 	return s.Transport
 }
 
-// isHTTP reports whether s's URL is an http(s) URL rather than a path.
-func (s Spec) isHTTP() bool {
+// IsHTTP reports whether s's URL is an http(s) URL rather than a path.
+func (s Spec) IsHTTP() bool {
 	return strings.HasPrefix(s.URL, "http://") || strings.HasPrefix(s.URL, "https://")
 }
 

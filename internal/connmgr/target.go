@@ -48,7 +48,7 @@ func resolve(spec Spec) (*target, error) {
 	// ("production", "1") from the target's stderr would mangle it. No env
 	// value is ever shown by the tester itself.
 	t.secrets.Add(spec.Secrets()...)
-	if spec.isHTTP() {
+	if spec.IsHTTP() {
 		return t.resolveHTTP(spec)
 	}
 	return t.resolveStdio(spec)
