@@ -51,6 +51,10 @@ func (s *Server) perSession(next http.Handler) http.Handler {
 			s.mu.Unlock()
 		}()
 		used := &atomic.Bool{}
+		// A session that starts after shutdown is closed when this
+		// request ends (see track), by this request's own goroutine.
+		late := &lateClose{}
+		defer late.run()
 		var idle *idleTimer
 		ctx := r.Context()
 		if r.URL.Path == "/sse" {
@@ -76,7 +80,7 @@ func (s *Server) perSession(next http.Handler) http.Handler {
 			})
 			defer idle.stop()
 		}
-		r = r.WithContext(context.WithValue(ctx, sessionServerKey{}, s.newSessionServer(reserved, used, idle)))
+		r = r.WithContext(context.WithValue(ctx, sessionServerKey{}, s.newSessionServer(reserved, used, idle, late)))
 		next.ServeHTTP(w, r)
 	})
 }
@@ -86,8 +90,9 @@ func (s *Server) perSession(next http.Handler) http.Handler {
 // first request nothing is running, so one that never starts leaks nothing.
 // reserved is the request's place among MaxSessions, used is set by the
 // first request other than the handshake, and idle (when not nil) is held
-// stopped while a request runs (see perSession).
-func (s *Server) newSessionServer(reserved, used *atomic.Bool, idle *idleTimer) *mcp.Server {
+// stopped while a request runs (see perSession), and late closes a session
+// that starts after shutdown once the request that started it ends.
+func (s *Server) newSessionServer(reserved, used *atomic.Bool, idle *idleTimer, late *lateClose) *mcp.Server {
 	s.mu.Lock()
 	s.n++
 	logger := s.log.With("session", s.n)
@@ -101,7 +106,7 @@ func (s *Server) newSessionServer(reserved, used *atomic.Bool, idle *idleTimer) 
 				used.Store(true)
 			}
 			if ss, ok := req.GetSession().(*mcp.ServerSession); ok {
-				once.Do(func() { s.track(ss, mgr, logger, reserved, used) })
+				once.Do(func() { s.track(ss, mgr, logger, reserved, used, late) })
 			}
 			if idle != nil {
 				idle.begin()
@@ -156,7 +161,7 @@ func (i *idleTimer) end() {
 // while s.mu is held: closing a target can take seconds (one that ignores
 // SIGTERM is killed only after a grace period), and every other session's
 // start and end waits for s.mu.
-func (s *Server) track(ss *mcp.ServerSession, mgr *connmgr.Manager, logger *slog.Logger, reserved, used *atomic.Bool) {
+func (s *Server) track(ss *mcp.ServerSession, mgr *connmgr.Manager, logger *slog.Logger, reserved, used *atomic.Bool, late *lateClose) {
 	s.mu.Lock()
 	if reserved.CompareAndSwap(true, false) {
 		s.starting--
@@ -164,8 +169,9 @@ func (s *Server) track(ss *mcp.ServerSession, mgr *connmgr.Manager, logger *slog
 	if s.closed {
 		s.mu.Unlock()
 		// ss.Close waits for the request under way, which is the caller's:
-		// it must not run here.
-		go ss.Close()
+		// it must not run here, but when the request that started the
+		// session ends.
+		late.close(ss)
 		_ = mgr.Close()
 		return
 	}
@@ -190,4 +196,37 @@ func (s *Server) track(ss *mcp.ServerSession, mgr *connmgr.Manager, logger *slog
 	})
 	s.mu.Unlock()
 	logger.Info("session started")
+}
+
+// lateClose closes a session that started after shutdown, from the
+// goroutine of the request that started it, once that request has ended
+// (ss.Close waits for requests under way, so it cannot run inside one).
+type lateClose struct {
+	mu   sync.Mutex
+	ss   *mcp.ServerSession // to close; guarded by mu
+	done bool               // run has been called; guarded by mu
+}
+
+// close has ss closed by run; when run has already been called (the
+// starting request has ended), the close runs on a goroutine of its own,
+// which waits only for the request under way.
+func (l *lateClose) close(ss *mcp.ServerSession) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		go ss.Close()
+		return
+	}
+	l.ss = ss
+}
+
+// run closes the session handed to close, if any.
+func (l *lateClose) run() {
+	l.mu.Lock()
+	l.done = true
+	ss := l.ss
+	l.mu.Unlock()
+	if ss != nil {
+		_ = ss.Close()
+	}
 }
