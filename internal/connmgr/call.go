@@ -13,9 +13,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
 )
 
 // do runs one request to the target with a deadline, records it in the

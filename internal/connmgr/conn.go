@@ -353,28 +353,6 @@ func captureRawTools(next mcp.MethodHandler) mcp.MethodHandler {
 	}
 }
 
-// captureVersion is a sending middleware that keeps the protocol version
-// of the initialize answer before go-sdk judges it.
-func (c *conn) captureVersion(next mcp.MethodHandler) mcp.MethodHandler {
-	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-		res, err := next(ctx, method, req)
-		if r, ok := res.(*mcp.InitializeResult); ok && r != nil && method == "initialize" {
-			v := r.ProtocolVersion
-			c.version.Store(&v)
-		}
-		return res, err
-	}
-}
-
-// answeredVersion is the protocol version the target answered initialize
-// with, or "".
-func (c *conn) answeredVersion() string {
-	if v := c.version.Load(); v != nil {
-		return *v
-	}
-	return ""
-}
-
 // findTool looks name up in the target's tool list, fetching the list when
 // the cache is stale or the name is not in it. It returns nil, nil when the
 // list cannot be had (the call then goes ahead without a definition).
