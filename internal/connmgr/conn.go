@@ -69,8 +69,10 @@ type conn struct {
 	// reconnects is how many times this connection's lineage was
 	// re-established before this generation; stats is shared along it.
 	reconnects int
-	health     *monitor       // nil when the health monitor is disabled
-	bg         sync.WaitGroup // the health monitor; finish waits for it
+	health     *monitor // nil when the health monitor is disabled
+	// bg owns the connection's goroutines (watch, its session waiter, the
+	// health monitor); finish waits for them.
+	bg group
 
 	closing atomic.Bool // set when we close it on purpose
 	// version is the protocolVersion of the target's initialize answer,
@@ -84,7 +86,7 @@ type conn struct {
 	dead       chan struct{} // closed when the connection broke under us
 	deadReason string        // written before dead is closed
 	deadAt     time.Time     // written before dead is closed
-	onDead     func(*conn)
+	onDead     func(*conn)   // must not block: markDead runs in c's own goroutines
 
 	finishOnce sync.Once
 	prev       *Previous // written by finish
@@ -138,7 +140,7 @@ func (c *conn) markDead(reason string) {
 		c.mu.Unlock()
 		close(c.dead)
 		c.log.Info("connection lost", "reason", reason)
-		go c.onDead(c)
+		c.onDead(c)
 	})
 }
 
@@ -147,11 +149,15 @@ func (c *conn) markDead(reason string) {
 // declared lost anyway.
 const drainGrace = 2 * time.Second
 
+// startWatch runs watch in a goroutine of c's, once c is the current
+// connection; finish waits for it.
+func (c *conn) startWatch() { c.bg.start(c.watch) }
+
 // watch turns the end of the session or of the process into markDead. It
 // returns when the connection is finished.
 func (c *conn) watch() {
 	waitErr := make(chan error, 1)
-	go func() { waitErr <- c.cs.Wait() }()
+	c.bg.start(func() { waitErr <- c.cs.Wait() })
 	var exited <-chan struct{}
 	if c.proc != nil {
 		exited = c.proc.exited
@@ -220,19 +226,13 @@ func (c *conn) finish(endedBy string) (*Previous, string) {
 				warnings = append(warnings, c.scrub(c.termWarn))
 			}
 		}
-		if c.cs != nil {
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				_ = c.cs.Close()
-			}()
-			select {
-			case <-done:
-			case <-time.After(sessionCloseTimeout):
-				warnings = append(warnings, "the session did not close within "+sessionCloseTimeout.String())
-			}
+		if c.cs != nil && !returnsWithin(func() { _ = c.cs.Close() }, sessionCloseTimeout) {
+			warnings = append(warnings, "the session did not close within "+sessionCloseTimeout.String())
 		}
-		c.bg.Wait() // the monitor's ping ends with the transport
+		// The monitor's ping and the session waiter end with the transport.
+		if !c.bg.wait(sessionCloseTimeout) {
+			warnings = append(warnings, "the connection's goroutines did not end within "+sessionCloseTimeout.String())
+		}
 		if c.httpBase != nil {
 			c.httpBase.CloseIdleConnections()
 		}

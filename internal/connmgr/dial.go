@@ -83,7 +83,7 @@ func (m *Manager) newConn(spec Spec, tgt *target, from *lineage) *conn {
 		maxBytes:     m.opts.MaxMessageBytes,
 		dead:         make(chan struct{}),
 		byToken:      map[string]*collector{},
-		onDead:       func(c *conn) { m.retire(c, EndedByLost) },
+		onDead:       m.onDead,
 		events:       m.events,
 		spec:         spec,
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"sync"
@@ -95,7 +96,7 @@ type Manager struct {
 	// under mu while closed is false, so that Close's waits see them all.
 	closed bool
 
-	bg sync.WaitGroup // recovery goroutines
+	bg sync.WaitGroup // recovery goroutines, and the retiring of lost connections
 	// cleanups are the closes of targets whose connect timed out; Close
 	// waits for them.
 	cleanups sync.WaitGroup
@@ -238,7 +239,7 @@ func (m *Manager) Connect(ctx context.Context, spec Spec) (info *Info, replaced 
 	m.pending = nil
 	m.mu.Unlock()
 	r.stop()
-	go c.watch()
+	c.startWatch()
 	if old != nil {
 		replaced, _ = m.retire(old, EndedByReplaced)
 	}
@@ -353,7 +354,34 @@ func (m *Manager) Close() error {
 	m.closed = true
 	m.mu.Unlock()
 	_, _, err := m.Disconnect(context.Background())
-	m.bg.Wait()
-	m.cleanups.Wait()
+	wait := m.opts.TerminateTimeout + closeWaitSlack
+	if !returnsWithin(func() { m.bg.Wait(); m.cleanups.Wait() }, wait) {
+		err = errors.Join(err, fmt.Errorf("closing the connection manager: a reconnect or a cleanup of a target did not end within %s; its process may still be running", wait))
+	}
 	return err
+}
+
+// closeWaitSlack is how much longer than the terminate timeout Close waits
+// for the recoveries and cleanups in progress: a close of a target also
+// waits for its session (sessionCloseTimeout) and exit status (exitGrace).
+const closeWaitSlack = 10 * time.Second
+
+// onDead retires c, which broke under us, in a goroutine the Manager owns:
+// markDead runs in c's own goroutines (watch, the health monitor), which
+// finishing c waits for. After Close nothing is started: Close retires the
+// current connection itself, and whoever dials one finishes it.
+func (m *Manager) onDead(c *conn) {
+	m.mu.Lock()
+	closed := m.closed
+	if !closed {
+		m.bg.Add(1) // under mu, while not closed: see Manager.closed
+	}
+	m.mu.Unlock()
+	if closed {
+		return
+	}
+	go func() {
+		defer m.bg.Done()
+		m.retire(c, EndedByLost)
+	}()
 }

@@ -231,7 +231,7 @@ func (m *Manager) install(r *recovery, c *conn, data map[string]any) bool {
 		c.finish(EndedByDisconnect)
 		return false
 	}
-	go c.watch()
+	c.startWatch()
 	return true
 }
 
@@ -363,7 +363,7 @@ func (m *Manager) Reconnect(ctx context.Context) (*ReconnectResult, error) {
 	m.pending = nil
 	m.mu.Unlock()
 	raced.stop()
-	go c.watch()
+	c.startWatch()
 	var prev *Previous
 	if old != nil {
 		prev, _ = m.retire(old, EndedByReplaced)
