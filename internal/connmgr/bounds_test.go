@@ -181,3 +181,27 @@ func TestACancelledRequestIsNoLongerInFlight(t *testing.T) {
 		return n == 0
 	}, 5*time.Second, 10*time.Millisecond, "notifications/cancelled removes the id, so a late junk frame with it fails nothing")
 }
+
+func TestPaginationLoopsAreStopped(t *testing.T) {
+	tests := []struct {
+		cursor string
+		spec   func(t *testing.T) Spec
+		want   string
+	}{
+		{"repeat-cursor", func(t *testing.T) Spec { return hostileSpec(t, hostile.RepeatCursor, nil) }, `returned the cursor "again" twice`},
+		{"endless", func(t *testing.T) Spec {
+			return hostileSpec(t, hostile.HugePages, map[string]string{"HOSTILE_PAGE_ITEMS": "1"})
+		}, `more than 100 pages; the last cursor was "page-100"`},
+	}
+	for _, tt := range tests {
+		t.Run("a server whose tools/list cursor is "+tt.cursor+" gets a protocol error naming the cursor", func(t *testing.T) {
+			m := newManager(t, nil)
+			connect(t, m, tt.spec(t))
+			_, err := m.ListTools(t.Context())
+			var perr *ProtocolError
+			require.ErrorAs(t, err, &perr)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.True(t, m.Status().Connected, "the connection stays usable")
+		})
+	}
+}
