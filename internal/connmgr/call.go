@@ -22,9 +22,7 @@ import (
 // do runs one request to the target with a deadline, records it in the
 // statistics, and turns its failure into one of the package's errors.
 func (c *conn) do(ctx context.Context, method string, kind stats.Kind, timeout time.Duration, fn func(context.Context) error) error {
-	if timeout <= 0 {
-		timeout = c.callTimeout
-	}
+	timeout = orDefault(timeout, c.callTimeout)
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	stop := context.AfterFunc(c.reqCtx, cancel) // a disconnect ends requests in flight

@@ -111,14 +111,7 @@ func (c *conn) scrub(s string) string { return c.tgt.secrets.ScrubEscaped(s) }
 // isDead reports whether the connection broke under us. A stdio target's
 // exit alone does not make it dead: its last answers may still be in the
 // pipe (see watch).
-func (c *conn) isDead() bool {
-	select {
-	case <-c.dead:
-		return true
-	default:
-		return false
-	}
-}
+func (c *conn) isDead() bool { return isClosed(c.dead) }
 
 // deadInfo returns why and when the connection broke, if it did.
 func (c *conn) deadInfo() (reason string, at time.Time) {

@@ -62,10 +62,6 @@ func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, er
 // limits and statistics (a reconnect's from lineage lends its id and
 // statistics).
 func (m *Manager) newConn(spec Spec, tgt *target, from *lineage) *conn {
-	callTimeout := spec.CallTimeout
-	if callTimeout <= 0 {
-		callTimeout = m.opts.CallTimeout
-	}
 	// The session outlives this call: legacy SSE keeps its stream on the
 	// context given to Connect.
 	sessCtx, cancel := context.WithCancel(context.Background())
@@ -78,7 +74,7 @@ func (m *Manager) newConn(spec Spec, tgt *target, from *lineage) *conn {
 		ctx:          sessCtx,
 		cancel:       cancel,
 		stats:        stats.New(),
-		callTimeout:  callTimeout,
+		callTimeout:  orDefault(spec.CallTimeout, m.opts.CallTimeout),
 		terminate:    m.opts.TerminateTimeout,
 		maxBytes:     m.opts.MaxMessageBytes,
 		dead:         make(chan struct{}),
@@ -196,10 +192,7 @@ func (m *Manager) newTransport(c *conn, spec Spec) (mcp.Transport, error) {
 // after a deadline: see connectTimedOut).
 func (m *Manager) handshake(ctx context.Context, c *conn, transport mcp.Transport) error {
 	spec := c.spec
-	connectTimeout := spec.ConnectTimeout
-	if connectTimeout <= 0 {
-		connectTimeout = m.opts.ConnectTimeout
-	}
+	connectTimeout := orDefault(spec.ConnectTimeout, m.opts.ConnectTimeout)
 	version := spec.ProtocolVersion
 	if version == "" {
 		version = DefaultProtocolVersion

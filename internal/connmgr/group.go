@@ -49,12 +49,31 @@ func returnsWithin(wait func(), d time.Duration) bool {
 		defer close(done)
 		wait()
 	}()
+	return closedWithin(done, d)
+}
+
+// closedWithin reports whether ch is closed within d; one closed already
+// counts whatever d.
+func closedWithin(ch <-chan struct{}, d time.Duration) bool {
+	if isClosed(ch) {
+		return true
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-done:
+	case <-ch:
 		return true
 	case <-t.C:
+		return false
+	}
+}
+
+// isClosed reports whether ch is closed, without waiting.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
 		return false
 	}
 }

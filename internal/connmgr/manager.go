@@ -112,27 +112,13 @@ func New(opts *Options) *Manager {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.ConnectTimeout <= 0 {
-		o.ConnectTimeout = DefaultConnectTimeout
-	}
-	if o.CallTimeout <= 0 {
-		o.CallTimeout = DefaultCallTimeout
-	}
-	if o.TerminateTimeout <= 0 {
-		o.TerminateTimeout = DefaultTerminateTimeout
-	}
-	if o.MaxMessageBytes <= 0 {
-		o.MaxMessageBytes = DefaultMaxMessageBytes
-	}
-	if o.StderrBytes <= 0 {
-		o.StderrBytes = DefaultStderrBytes
-	}
-	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = DefaultWriteTimeout
-	}
-	if o.MaxEvents <= 0 {
-		o.MaxEvents = DefaultMaxEvents
-	}
+	o.ConnectTimeout = orDefault(o.ConnectTimeout, DefaultConnectTimeout)
+	o.CallTimeout = orDefault(o.CallTimeout, DefaultCallTimeout)
+	o.TerminateTimeout = orDefault(o.TerminateTimeout, DefaultTerminateTimeout)
+	o.MaxMessageBytes = orDefault(o.MaxMessageBytes, DefaultMaxMessageBytes)
+	o.StderrBytes = orDefault(o.StderrBytes, DefaultStderrBytes)
+	o.WriteTimeout = orDefault(o.WriteTimeout, DefaultWriteTimeout)
+	o.MaxEvents = orDefault(o.MaxEvents, DefaultMaxEvents)
 	m.events = newEventLog(o.MaxEvents)
 	if o.ClientInfo == nil {
 		o.ClientInfo = &mcp.Implementation{Name: "mcp-test-mcp", Version: moduleVersion()}
@@ -146,6 +132,14 @@ func New(opts *Options) *Manager {
 func (m *Manager) Options() *Options {
 	o := m.opts
 	return &o
+}
+
+// orDefault returns v, or def when v is zero or less (unset).
+func orDefault[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 func moduleVersion() string {
@@ -337,10 +331,7 @@ func (m *Manager) CallTool(ctx context.Context, name string, args map[string]any
 	}
 	// Time spent waiting for a reconnect counts against the call's deadline.
 	if waited := time.Since(start); waited > time.Millisecond {
-		if timeout <= 0 {
-			timeout = c.callTimeout
-		}
-		if timeout -= waited; timeout <= 0 {
+		if timeout = orDefault(timeout, c.callTimeout) - waited; timeout <= 0 {
 			return nil, &TimeoutError{Method: "tools/call", After: waited, StderrTail: c.stderrTail()}
 		}
 	}

@@ -488,13 +488,7 @@ func (c *stdioConn) Close() error {
 		}
 		c.heldMu.Unlock()
 		c.closeFn()
-		// closeFn closed stdout, which ends readLoop.
-		t := time.NewTimer(readLoopWait)
-		defer t.Stop()
-		select {
-		case <-c.readDone:
-		case <-t.C:
-		}
+		closedWithin(c.readDone, readLoopWait) // closeFn closed stdout, which ends readLoop
 	})
 	return nil
 }
