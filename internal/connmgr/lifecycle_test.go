@@ -227,17 +227,25 @@ func TestASetsidDaemonIsEndedAtDisconnect(t *testing.T) {
 	})
 }
 
+// stderrPID waits for the target's stderr to say "<what> pid N" and
+// returns N.
+func stderrPID(t *testing.T, m *Manager, what string) int {
+	t.Helper()
+	re := regexp.MustCompile(regexp.QuoteMeta(what) + ` pid (\d+)`)
+	var pid int
+	require.Eventually(t, func() bool {
+		if match := re.FindStringSubmatch(strings.Join(m.Status().StderrTail, "\n")); match != nil {
+			pid, _ = strconv.Atoi(match[1])
+		}
+		return pid > 0
+	}, 5*time.Second, 10*time.Millisecond)
+	return pid
+}
+
 func testSetsidDaemon(t *testing.T, behaviour string) {
 	m := newManager(t, nil)
 	connect(t, m, hostileSpec(t, behaviour, nil))
-	var daemon int
-	require.Eventually(t, func() bool {
-		match := regexp.MustCompile(`daemon pid (\d+)`).FindStringSubmatch(strings.Join(m.Status().StderrTail, "\n"))
-		if match != nil {
-			daemon, _ = strconv.Atoi(match[1])
-		}
-		return daemon > 0
-	}, 5*time.Second, 10*time.Millisecond)
+	daemon := stderrPID(t, m, "daemon")
 	t.Cleanup(func() { _ = syscall.Kill(daemon, syscall.SIGKILL) })
 	require.True(t, procgroup.Running(daemon), "the daemon runs")
 
@@ -310,4 +318,39 @@ func TestNoGoroutineOutlivesTheConnectionItServed(t *testing.T) {
 			})
 		}
 	}
+}
+
+func TestGroup(t *testing.T) {
+	t.Run("wait returns once every goroutine started has returned", func(t *testing.T) {
+		var g group
+		release := make(chan struct{})
+		ran := make(chan struct{}, 2)
+		for range 2 {
+			require.True(t, g.start(func() { <-release; ran <- struct{}{} }))
+		}
+		close(release)
+		assert.True(t, g.wait(5*time.Second))
+		assert.Len(t, ran, 2)
+	})
+	t.Run("a closed group starts nothing", func(t *testing.T) {
+		var g group
+		require.True(t, g.wait(time.Second))
+		assert.False(t, g.start(func() { t.Error("started after wait") }))
+	})
+	t.Run("wait gives up at its deadline on a goroutine that does not return", func(t *testing.T) {
+		var g group
+		release := make(chan struct{})
+		require.True(t, g.start(func() { <-release }))
+		assert.False(t, g.wait(20*time.Millisecond))
+		close(release)
+		assert.True(t, g.wait(5*time.Second), "and a later wait sees it end")
+	})
+	t.Run("closedWithin sees a closed channel even with no time to wait", func(t *testing.T) {
+		ch := make(chan struct{})
+		assert.False(t, isClosed(ch))
+		assert.False(t, closedWithin(ch, 10*time.Millisecond))
+		close(ch)
+		assert.True(t, isClosed(ch))
+		assert.True(t, closedWithin(ch, 0))
+	})
 }
