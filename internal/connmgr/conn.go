@@ -2,20 +2,17 @@ package connmgr
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
@@ -71,8 +68,10 @@ type conn struct {
 	// reconnects is how many times this connection's lineage was
 	// re-established before this generation; stats is shared along it.
 	reconnects int
-	health     *monitor       // nil when the health monitor is disabled
-	bg         sync.WaitGroup // the health monitor; finish waits for it
+	health     *monitor // nil when the health monitor is disabled
+	// bg owns the connection's goroutines (watch, its session waiter, the
+	// health monitor); finish waits for them.
+	bg group
 
 	closing atomic.Bool // set when we close it on purpose
 	// version is the protocolVersion of the target's initialize answer,
@@ -86,7 +85,7 @@ type conn struct {
 	dead       chan struct{} // closed when the connection broke under us
 	deadReason string        // written before dead is closed
 	deadAt     time.Time     // written before dead is closed
-	onDead     func(*conn)
+	onDead     func(*conn)   // must not block: markDead runs in c's own goroutines
 
 	finishOnce sync.Once
 	prev       *Previous // written by finish
@@ -104,13 +103,6 @@ type conn struct {
 	surface    *surface.Surface // the last surface fetched (reconnect diffs), or nil
 }
 
-// collector gathers what arrives while one call runs.
-type collector struct {
-	start time.Time
-	mu    sync.Mutex
-	notes callNotes // guarded by mu
-}
-
 // scrub masks the connection's secrets in text that came from the target
 // (stderr and stdout lines, error messages), however it escaped them.
 func (c *conn) scrub(s string) string { return c.tgt.secrets.ScrubEscaped(s) }
@@ -118,14 +110,7 @@ func (c *conn) scrub(s string) string { return c.tgt.secrets.ScrubEscaped(s) }
 // isDead reports whether the connection broke under us. A stdio target's
 // exit alone does not make it dead: its last answers may still be in the
 // pipe (see watch).
-func (c *conn) isDead() bool {
-	select {
-	case <-c.dead:
-		return true
-	default:
-		return false
-	}
-}
+func (c *conn) isDead() bool { return isClosed(c.dead) }
 
 // deadInfo returns why and when the connection broke, if it did.
 func (c *conn) deadInfo() (reason string, at time.Time) {
@@ -147,7 +132,7 @@ func (c *conn) markDead(reason string) {
 		c.mu.Unlock()
 		close(c.dead)
 		c.log.Info("connection lost", "reason", reason)
-		go c.onDead(c)
+		c.onDead(c)
 	})
 }
 
@@ -156,11 +141,15 @@ func (c *conn) markDead(reason string) {
 // declared lost anyway.
 const drainGrace = 2 * time.Second
 
+// startWatch runs watch in a goroutine of c's, once c is the current
+// connection; finish waits for it.
+func (c *conn) startWatch() { c.bg.start(c.watch) }
+
 // watch turns the end of the session or of the process into markDead. It
 // returns when the connection is finished.
 func (c *conn) watch() {
 	waitErr := make(chan error, 1)
-	go func() { waitErr <- c.cs.Wait() }()
+	c.bg.start(func() { waitErr <- c.cs.Wait() })
 	var exited <-chan struct{}
 	if c.proc != nil {
 		exited = c.proc.exited
@@ -229,19 +218,13 @@ func (c *conn) finish(endedBy string) (*Previous, string) {
 				warnings = append(warnings, c.scrub(c.termWarn))
 			}
 		}
-		if c.cs != nil {
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				_ = c.cs.Close()
-			}()
-			select {
-			case <-done:
-			case <-time.After(sessionCloseTimeout):
-				warnings = append(warnings, "the session did not close within "+sessionCloseTimeout.String())
-			}
+		if c.cs != nil && !returnsWithin(func() { _ = c.cs.Close() }, sessionCloseTimeout) {
+			warnings = append(warnings, "the session did not close within "+sessionCloseTimeout.String())
 		}
-		c.bg.Wait() // the monitor's ping ends with the transport
+		// The monitor's ping and the session waiter end with the transport.
+		if !c.bg.wait(sessionCloseTimeout) {
+			warnings = append(warnings, "the connection's goroutines did not end within "+sessionCloseTimeout.String())
+		}
 		if c.httpBase != nil {
 			c.httpBase.CloseIdleConnections()
 		}
@@ -317,423 +300,4 @@ func (c *conn) stderrLines() []string {
 		return nil
 	}
 	return scrubLines(c.proc.stderr, c.scrub)
-}
-
-func (c *conn) onJunk(line string) {
-	line = scrubCut(line, len(line), c.scrub)
-	c.events.add(EventStdout, "", c.id, map[string]string{"line": line})
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.junkCount++
-	c.junk = append(c.junk, line)
-	if len(c.junk) > junkKept {
-		c.junk = c.junk[len(c.junk)-junkKept:]
-	}
-}
-
-func (c *conn) junkReport() ([]string, int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.junk), c.junkCount
-}
-
-func (c *conn) onProgress(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
-	c.recordProgress(req.Params)
-}
-
-func (c *conn) onLog(_ context.Context, req *mcp.LoggingMessageRequest) {
-	c.recordLog(req.Params)
-}
-
-// onNotification sees a stdio target's notifications in the order they were
-// read, before the answer that follows them is delivered: go-sdk runs
-// notification handlers on a queue that may lag behind a response, which
-// would lose the last progress and log messages of a call.
-func (c *conn) onNotification(method string, params json.RawMessage) {
-	data := json.RawMessage(c.tgt.secrets.ScrubJSON(params))
-	if len(params) == 0 {
-		data = nil
-	}
-	c.events.add(kindOf(method), method, c.id, data)
-	switch method {
-	case "notifications/progress":
-		var p mcp.ProgressNotificationParams
-		if json.Unmarshal(params, &p) == nil {
-			c.recordProgress(&p)
-		}
-	case "notifications/message":
-		var p mcp.LoggingMessageParams
-		if json.Unmarshal(params, &p) == nil {
-			c.recordLog(&p)
-		}
-	}
-}
-
-func (c *conn) recordProgress(p *mcp.ProgressNotificationParams) {
-	c.mu.Lock()
-	col := c.byToken[fmt.Sprint(p.ProgressToken)]
-	c.mu.Unlock()
-	if col == nil {
-		return
-	}
-	col.mu.Lock()
-	defer col.mu.Unlock()
-	col.notes.addProgress(Progress{
-		Progress: p.Progress,
-		Total:    p.Total,
-		Message:  c.scrub(p.Message),
-		AtMS:     msSince(col.start),
-	})
-}
-
-func (c *conn) recordLog(p *mcp.LoggingMessageParams) {
-	e := logEntry(p, c.tgt.secrets.ScrubJSON)
-	c.mu.Lock()
-	cols := make([]*collector, 0, len(c.byToken))
-	for _, col := range c.byToken {
-		cols = append(cols, col)
-	}
-	c.mu.Unlock()
-	for _, col := range cols {
-		col.mu.Lock()
-		col.notes.addLog(e)
-		col.mu.Unlock()
-	}
-}
-
-func (c *conn) onStderrLine(line string, size int) {
-	c.events.add(EventStderr, "", c.id, map[string]string{"line": scrubCut(line, size, c.scrub)})
-}
-
-// answeredByKey carries a *string in which a handler of the target's
-// requests says who answered.
-type answeredByKey struct{}
-
-// recordEvents is a receiving middleware that records every notification
-// the target sends, and every request with our answer, in the event log.
-func (c *conn) recordEvents(next mcp.MethodHandler) mcp.MethodHandler {
-	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-		params := req.GetParams()
-		if strings.HasPrefix(method, "notifications/") {
-			if c.stdio == nil { // stdio records them in read order: onNotification
-				c.events.add(kindOf(method), method, c.id, c.scrubData(params))
-			}
-			return next(ctx, method, req)
-		}
-		answeredBy := "tester"
-		res, err := next(context.WithValue(ctx, answeredByKey{}, &answeredBy), method, req)
-		data := map[string]any{"params": params, "answered_by": answeredBy}
-		if err != nil {
-			data["error"] = c.scrub(err.Error())
-		} else {
-			data["result"] = res
-		}
-		c.events.add(EventRequest, method, c.id, c.scrubData(data))
-		return res, err
-	}
-}
-
-// scrubData encodes v with every secret masked inside its strings.
-func (c *conn) scrubData(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		b, _ = json.Marshal(map[string]string{"unencodable": err.Error()})
-	}
-	return c.tgt.secrets.ScrubJSON(b)
-}
-
-// setAnsweredBy records who answered the target's request handled in ctx.
-func setAnsweredBy(ctx context.Context, who string) {
-	if p, ok := ctx.Value(answeredByKey{}).(*string); ok {
-		*p = who
-	}
-}
-
-func (c *conn) onToolsChanged(context.Context, *mcp.ToolListChangedRequest) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.toolsFresh = false
-}
-
-// do runs one request to the target with a deadline, records it in the
-// statistics, and turns its failure into one of the package's errors.
-func (c *conn) do(ctx context.Context, method string, kind stats.Kind, timeout time.Duration, fn func(context.Context) error) error {
-	if timeout <= 0 {
-		timeout = c.callTimeout
-	}
-	rctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	stop := context.AfterFunc(c.reqCtx, cancel) // a disconnect ends requests in flight
-	defer stop()
-	var httpFailures int
-	if c.rt != nil {
-		httpFailures = c.rt.failures()
-	}
-	var probe *readProbe
-	if c.stdio != nil {
-		probe = c.probeReading(timeout - stallGrace)
-		defer probe.stop()
-	}
-	start := time.Now()
-	err := fn(rctx)
-	if !unrecorded(ctx) {
-		c.stats.Record(method, kind, start, time.Since(start), err != nil)
-	}
-	if err == nil {
-		return nil
-	}
-	if c.rt != nil && rctx.Err() == nil && !c.closing.Load() {
-		// go-sdk reports an HTTP failure as a made-up JSON-RPC error; say
-		// what the server really answered.
-		if herr := c.rt.failureSince(httpFailures); herr != nil {
-			return &LostError{Reason: herr.Error(), Err: herr}
-		}
-	}
-	return c.classify(ctx, rctx, method, timeout, time.Since(start), err, probe)
-}
-
-// classify explains why a request failed.
-// waited is how long the request ran.
-func (c *conn) classify(parent, rctx context.Context, method string, timeout, waited time.Duration, err error, probe *readProbe) error {
-	var werr *jsonrpc.Error
-	switch {
-	case c.closing.Load():
-		return &LostError{Reason: "the connection was closed while " + method + " was in flight", Err: err}
-	case c.stdio != nil && c.stdio.stalled.Load():
-		c.markDead(errWriteStalled.Error())
-		return &TimeoutError{Method: method, After: timeout, Waited: waited, Lost: true, StderrTail: c.stderrTail()}
-	case errors.As(err, &werr) && madeUpError(werr, method, c.maxBytes) != nil:
-		return madeUpError(werr, method, c.maxBytes)
-	case errors.As(err, &werr):
-		return &RPCError{Method: method, Code: werr.Code, Message: c.scrub(werr.Message)}
-	case parent.Err() != nil:
-		return parent.Err()
-	case errors.Is(rctx.Err(), context.DeadlineExceeded):
-		// go-sdk sends notifications/cancelled. A target that leaves it
-		// unread can neither see it nor take another request.
-		if c.stdio != nil && c.stoppedReading(probe) {
-			c.stdio.stalled.Store(true)
-			c.markDead("the target stopped reading its stdin (it may be single-threaded and still busy with the request)")
-			return &TimeoutError{Method: method, After: timeout, Waited: waited, Lost: true, StderrTail: c.stderrTail()}
-		}
-		return &TimeoutError{Method: method, After: timeout, Waited: waited, Cancelled: true, StderrTail: c.stderrTail()}
-	}
-	// The connection broke under the request (a lost connection is also
-	// finished, which cancels rctx).
-	if c.stdoutLeft.Load() {
-		c.markDead(c.lossReason(err))
-		return &LostError{Reason: c.lossReason(err), Err: err}
-	}
-	if c.proc != nil && (c.proc.hasExited() || c.isDead() || isConnErr(err) || rctx.Err() != nil) && c.proc.waitExit(exitGrace) {
-		c.markDead(c.lossReason(nil))
-		return &ExitError{Exit: c.proc.exitReport(c.scrub), During: method}
-	}
-	if c.isDead() || isConnErr(err) || rctx.Err() != nil {
-		reason, _ := c.deadInfo()
-		if reason == "" {
-			reason = c.scrub(err.Error())
-		}
-		return &LostError{Reason: reason, Err: err}
-	}
-	return &ProtocolError{Msg: method + " failed", Err: scrubbed{c.scrub(err.Error()), err}}
-}
-
-// readProbe notes how many bytes had been written to a stdio target at one
-// moment of a request, so that at the request's deadline we can tell at
-// once whether the target has read them since.
-type readProbe struct {
-	timer *time.Timer // nil when taken at once
-
-	mu      sync.Mutex
-	at      time.Time // zero until taken
-	written int64
-}
-
-// probeReading takes a readProbe after d, or at once when d <= 0.
-func (c *conn) probeReading(d time.Duration) *readProbe {
-	p := &readProbe{}
-	take := func() {
-		w := c.stdio.written.Load()
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.at, p.written = time.Now(), w
-	}
-	if d <= 0 {
-		take()
-	} else {
-		p.timer = time.AfterFunc(d, take)
-	}
-	return p
-}
-
-func (p *readProbe) stop() {
-	if p.timer != nil {
-		p.timer.Stop()
-	}
-}
-
-func (p *readProbe) taken() (time.Time, int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.at, p.written
-}
-
-// stoppedReading reports whether a stdio target left bytes we wrote unread
-// for stallGrace: it is not reading its stdin (it hangs, or it is
-// single-threaded and busy), so it can neither see a cancellation nor take
-// another request. The probe, taken stallGrace before the deadline, lets
-// it answer at the deadline; otherwise it watches for up to stallGrace.
-func (c *conn) stoppedReading(p *readProbe) bool {
-	p.stop()
-	at, w := p.taken()
-	if at.IsZero() {
-		at, w = time.Now(), c.stdio.written.Load()
-	}
-	limit := time.Now().Add(stallGrace)
-	for {
-		unread := c.stdio.unread()
-		if unread == 0 {
-			return false
-		}
-		now := time.Now()
-		if read := c.stdio.written.Load() - int64(unread); read < w {
-			// Some of what was written before the probe is still unread.
-			if now.Sub(at) >= stallGrace {
-				return true
-			}
-		} else {
-			// The target read that; watch what is pending now.
-			if now.After(limit) {
-				return false
-			}
-			at, w = now, c.stdio.written.Load()
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func isConnErr(err error) bool {
-	return errors.Is(err, mcp.ErrConnectionClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-}
-
-func (c *conn) stderrTail() string {
-	return strings.Join(c.stderrLines(), "\n")
-}
-
-// scrubbed is an error whose message has had secrets removed.
-type scrubbed struct {
-	msg string
-	err error
-}
-
-func (s scrubbed) Error() string { return s.msg }
-func (s scrubbed) Unwrap() error { return s.err }
-
-// captureVersion is a sending middleware that keeps the protocol version
-// of the initialize answer before go-sdk judges it.
-func (c *conn) captureVersion(next mcp.MethodHandler) mcp.MethodHandler {
-	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-		res, err := next(ctx, method, req)
-		if r, ok := res.(*mcp.InitializeResult); ok && r != nil && method == "initialize" {
-			v := r.ProtocolVersion
-			c.version.Store(&v)
-		}
-		return res, err
-	}
-}
-
-// answeredVersion is the protocol version the target answered initialize
-// with, or "".
-func (c *conn) answeredVersion() string {
-	if v := c.version.Load(); v != nil {
-		return *v
-	}
-	return ""
-}
-
-// callTool calls a tool and gathers the progress and logs that arrive while
-// it runs.
-func (c *conn) callTool(ctx context.Context, name string, args map[string]any, timeout time.Duration) (*CallResult, error) {
-	tool, err := c.findTool(ctx, name, timeout)
-	if err != nil {
-		var nf *ToolNotFoundError
-		if errors.As(err, &nf) {
-			c.stats.RecordRefused()
-		}
-		return nil, err
-	}
-	token := newID()
-	col := &collector{start: time.Now()}
-	c.mu.Lock()
-	c.byToken[token] = col
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		delete(c.byToken, token)
-		c.mu.Unlock()
-	}()
-
-	if args == nil {
-		args = map[string]any{}
-	}
-	// The token goes in through Meta: CallToolParams.SetProgressToken
-	// rejects some token types.
-	params := &mcp.CallToolParams{Name: name, Arguments: args, Meta: mcp.Meta{"progressToken": token}}
-	var res *mcp.CallToolResult
-	started := time.Now()
-	err = c.do(ctx, "tools/call", stats.KindTool, timeout, func(ctx context.Context) (err error) {
-		res, err = c.cs.CallTool(ctx, params)
-		return err
-	})
-	completed := time.Now()
-	if err != nil {
-		return nil, err
-	}
-	if c.stdio == nil {
-		col.settle()
-	}
-	col.mu.Lock()
-	defer col.mu.Unlock()
-	out := &CallResult{
-		Result:      res,
-		Tool:        tool,
-		Progress:    slices.Clone(col.notes.progress),
-		Logs:        slices.Clone(col.notes.logs),
-		StartedAt:   started.UTC(),
-		CompletedAt: completed.UTC(),
-		ServerURL:   c.static.ServerURL,
-		Statistics:  c.stats.Snapshot(),
-	}
-	out.ProgressDropped, out.LogsDropped = col.notes.progressDropped, col.notes.logsDropped
-	return out, nil
-}
-
-// settle gives notifications that arrived just before an HTTP target's
-// answer time to pass go-sdk's handler queue, which lags behind responses:
-// it waits until none has come for settleQuiet, at most settleMax.
-func (col *collector) settle() {
-	deadline := time.Now().Add(settleMax)
-	for n := col.count(); time.Now().Before(deadline); {
-		time.Sleep(settleQuiet)
-		if m := col.count(); m == n {
-			return
-		} else {
-			n = m
-		}
-	}
-}
-
-const (
-	settleQuiet = 5 * time.Millisecond
-	settleMax   = 50 * time.Millisecond
-)
-
-func (col *collector) count() int {
-	col.mu.Lock()
-	defer col.mu.Unlock()
-	return col.notes.count()
-}
-
-func msSince(t time.Time) float64 {
-	return math.Round(float64(time.Since(t))/float64(time.Millisecond)*100) / 100
 }

@@ -112,6 +112,19 @@ func withConn[T any](ctx context.Context, m *Manager, fn func(c *conn) (T, error
 	return fn(c)
 }
 
+// send runs fn, a request with no result to keep, on the live connection
+// (see withConn) when the target declared capability, within the call
+// timeout.
+func (m *Manager) send(ctx context.Context, capability, method string, kind stats.Kind, fn func(context.Context, *mcp.ClientSession) error) error {
+	_, err := withConn(ctx, m, func(c *conn) (struct{}, error) {
+		if err := c.require(capability, method); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, c.do(ctx, method, kind, 0, func(ctx context.Context) error { return fn(ctx, c.cs) })
+	})
+	return err
+}
+
 // ListResources fetches every page of the target's resources.
 func (m *Manager) ListResources(ctx context.Context) ([]*mcp.Resource, error) {
 	return withConn(ctx, m, func(c *conn) ([]*mcp.Resource, error) {
@@ -159,28 +172,16 @@ func (m *Manager) ReadResource(ctx context.Context, uri string, timeout time.Dur
 // Subscribe asks the target for notifications/resources/updated about uri.
 // They arrive as EventResourceUpdated events.
 func (m *Manager) Subscribe(ctx context.Context, uri string) error {
-	_, err := withConn(ctx, m, func(c *conn) (struct{}, error) {
-		if err := c.require("resources.subscribe", "resources/subscribe"); err != nil {
-			return struct{}{}, err
-		}
-		return struct{}{}, c.do(ctx, "resources/subscribe", stats.KindResource, 0, func(ctx context.Context) error {
-			return c.cs.Subscribe(ctx, &mcp.SubscribeParams{URI: uri})
-		})
+	return m.send(ctx, "resources.subscribe", "resources/subscribe", stats.KindResource, func(ctx context.Context, cs *mcp.ClientSession) error {
+		return cs.Subscribe(ctx, &mcp.SubscribeParams{URI: uri})
 	})
-	return err
 }
 
 // Unsubscribe ends a subscription made with Subscribe.
 func (m *Manager) Unsubscribe(ctx context.Context, uri string) error {
-	_, err := withConn(ctx, m, func(c *conn) (struct{}, error) {
-		if err := c.require("resources.subscribe", "resources/unsubscribe"); err != nil {
-			return struct{}{}, err
-		}
-		return struct{}{}, c.do(ctx, "resources/unsubscribe", stats.KindResource, 0, func(ctx context.Context) error {
-			return c.cs.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: uri})
-		})
+	return m.send(ctx, "resources.subscribe", "resources/unsubscribe", stats.KindResource, func(ctx context.Context, cs *mcp.ClientSession) error {
+		return cs.Unsubscribe(ctx, &mcp.UnsubscribeParams{URI: uri})
 	})
-	return err
 }
 
 // ListPrompts fetches every page of the target's prompts.
@@ -282,15 +283,9 @@ func (m *Manager) Ping(ctx context.Context, timeout time.Duration) (time.Duratio
 // SetLogLevel sets the minimum level of the log notifications the target
 // sends.
 func (m *Manager) SetLogLevel(ctx context.Context, level string) error {
-	_, err := withConn(ctx, m, func(c *conn) (struct{}, error) {
-		if err := c.require("logging", "logging/setLevel"); err != nil {
-			return struct{}{}, err
-		}
-		return struct{}{}, c.do(ctx, "logging/setLevel", stats.KindOther, 0, func(ctx context.Context) error {
-			return c.cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: mcp.LoggingLevel(level)})
-		})
+	return m.send(ctx, "logging", "logging/setLevel", stats.KindOther, func(ctx context.Context, cs *mcp.ClientSession) error {
+		return cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: mcp.LoggingLevel(level)})
 	})
-	return err
 }
 
 // ErrRootsNotDeclared is returned by SetRoots when the connection was made

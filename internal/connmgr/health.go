@@ -163,11 +163,7 @@ func (c *conn) startMonitor() {
 	if c.health == nil {
 		return
 	}
-	c.bg.Add(1)
-	go func() {
-		defer c.bg.Done()
-		c.monitorLoop()
-	}()
+	c.bg.start(c.monitorLoop)
 }
 
 // monitorLoop pings the target every interval. A ping that shows the

@@ -250,15 +250,22 @@ func TestAutoReconnectOverStdio(t *testing.T) {
 	assert.Equal(t, []string{"lost", "attempt", "reconnected"}, reconnectEvents(m), "reconnect events:%s", reconnectLog(m))
 }
 
+// loseAutoReconnecting connects m to the example server over stdio with
+// AutoReconnect, whose first attempt comes after delay, and kills the
+// target.
+func loseAutoReconnecting(t *testing.T, m *Manager, delay time.Duration) {
+	t.Helper()
+	spec := exampleSpec(t, "normal")
+	spec.AutoReconnect, spec.ReconnectDelay = true, delay
+	info := connect(t, m, spec)
+	require.NoError(t, syscall.Kill(info.Process.PID, syscall.SIGKILL))
+}
+
 func TestCallsWaitForAReconnectInProgress(t *testing.T) {
 	m := newManager(t, nil)
-	spec := exampleSpec(t, "normal")
 	// The delay is the window in which the test sees the reconnect going
 	// on: wide enough for a loaded machine to look in time.
-	spec.AutoReconnect, spec.ReconnectDelay = true, time.Second
-	info := connect(t, m, spec)
-
-	require.NoError(t, syscall.Kill(info.Process.PID, syscall.SIGKILL))
+	loseAutoReconnecting(t, m, time.Second)
 	var st StatusReport
 	var seen []string
 	require.Eventually(t, func() bool {
@@ -386,10 +393,7 @@ func TestReconnectReportsSurfaceChanges(t *testing.T) {
 
 func TestDisconnectStopsAReconnect(t *testing.T) {
 	m := newManager(t, nil)
-	spec := exampleSpec(t, "normal")
-	spec.AutoReconnect, spec.ReconnectDelay = true, time.Minute
-	info := connect(t, m, spec)
-	require.NoError(t, syscall.Kill(info.Process.PID, syscall.SIGKILL))
+	loseAutoReconnecting(t, m, time.Minute)
 	require.Eventually(t, func() bool { return m.Status().Reconnect != nil }, 5*time.Second, time.Millisecond)
 
 	prev, was, err := m.Disconnect(t.Context())

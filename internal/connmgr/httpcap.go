@@ -175,10 +175,7 @@ const pumpCloseWait = 5 * time.Second
 func (s *sseCap) Close() error {
 	s.stopOnce.Do(func() { close(s.stop) })
 	err := s.body.Close()
-	select {
-	case <-s.pumped:
-	case <-time.After(pumpCloseWait):
-	}
+	closedWithin(s.pumped, pumpCloseWait)
 	return err
 }
 

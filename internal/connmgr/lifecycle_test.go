@@ -2,9 +2,12 @@ package connmgr
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -224,17 +227,25 @@ func TestASetsidDaemonIsEndedAtDisconnect(t *testing.T) {
 	})
 }
 
+// stderrPID waits for the target's stderr to say "<what> pid N" and
+// returns N.
+func stderrPID(t *testing.T, m *Manager, what string) int {
+	t.Helper()
+	re := regexp.MustCompile(regexp.QuoteMeta(what) + ` pid (\d+)`)
+	var pid int
+	require.Eventually(t, func() bool {
+		if match := re.FindStringSubmatch(strings.Join(m.Status().StderrTail, "\n")); match != nil {
+			pid, _ = strconv.Atoi(match[1])
+		}
+		return pid > 0
+	}, 5*time.Second, 10*time.Millisecond)
+	return pid
+}
+
 func testSetsidDaemon(t *testing.T, behaviour string) {
 	m := newManager(t, nil)
 	connect(t, m, hostileSpec(t, behaviour, nil))
-	var daemon int
-	require.Eventually(t, func() bool {
-		match := regexp.MustCompile(`daemon pid (\d+)`).FindStringSubmatch(strings.Join(m.Status().StderrTail, "\n"))
-		if match != nil {
-			daemon, _ = strconv.Atoi(match[1])
-		}
-		return daemon > 0
-	}, 5*time.Second, 10*time.Millisecond)
+	daemon := stderrPID(t, m, "daemon")
 	t.Cleanup(func() { _ = syscall.Kill(daemon, syscall.SIGKILL) })
 	require.True(t, procgroup.Running(daemon), "the daemon runs")
 
@@ -244,4 +255,102 @@ func testSetsidDaemon(t *testing.T, behaviour string) {
 	assert.Contains(t, err.Error(), "hostile-daemon --api-key=***", "with its command line")
 	assert.NotContains(t, err.Error(), hostile.DaemonSecret, "whose secret-looking values are masked")
 	assert.False(t, procgroup.Running(daemon), "the daemon is gone")
+}
+
+func TestNoGoroutineOutlivesTheConnectionItServed(t *testing.T) {
+	targets := []struct {
+		name  string
+		spec  func(t *testing.T) Spec
+		stdio bool
+	}{
+		{"over stdio", func(t *testing.T) Spec { return exampleSpec(t, "faults") }, true},
+		{"over HTTP", func(t *testing.T) Spec {
+			base := startHTTPExample(t)
+			// A request first, so that the server's own goroutines are all
+			// running before the baseline is taken.
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/nothing", nil)
+			require.NoError(t, err)
+			req.Close = true
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			_ = resp.Body.Close()
+			return Spec{URL: base + "/mcp"}
+		}, false},
+	}
+	ends := []struct {
+		name      string
+		end       func(t *testing.T, m *Manager)
+		stdioOnly bool // the target crashes: over HTTP it is the test binary
+	}{
+		{"disconnected", func(t *testing.T, m *Manager) {
+			_, _, err := m.Disconnect(t.Context())
+			require.NoError(t, err)
+		}, false},
+		{"closed", func(t *testing.T, m *Manager) { require.NoError(t, m.Close()) }, false},
+		{"lost", func(t *testing.T, m *Manager) {
+			_, err := m.CallTool(t.Context(), "crash", nil, 0)
+			require.Error(t, err)
+			require.Eventually(t, func() bool { return !m.Status().Connected && m.Status().Last != nil }, 5*time.Second, 10*time.Millisecond)
+		}, true},
+	}
+	for _, tt := range targets {
+		for _, e := range ends {
+			if e.stdioOnly && !tt.stdio {
+				continue
+			}
+			t.Run("a connection "+tt.name+" leaves no goroutine behind once "+e.name, func(t *testing.T) {
+				spec := tt.spec(t) // an HTTP target's server is started first: its goroutines are not ours
+				spec.HealthCheckInterval = 20 * time.Millisecond
+				baseline := runtime.NumGoroutine()
+				m := New(nil)
+				t.Cleanup(func() { _ = m.Close() })
+				connect(t, m, spec)
+				_, err := m.CallTool(t.Context(), "echo", map[string]any{"message": "hi"}, 0)
+				require.NoError(t, err)
+				require.Greater(t, runtime.NumGoroutine(), baseline, "the connection runs goroutines")
+				e.end(t, m)
+				// waitFor polls in this goroutine: assert.Eventually would add its own.
+				if !waitFor(2*time.Second, func() bool { return runtime.NumGoroutine() <= baseline }) {
+					var stacks strings.Builder
+					_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+					t.Errorf("%d goroutines at the start, %d now:\n%s", baseline, runtime.NumGoroutine(), stacks.String())
+				}
+			})
+		}
+	}
+}
+
+func TestGroup(t *testing.T) {
+	t.Run("wait returns once every goroutine started has returned", func(t *testing.T) {
+		var g group
+		release := make(chan struct{})
+		ran := make(chan struct{}, 2)
+		for range 2 {
+			require.True(t, g.start(func() { <-release; ran <- struct{}{} }))
+		}
+		close(release)
+		assert.True(t, g.wait(5*time.Second))
+		assert.Len(t, ran, 2)
+	})
+	t.Run("a closed group starts nothing", func(t *testing.T) {
+		var g group
+		require.True(t, g.wait(time.Second))
+		assert.False(t, g.start(func() { t.Error("started after wait") }))
+	})
+	t.Run("wait gives up at its deadline on a goroutine that does not return", func(t *testing.T) {
+		var g group
+		release := make(chan struct{})
+		require.True(t, g.start(func() { <-release }))
+		assert.False(t, g.wait(20*time.Millisecond))
+		close(release)
+		assert.True(t, g.wait(5*time.Second), "and a later wait sees it end")
+	})
+	t.Run("closedWithin sees a closed channel even with no time to wait", func(t *testing.T) {
+		ch := make(chan struct{})
+		assert.False(t, isClosed(ch))
+		assert.False(t, closedWithin(ch, 10*time.Millisecond))
+		close(ch)
+		assert.True(t, isClosed(ch))
+		assert.True(t, closedWithin(ch, 0))
+	})
 }

@@ -15,15 +15,12 @@ import (
 )
 
 // TestMain lets the test binary be its own target: run with
-// "example-server [flags]" it serves the example server over stdio, so tests
-// drive real processes and real protocol traffic.
+// "example-server [flags]" it serves the example server over stdio, and with
+// hostile.Behaviour in its environment the hostile target (see hostileSpec),
+// so tests drive real processes and real protocol traffic.
 func TestMain(m *testing.M) {
 	if b := os.Getenv(hostile.Behaviour); b != "" {
 		hostile.Main(b, os.Stdin, os.Stdout)
-		os.Exit(0)
-	}
-	if len(os.Args) > 2 && os.Args[1] == "raw-server" {
-		rawServer(os.Args[2])
 		os.Exit(0)
 	}
 	if len(os.Args) > 1 && os.Args[1] == "example-server" {

@@ -9,20 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"runtime/debug"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // Defaults for Options' zero values.
@@ -103,7 +96,7 @@ type Manager struct {
 	// under mu while closed is false, so that Close's waits see them all.
 	closed bool
 
-	bg sync.WaitGroup // recovery goroutines
+	bg sync.WaitGroup // recovery goroutines, and the retiring of lost connections
 	// cleanups are the closes of targets whose connect timed out; Close
 	// waits for them.
 	cleanups sync.WaitGroup
@@ -119,27 +112,13 @@ func New(opts *Options) *Manager {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.ConnectTimeout <= 0 {
-		o.ConnectTimeout = DefaultConnectTimeout
-	}
-	if o.CallTimeout <= 0 {
-		o.CallTimeout = DefaultCallTimeout
-	}
-	if o.TerminateTimeout <= 0 {
-		o.TerminateTimeout = DefaultTerminateTimeout
-	}
-	if o.MaxMessageBytes <= 0 {
-		o.MaxMessageBytes = DefaultMaxMessageBytes
-	}
-	if o.StderrBytes <= 0 {
-		o.StderrBytes = DefaultStderrBytes
-	}
-	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = DefaultWriteTimeout
-	}
-	if o.MaxEvents <= 0 {
-		o.MaxEvents = DefaultMaxEvents
-	}
+	o.ConnectTimeout = orDefault(o.ConnectTimeout, DefaultConnectTimeout)
+	o.CallTimeout = orDefault(o.CallTimeout, DefaultCallTimeout)
+	o.TerminateTimeout = orDefault(o.TerminateTimeout, DefaultTerminateTimeout)
+	o.MaxMessageBytes = orDefault(o.MaxMessageBytes, DefaultMaxMessageBytes)
+	o.StderrBytes = orDefault(o.StderrBytes, DefaultStderrBytes)
+	o.WriteTimeout = orDefault(o.WriteTimeout, DefaultWriteTimeout)
+	o.MaxEvents = orDefault(o.MaxEvents, DefaultMaxEvents)
 	m.events = newEventLog(o.MaxEvents)
 	if o.ClientInfo == nil {
 		o.ClientInfo = &mcp.Implementation{Name: "mcp-test-mcp", Version: moduleVersion()}
@@ -153,6 +132,14 @@ func New(opts *Options) *Manager {
 func (m *Manager) Options() *Options {
 	o := m.opts
 	return &o
+}
+
+// orDefault returns v, or def when v is zero or less (unset).
+func orDefault[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 func moduleVersion() string {
@@ -246,328 +233,12 @@ func (m *Manager) Connect(ctx context.Context, spec Spec) (info *Info, replaced 
 	m.pending = nil
 	m.mu.Unlock()
 	r.stop()
-	go c.watch()
+	c.startWatch()
 	if old != nil {
 		replaced, _ = m.retire(old, EndedByReplaced)
 	}
 	in := c.info()
 	return &in, replaced, nil
-}
-
-// dial starts or reaches the target and initializes a session with it. from,
-// when set, is the lineage this connection continues (a reconnect): it keeps
-// its id and statistics.
-func (m *Manager) dial(ctx context.Context, spec Spec, from *lineage) (*conn, error) {
-	m.mu.Lock()
-	closed := m.closed
-	m.mu.Unlock()
-	if closed {
-		return nil, ErrClosed
-	}
-	tgt, err := resolve(spec)
-	if err == nil {
-		err = m.opts.Policy.check(tgt, spec)
-	} else {
-		err = m.opts.Policy.unresolved(err, spec)
-	}
-	if err == nil && tgt.transport == TransportStdio {
-		err = tgt.checkDir(spec)
-	}
-	if err != nil {
-		return nil, err
-	}
-	connectTimeout := spec.ConnectTimeout
-	if connectTimeout <= 0 {
-		connectTimeout = m.opts.ConnectTimeout
-	}
-	callTimeout := spec.CallTimeout
-	if callTimeout <= 0 {
-		callTimeout = m.opts.CallTimeout
-	}
-	version := spec.ProtocolVersion
-	if version == "" {
-		version = DefaultProtocolVersion
-	}
-	// The session outlives this call: legacy SSE keeps its stream on the
-	// context given to Connect.
-	sessCtx, cancel := context.WithCancel(context.Background())
-	reqCtx, stopRequests := context.WithCancel(context.Background())
-	c := &conn{
-		reqCtx:       reqCtx,
-		stopRequests: stopRequests,
-		id:           newID(),
-		tgt:          tgt,
-		ctx:          sessCtx,
-		cancel:       cancel,
-		stats:        stats.New(),
-		callTimeout:  callTimeout,
-		terminate:    m.opts.TerminateTimeout,
-		maxBytes:     m.opts.MaxMessageBytes,
-		dead:         make(chan struct{}),
-		byToken:      map[string]*collector{},
-		onDead:       func(c *conn) { m.retire(c, EndedByLost) },
-		events:       m.events,
-		spec:         spec,
-	}
-	if from != nil {
-		c.id, c.stats, c.reconnects = from.id, from.stats, from.reconnects+1
-	}
-	if spec.HealthCheckInterval > 0 {
-		c.health = newMonitor(spec.HealthCheckInterval)
-	}
-	c.log = m.log.With("connection", c.id, "transport", tgt.transport)
-	caps := &mcp.ClientCapabilities{}
-	copts := &mcp.ClientOptions{
-		Logger:                 c.log,
-		Capabilities:           caps,
-		ToolListChangedHandler: c.onToolsChanged,
-	}
-	if tgt.transport != TransportStdio {
-		// A stdio target's progress and logs are taken in read order by
-		// stdioConn instead (see conn.onNotification).
-		copts.ProgressNotificationHandler = c.onProgress
-		copts.LoggingMessageHandler = c.onLog
-	}
-	if h := spec.Client.Sampling; h != nil {
-		copts.CreateMessageHandler = func(ctx context.Context, req *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
-			res, who, err := h(ctx, req.Params)
-			setAnsweredBy(ctx, who)
-			return res, err
-		}
-	}
-	if h := spec.Client.Elicitation; h != nil {
-		copts.ElicitationHandler = func(ctx context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
-			res, who, err := h(ctx, req.Params)
-			setAnsweredBy(ctx, who)
-			return res, err
-		}
-	}
-	if spec.Client.Roots != nil || spec.Client.ListRoots != nil {
-		caps.RootsV2 = &mcp.RootCapabilities{ListChanged: true}
-		c.rootsDeclared = true
-		c.roots = slices.Clone(spec.Client.Roots)
-	}
-	client := mcp.NewClient(m.opts.ClientInfo, copts)
-	client.AddRoots(c.roots...)
-	if h := spec.Client.ListRoots; h != nil {
-		// go-sdk answers roots/list from its own list; answer it here.
-		client.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
-			return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-				if method != "roots/list" {
-					return next(ctx, method, req)
-				}
-				roots, who, err := h(ctx)
-				setAnsweredBy(ctx, who)
-				if err != nil {
-					return nil, err
-				}
-				return &mcp.ListRootsResult{Roots: roots}, nil
-			}
-		})
-	}
-	if h := spec.Client.Elicitation; h != nil {
-		client.AddReceivingMiddleware(answerElicitation(h)) // elicit.go
-	}
-	// Added last, so outermost: they see every request, roots/list included.
-	client.AddReceivingMiddleware(recoverPanics(c.log), c.recordEvents)
-	client.AddSendingMiddleware(captureRawTools, c.captureVersion)
-	c.client = client
-
-	var transport mcp.Transport
-	switch tgt.transport {
-	case TransportStdio:
-		c.proc, err = startProcess(tgt.path, tgt.argv, tgt.env, tgt.dir, m.opts.StderrBytes, c.onStderrLine)
-		if err != nil {
-			cancel()
-			return nil, commandNotFound(tgt.path, nil, err)
-		}
-		c.stdio = newStdioConn(c.proc.stdin, &eofReader{r: c.proc.stdout, onEOF: c.onStdoutEOF}, m.opts.MaxMessageBytes, c.onJunk, c.onNotification, func() {
-			c.termWarn = c.proc.terminate(c.terminate)
-		})
-		c.stdio.writeTimeout = m.opts.WriteTimeout
-		transport = &stdioTransport{conn: c.stdio}
-	default:
-		c.httpBase = http.DefaultTransport.(*http.Transport).Clone()
-		c.rt, err = newHeaderRoundTripper(c.httpBase, tgt.url, tgt.headers, tgt.secrets)
-		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("%w: %v", ErrInvalidSpec, err)
-		}
-		c.rt.sse = tgt.transport == TransportSSE
-		c.rt.maxBytes = m.opts.MaxMessageBytes
-		hc := &http.Client{Transport: c.rt, CheckRedirect: checkRedirect}
-		if tgt.transport == TransportSSE {
-			transport = &mcp.SSEClientTransport{Endpoint: tgt.url, HTTPClient: hc, MaxEventSize: int(m.opts.MaxMessageBytes)}
-		} else {
-			transport = &mcp.StreamableClientTransport{Endpoint: tgt.url, HTTPClient: hc, MaxRetries: 2, MaxEventSize: int(m.opts.MaxMessageBytes), OAuthHandler: spec.OAuth}
-		}
-	}
-	c.log.Info("connecting", "target", tgt.display)
-
-	type result struct {
-		cs  *mcp.ClientSession
-		err error
-	}
-	done := make(chan result, 1)
-	start := time.Now()
-	go func() {
-		cs, err := client.Connect(sessCtx, transport, &mcp.ClientSessionOptions{ProtocolVersion: version})
-		done <- result{cs, err}
-	}()
-	timer := time.NewTimer(connectTimeout)
-	defer timer.Stop()
-	var r result
-	returned := false
-	select {
-	case r = <-done:
-		returned = true
-	case <-timer.C:
-		r.err = context.DeadlineExceeded
-	case <-ctx.Done():
-		r.err = ctx.Err()
-	}
-	if r.err != nil {
-		failure := m.connectFailure(ctx, c, r.err, connectTimeout, returned)
-		c.closing.Store(true)
-		c.log.Info("connect failed", "error", failure)
-		if returned {
-			c.finish(EndedByDisconnect)
-			return nil, failure
-		}
-		// A deadline is a deadline: the close (stdin EOF, SIGTERM, SIGKILL
-		// of the group) goes on in the background, and Close waits for it.
-		cleanup := func() {
-			c.finish(EndedByDisconnect)
-			// Connect returns soon after its transport is closed; collect a
-			// session that raced our deadline.
-			select {
-			case late := <-done:
-				if late.cs != nil {
-					_ = late.cs.Close()
-				}
-			case <-time.After(sessionCloseTimeout):
-			}
-		}
-		m.mu.Lock()
-		background := !m.closed
-		if background {
-			m.cleanups.Add(1) // under mu, while not closed: see Manager.closed
-		}
-		m.mu.Unlock()
-		if !background {
-			cleanup() // the Manager is closing: finish before Close returns
-			return nil, failure
-		}
-		go func() {
-			defer m.cleanups.Done()
-			cleanup()
-		}()
-		return nil, failure
-	}
-	c.cs = r.cs
-	c.connectedAt = time.Now().UTC()
-	c.static = m.describe(c, tgt, version)
-	if spec.OAuth != nil {
-		oauth := "oauth"
-		c.static.AuthType = &oauth
-	}
-	c.log.Info("connected", "server", c.static.ServerInfo.Name, "elapsed", time.Since(start).Round(time.Millisecond))
-
-	// Targets built on the SDKs drop log notifications until the client sets
-	// a level; ask for everything so that call_tool can show it.
-	if caps := c.static.Capabilities; caps != nil && caps.Logging != nil && !spec.QuietLogs {
-		lctx, lcancel := context.WithTimeout(ctx, 2*time.Second)
-		if err := c.cs.SetLoggingLevel(lctx, &mcp.SetLoggingLevelParams{Level: "debug"}); err != nil {
-			c.log.Debug("logging/setLevel failed", "error", c.scrub(err.Error()))
-		}
-		lcancel()
-	}
-	c.startMonitor()
-	return c, nil
-}
-
-// connectFailure explains why initialize did not succeed.
-func (m *Manager) connectFailure(ctx context.Context, c *conn, err error, timeout time.Duration, returned bool) error {
-	// go-sdk closes the session when the answer's version is one it does not
-	// support, and the target then exits: the version is the cause.
-	if v := c.answeredVersion(); v != "" && !slices.Contains(mcp.SupportedProtocolVersions(), v) {
-		return &ProtocolError{Msg: fmt.Sprintf("the server answered initialize with protocol version %q, which the tester does not support (it supports %s)",
-			c.scrub(v), strings.Join(mcp.SupportedProtocolVersions(), ", "))}
-	}
-	if c.proc != nil {
-		// A target that exits during initialize usually said why on stderr.
-		// At the deadline only one that has already exited is waited for.
-		grace := exitGrace
-		if !returned && !c.proc.hasExited() {
-			grace = 0
-		}
-		if c.proc.waitExit(grace) {
-			return &ExitError{Exit: c.proc.exitReport(c.scrub), During: "initialize"}
-		}
-	}
-	if c.rt != nil {
-		if herr := c.rt.failure(); herr != nil {
-			return herr
-		}
-	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-		return &TimeoutError{Method: "initialize", After: timeout, StderrTail: c.stderrTail()}
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case c.stdio != nil && c.stdio.stalled.Load():
-		return &TimeoutError{Method: "initialize", After: timeout, Lost: true, StderrTail: c.stderrTail()}
-	case errors.Is(err, io.EOF) || errors.Is(err, mcp.ErrConnectionClosed):
-		return &LostError{Reason: "the connection closed during initialize", Err: err}
-	}
-	return &ProtocolError{Msg: "initialize failed", Err: scrubbed{c.scrub(err.Error()), err}}
-}
-
-// describe builds the fixed part of Info from the initialize result.
-func (m *Manager) describe(c *conn, tgt *target, offered string) Info {
-	res := c.cs.InitializeResult()
-	in := Info{
-		ID:              c.id,
-		ServerURL:       tgt.display,
-		Transport:       tgt.transport,
-		ConnectedAt:     c.connectedAt,
-		ProtocolVersion: offered,
-		HeaderNames:     []string{},
-		CallTimeout:     c.callTimeout,
-	}
-	if res != nil {
-		in.ProtocolVersion = res.ProtocolVersion
-		in.Capabilities = res.Capabilities
-		if si := res.ServerInfo; si != nil {
-			in.ServerInfo = ServerInfo{Name: textcut.CutNote(si.Name, MaxInfoField), Title: textcut.CutNote(si.Title, MaxInfoField), Version: textcut.CutNote(si.Version, MaxInfoField)}
-		}
-		// Scrub first, so that no prefix of a secret survives the cut.
-		in.InstructionsBytes = len(res.Instructions)
-		in.Instructions = c.scrub(res.Instructions)
-		if len(in.Instructions) > maxInstructions {
-			in.Instructions = textcut.Note(textcut.Cut(in.Instructions, maxInstructions), len(res.Instructions))
-		}
-	}
-	if c.proc != nil {
-		args := make([]string, len(tgt.argv))
-		for i, a := range tgt.argv {
-			args[i] = c.scrub(a)
-		}
-		in.Process = &ProcessInfo{PID: c.proc.pid, Command: tgt.path, Args: args, EnvNames: tgt.envNames}
-		if in.Process.EnvNames == nil {
-			in.Process.EnvNames = []string{}
-		}
-	}
-	for name := range tgt.headers {
-		if name == "Authorization" && strings.HasPrefix(tgt.headers.Get(name), "Bearer ") {
-			auth := "bearer"
-			in.AuthType = &auth
-		}
-		in.HeaderNames = append(in.HeaderNames, name)
-	}
-	slices.Sort(in.HeaderNames)
-	in.HeadersProvided = len(in.HeaderNames) > 0
-	return in
 }
 
 // Disconnect closes the current connection, if any, and returns what it was.
@@ -660,10 +331,7 @@ func (m *Manager) CallTool(ctx context.Context, name string, args map[string]any
 	}
 	// Time spent waiting for a reconnect counts against the call's deadline.
 	if waited := time.Since(start); waited > time.Millisecond {
-		if timeout <= 0 {
-			timeout = c.callTimeout
-		}
-		if timeout -= waited; timeout <= 0 {
+		if timeout = orDefault(timeout, c.callTimeout) - waited; timeout <= 0 {
 			return nil, &TimeoutError{Method: "tools/call", After: waited, StderrTail: c.stderrTail()}
 		}
 	}
@@ -677,23 +345,34 @@ func (m *Manager) Close() error {
 	m.closed = true
 	m.mu.Unlock()
 	_, _, err := m.Disconnect(context.Background())
-	m.bg.Wait()
-	m.cleanups.Wait()
+	wait := m.opts.TerminateTimeout + closeWaitSlack
+	if !returnsWithin(func() { m.bg.Wait(); m.cleanups.Wait() }, wait) {
+		err = errors.Join(err, fmt.Errorf("closing the connection manager: a reconnect or a cleanup of a target did not end within %s; its process may still be running", wait))
+	}
 	return err
 }
 
-// recoverPanics turns a panic in a handler of the target's requests into a
-// JSON-RPC error: go-sdk does not recover them, and one would end the tester.
-func recoverPanics(log *slog.Logger) mcp.Middleware {
-	return func(next mcp.MethodHandler) mcp.MethodHandler {
-		return func(ctx context.Context, method string, req mcp.Request) (res mcp.Result, err error) {
-			defer func() {
-				if r := recover(); r != nil {
-					log.Error("panic handling a request from the target", "method", method, "panic", r, "stack", string(debug.Stack()))
-					res, err = nil, fmt.Errorf("internal error in mcp-test-mcp handling %s", method)
-				}
-			}()
-			return next(ctx, method, req)
-		}
+// closeWaitSlack is how much longer than the terminate timeout Close waits
+// for the recoveries and cleanups in progress: a close of a target also
+// waits for its session (sessionCloseTimeout) and exit status (exitGrace).
+const closeWaitSlack = 10 * time.Second
+
+// onDead retires c, which broke under us, in a goroutine the Manager owns:
+// markDead runs in c's own goroutines (watch, the health monitor), which
+// finishing c waits for. After Close nothing is started: Close retires the
+// current connection itself, and whoever dials one finishes it.
+func (m *Manager) onDead(c *conn) {
+	m.mu.Lock()
+	closed := m.closed
+	if !closed {
+		m.bg.Add(1) // under mu, while not closed: see Manager.closed
 	}
+	m.mu.Unlock()
+	if closed {
+		return
+	}
+	go func() {
+		defer m.bg.Done()
+		m.retire(c, EndedByLost)
+	}()
 }

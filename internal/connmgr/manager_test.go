@@ -3,9 +3,10 @@ package connmgr
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/procgroup"
 )
 
@@ -291,14 +293,7 @@ func TestFaults(t *testing.T) {
 	t.Run("a target that ignores SIGTERM and leaves a grandchild is killed with its whole group", func(t *testing.T) {
 		m := newManager(t, nil)
 		info := connect(t, m, exampleSpec(t, "ignore-sigterm"))
-		var grandchild int
-		require.Eventually(t, func() bool {
-			match := regexp.MustCompile(`grandchild pid (\d+)`).FindStringSubmatch(strings.Join(m.Status().StderrTail, "\n"))
-			if match != nil {
-				grandchild, _ = strconv.Atoi(match[1])
-			}
-			return grandchild > 0
-		}, 5*time.Second, 10*time.Millisecond)
+		grandchild := stderrPID(t, m, "grandchild")
 
 		prev, _, err := m.Disconnect(t.Context())
 		require.Error(t, err, "the forced kill is reported as a cleanup warning")
@@ -376,14 +371,22 @@ func TestSecretsNeverShow(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, secret, text(t, r), "the target did get the value")
 
+	assertDisconnectShowsNone(t, m, info, secret, "LIVE-SECRET")
+}
+
+// assertDisconnectShowsNone checks that none of secrets shows in the
+// connection's info, in the status, or in what Disconnect then returns.
+func assertDisconnectShowsNone(t *testing.T, m *Manager, info *Info, secrets ...string) {
+	t.Helper()
 	st := m.Status()
 	prev, _, err := m.Disconnect(t.Context())
 	require.NoError(t, err)
 	for name, v := range map[string]any{"info": info, "status": st, "previous": prev} {
 		b, err := json.Marshal(v)
 		require.NoError(t, err)
-		assert.NotContains(t, string(b), secret, name)
-		assert.NotContains(t, string(b), "LIVE-SECRET", name)
+		for _, secret := range secrets {
+			assert.NotContains(t, string(b), secret, name)
+		}
 	}
 }
 
@@ -475,4 +478,96 @@ func TestAClosedManagerStartsNothing(t *testing.T) {
 	require.ErrorIs(t, err, ErrClosed)
 	assert.False(t, m.Status().Connected)
 	require.NoError(t, m.Close(), "Close stays idempotent")
+}
+
+func TestOrDefaultFillsOnlyUnsetValues(t *testing.T) {
+	tests := []struct {
+		name    string
+		v, want time.Duration
+	}{
+		{"zero is unset", 0, time.Minute},
+		{"a negative value is unset", -time.Second, time.Minute},
+		{"a positive value is kept", time.Second, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, orDefault(tt.v, time.Minute))
+		})
+	}
+}
+
+// unicodeEscaped writes every character of s as \uXXXX.
+func unicodeEscaped(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		fmt.Fprintf(&b, `\u%04x`, r)
+	}
+	return b.String()
+}
+
+// assertNoSecret checks text for secret as it is, as encoding/json escapes
+// it and with every character \u-escaped.
+func assertNoSecret(t *testing.T, text, secret, where string) {
+	t.Helper()
+	goEscaped, err := json.Marshal(secret)
+	require.NoError(t, err)
+	for _, form := range []string{secret, strings.Trim(string(goEscaped), `"`), unicodeEscaped(secret), unicodeEscaped(secret[:4])} {
+		assert.False(t, strings.Contains(text, form), "%s shows the secret as %s", where, form)
+	}
+}
+
+func TestSecretsEscapedByTheTargetAreMaskedInLogsAndOutput(t *testing.T) {
+	const secret = "pa&ss<w0rd>-XYZ"
+	m := newManager(t, nil)
+	connect(t, m, hostileSpec(t, hostile.EscapedEcho, map[string]string{"HOSTILE_SECRET": secret}))
+	r, err := m.CallTool(t.Context(), hostile.Tool, nil, 30*time.Second)
+	require.NoError(t, err)
+
+	t.Run("a log message over 16 KiB is cut with the secret masked", func(t *testing.T) {
+		var big *LogEntry
+		for i := range r.Logs {
+			if r.Logs[i].Truncated {
+				big = &r.Logs[i]
+			}
+		}
+		require.NotNil(t, big, "the 20 KiB log was kept, cut: %+v", r.Logs)
+		assert.True(t, strings.Contains(string(big.Data), "token is ***"), "the secret is masked, not cut off")
+		b, err := json.Marshal(r.Logs)
+		require.NoError(t, err)
+		assertNoSecret(t, string(b), secret, "the call's logs")
+	})
+	t.Run("a line of stdout that is not JSON is masked", func(t *testing.T) {
+		page := m.Events(EventQuery{Kinds: []string{EventStdout}})
+		require.NotEmpty(t, page.Events)
+		b, err := json.Marshal(page.Events)
+		require.NoError(t, err)
+		assert.Contains(t, string(b), "token is ***")
+		assertNoSecret(t, string(b), secret, "the stdout events")
+		junk, _ := m.cur.junkReport()
+		assertNoSecret(t, strings.Join(junk, "\n"), secret, "the junk report")
+	})
+	t.Run("every event is masked", func(t *testing.T) {
+		b, err := json.Marshal(m.Events(EventQuery{}).Events)
+		require.NoError(t, err)
+		assertNoSecret(t, string(b), secret, "the event log")
+	})
+}
+
+func TestAnHTTPErrorBodyEchoingTheTokenEscapedIsMasked(t *testing.T) {
+	const token = "tok-SECRET-123"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		// \u0074 is "t": the token, escaped as a JSON encoder may.
+		fmt.Fprintf(w, `{"error":"invalid token \u0074ok-SECRET-123","all":"%s"}`, unicodeEscaped(r.Header.Get("Authorization")))
+	}))
+	t.Cleanup(srv.Close)
+	m := newManager(t, nil)
+	_, _, err := m.Connect(t.Context(), Spec{URL: srv.URL + "/mcp", BearerToken: token})
+	var herr *HTTPError
+	require.ErrorAs(t, err, &herr)
+	assert.Equal(t, http.StatusUnauthorized, herr.StatusCode)
+	assert.Contains(t, herr.BodySnippet, "invalid token ***")
+	assertNoSecret(t, herr.BodySnippet, token, "the body snippet")
+	assertNoSecret(t, err.Error(), token, "the error")
 }

@@ -122,14 +122,7 @@ func exitInfo(ps *os.ProcessState) ExitInfo {
 }
 
 // hasExited reports whether the leader has been reaped.
-func (p *process) hasExited() bool {
-	select {
-	case <-p.exited:
-		return true
-	default:
-		return false
-	}
-}
+func (p *process) hasExited() bool { return isClosed(p.exited) }
 
 // ended reports whether the leader has exited, asking the kernel rather
 // than the reaper goroutine, which a loaded machine may not run for a
@@ -151,17 +144,11 @@ func (p *process) ended() bool {
 // drain, so that an exit report carries the last words. It reports whether
 // the leader exited.
 func (p *process) waitExit(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-p.exited:
-	case <-t.C:
+	deadline := time.Now().Add(d)
+	if !closedWithin(p.exited, d) {
 		return false
 	}
-	select {
-	case <-p.stderrDone:
-	case <-t.C:
-	}
+	closedWithin(p.stderrDone, time.Until(deadline))
 	return true
 }
 
@@ -215,10 +202,7 @@ func (p *process) terminate(budget time.Duration) (warning string) {
 	p.guard.release()
 	// A process outside the group may still hold the pipes; stop reading.
 	_ = p.stdout.Close()
-	select {
-	case <-p.stderrDone:
-	case <-time.After(100 * time.Millisecond):
-	}
+	closedWithin(p.stderrDone, 100*time.Millisecond)
 	return warning
 }
 
@@ -330,9 +314,7 @@ func (g *guard) release() {
 		defer close(exited)
 		_ = g.cmd.Wait()
 	}()
-	select {
-	case <-exited:
-	case <-time.After(time.Second):
+	if !closedWithin(exited, time.Second) {
 		_ = g.cmd.Process.Kill()
 		<-exited
 	}

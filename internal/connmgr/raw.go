@@ -57,63 +57,25 @@ func (m *Manager) RawRequest(ctx context.Context, method string, params any, tim
 
 // sendTyped sends method through go-sdk's typed API, or as a custom method.
 func (c *conn) sendTyped(ctx context.Context, method string, params json.RawMessage) (any, error) {
-	decode := func(v any) error {
-		if err := json.Unmarshal(params, v); err != nil {
-			return fmt.Errorf("%w: the params of %s do not fit it: %v", ErrInvalidSpec, method, err)
-		}
-		return nil
-	}
 	switch method {
 	case "ping":
 		return struct{}{}, c.cs.Ping(ctx, nil)
 	case "tools/list":
-		var p mcp.ListToolsParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return c.cs.ListTools(ctx, &p)
+		return sendDecoded(ctx, method, params, c.cs.ListTools)
 	case "tools/call":
-		var p mcp.CallToolParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return c.cs.CallTool(ctx, &p)
+		return sendDecoded(ctx, method, params, c.cs.CallTool)
 	case "resources/list":
-		var p mcp.ListResourcesParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return c.cs.ListResources(ctx, &p)
+		return sendDecoded(ctx, method, params, c.cs.ListResources)
 	case "resources/templates/list":
-		var p mcp.ListResourceTemplatesParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return c.cs.ListResourceTemplates(ctx, &p)
+		return sendDecoded(ctx, method, params, c.cs.ListResourceTemplates)
 	case "resources/read":
-		var p mcp.ReadResourceParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return c.cs.ReadResource(ctx, &p)
+		return sendDecoded(ctx, method, params, c.cs.ReadResource)
 	case "prompts/list":
-		var p mcp.ListPromptsParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return c.cs.ListPrompts(ctx, &p)
+		return sendDecoded(ctx, method, params, c.cs.ListPrompts)
 	case "prompts/get":
-		var p mcp.GetPromptParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return c.cs.GetPrompt(ctx, &p)
+		return sendDecoded(ctx, method, params, c.cs.GetPrompt)
 	case "completion/complete":
-		var p mcp.CompleteParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return c.cs.Complete(ctx, &p)
+		return sendDecoded(ctx, method, params, c.cs.Complete)
 	}
 	if err := mcp.AddSendingCustomMethod[*rawParams, *rawResult](c.client, method); err != nil {
 		return nil, fmt.Errorf("%w: raw requests do not support %s: %v", ErrInvalidSpec, method, err)
@@ -123,6 +85,16 @@ func (c *conn) sendTyped(ctx context.Context, method string, params json.RawMess
 		return nil, err
 	}
 	return res.raw, nil
+}
+
+// sendDecoded decodes params into method's params type P and sends them
+// with send, go-sdk's typed call for method.
+func sendDecoded[P, R any](ctx context.Context, method string, params json.RawMessage, send func(context.Context, *P) (R, error)) (any, error) {
+	var p P
+	if err := json.Unmarshal(params, &p); err != nil {
+		return nil, fmt.Errorf("%w: the params of %s do not fit it: %v", ErrInvalidSpec, method, err)
+	}
+	return send(ctx, &p)
 }
 
 // rawParams sends params exactly as given.

@@ -94,11 +94,8 @@ func newRecovery(lin *lineage, reason string) *recovery {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &recovery{
 		lin: lin, reason: reason, ctx: ctx, cancel: cancel, done: make(chan struct{}),
-		max: maxAttempts(lin.spec), base: lin.spec.ReconnectDelay,
+		max: maxAttempts(lin.spec), base: orDefault(lin.spec.ReconnectDelay, DefaultReconnectDelay),
 		state: StatusReconnecting, since: time.Now().UTC(),
-	}
-	if r.base <= 0 {
-		r.base = DefaultReconnectDelay
 	}
 	return r
 }
@@ -106,10 +103,7 @@ func newRecovery(lin *lineage, reason string) *recovery {
 // maxAttempts is how many times an automatic recovery of spec's
 // connection tries.
 func maxAttempts(spec Spec) int {
-	if spec.MaxReconnectAttempts <= 0 {
-		return DefaultMaxReconnectAttempts
-	}
-	return spec.MaxReconnectAttempts
+	return orDefault(spec.MaxReconnectAttempts, DefaultMaxReconnectAttempts)
 }
 
 // stop cancels the recovery and waits for its goroutine; nil is fine.
@@ -227,7 +221,7 @@ func (m *Manager) install(r *recovery, c *conn, data map[string]any) bool {
 		c.finish(EndedByDisconnect)
 		return false
 	}
-	go c.watch()
+	c.startWatch()
 	return true
 }
 
@@ -264,9 +258,7 @@ func (m *Manager) acquire(ctx context.Context, timeout time.Duration) (*conn, er
 			return nil, r.failure(s)
 		}
 		if deadline == nil {
-			if timeout <= 0 {
-				timeout = r.lin.static.CallTimeout
-			}
+			timeout = orDefault(timeout, r.lin.static.CallTimeout)
 			t := time.NewTimer(timeout)
 			defer t.Stop()
 			deadline = t.C
@@ -359,7 +351,7 @@ func (m *Manager) Reconnect(ctx context.Context) (*ReconnectResult, error) {
 	m.pending = nil
 	m.mu.Unlock()
 	raced.stop()
-	go c.watch()
+	c.startWatch()
 	var prev *Previous
 	if old != nil {
 		prev, _ = m.retire(old, EndedByReplaced)

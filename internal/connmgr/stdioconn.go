@@ -62,7 +62,8 @@ type stdioConn struct {
 	held   map[jsonrpc.ID]*time.Timer // guarded by heldMu: made-up answers waiting (see hold)
 
 	closeOnce sync.Once
-	closeFn   func() // ends the process; called once by Close
+	closeFn   func()        // ends the process; called once by Close
+	readDone  chan struct{} // closed when readLoop returns
 }
 
 type readResult struct {
@@ -83,8 +84,9 @@ func newStdioConn(stdin *os.File, stdout io.Reader, maxBytes int64, onJunk func(
 		holdGrace:    defaultHoldGrace,
 		held:         map[jsonrpc.ID]*time.Timer{},
 		closeFn:      closeFn,
+		readDone:     make(chan struct{}),
 	}
-	go c.readLoop(stdout)
+	go c.readLoop(stdout) // Close waits for it
 	return c
 }
 
@@ -98,6 +100,7 @@ func newStdioConn(stdin *os.File, stdout io.Reader, maxBytes int64, onJunk func(
 // request gets the next real answer with its id, and only when none comes
 // within holdGrace does it fail with an error naming the limit (see hold).
 func (c *stdioConn) readLoop(stdout io.Reader) {
+	defer close(c.readDone)
 	br := bufio.NewReaderSize(stdout, 64<<10)
 	for {
 		line, over, err := readFrame(br, c.maxBytes)
@@ -451,6 +454,8 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			c.stalled.Store(true)
+			// Not waited for here (the close takes the terminate timeout);
+			// whoever finishes the connection waits in the same Close.
 			go c.Close()
 			return errWriteStalled
 		}
@@ -483,9 +488,14 @@ func (c *stdioConn) Close() error {
 		}
 		c.heldMu.Unlock()
 		c.closeFn()
+		closedWithin(c.readDone, readLoopWait) // closeFn closed stdout, which ends readLoop
 	})
 	return nil
 }
+
+// readLoopWait bounds how long Close waits for readLoop, which ends when
+// stdout is closed (or at once, in a delivery, when the connection is).
+const readLoopWait = time.Second
 
 // SessionID implements mcp.Connection.
 func (c *stdioConn) SessionID() string { return "" }

@@ -1,6 +1,9 @@
 // Package hostile is a hand-written stdio MCP target that floods, nests and
-// oversizes its messages, for tests of the tester's bounds. A test binary
-// runs it from TestMain when Behaviour is set in its environment:
+// oversizes its messages, and answers as no SDK would (looping cursors,
+// tools an SDK would reject, its own error codes), for tests of the tester's
+// bounds and defences. It is the project's one re-exec convention for such
+// targets: a test binary runs it from TestMain when Behaviour is set in its
+// environment:
 //
 //	if b := os.Getenv(hostile.Behaviour); b != "" {
 //		hostile.Main(b, os.Stdin, os.Stdout)
@@ -33,7 +36,9 @@ const Tool = "hostile"
 
 // The behaviours. Sizes and counts come from the environment variables named
 // in brackets, with the defaults shown. Whatever the behaviour, the target
-// first writes one line of [HOSTILE_STDERR_LINE=0] bytes to its stderr.
+// first writes one line of [HOSTILE_STDERR_LINE=0] bytes to its stderr, and
+// when that is not zero, [HOSTILE_SECRET] and " and more" after them on the
+// same line.
 const (
 	// LogFlood answers tools/call after [HOSTILE_LOGS=60] log notifications
 	// of [HOSTILE_LOG_BYTES=4 MiB] of data each, and [HOSTILE_PROGRESS=0]
@@ -52,8 +57,25 @@ const (
 	// Silent never answers tools/call, not even after a cancellation.
 	Silent = "silent"
 	// HugePages answers tools/list with pages of [HOSTILE_PAGE_ITEMS=50000]
-	// tools, each page with a new cursor, without end.
+	// tools, each page with a new cursor ("page-1", "page-2", …), without
+	// end.
 	HugePages = "huge-pages"
+	// RepeatCursor answers every tools/list page with nextCursor "again".
+	RepeatCursor = "repeat-cursor"
+	// SlowList answers tools/list after 5 seconds.
+	SlowList = "slow-list"
+	// HeaderTools lists, beside "fine", the tool "odd_header" whose
+	// x-mcp-header annotation is on an object property, which go-sdk drops.
+	HeaderTools = "header-tools"
+	// BadAnnotations lists one tool, "odd", whose readOnlyHint is the string
+	// "yes", which go-sdk cannot decode.
+	BadAnnotations = "bad-annotations"
+	// OwnError answers tools/call with its own JSON-RPC error, code -32099
+	// and message "backend down".
+	OwnError = "own-error"
+	// AnswerThenExit answers tools/call with a text of [HOSTILE_BIG] bytes,
+	// then returns at once (its test binary then exits with status 0).
+	AnswerThenExit = "answer-then-exit"
 	// LongStrings declares a serverInfo name, title and version and
 	// instructions of [HOSTILE_BIG] each, lists 8 tools, 7 of them with a
 	// description of [HOSTILE_BIG], and answers tools/call with a JSON-RPC
@@ -199,7 +221,11 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 		time.Sleep(time.Minute)
 	}
 	if n := envInt("HOSTILE_STDERR_LINE", 0); n > 0 {
-		fmt.Fprintln(os.Stderr, strings.Repeat("e", n))
+		line := strings.Repeat("e", n)
+		if secret := os.Getenv("HOSTILE_SECRET"); secret != "" {
+			line += secret + " and more"
+		}
+		fmt.Fprintln(os.Stderr, line)
 	}
 	w := bufio.NewWriterSize(stdout, 64<<10)
 	send := func(v any) {
@@ -254,41 +280,63 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 				return
 			}
 		case "tools/list":
-			n := 1
-			next := ""
 			if behaviour == HugePages {
-				n = envInt("HOSTILE_PAGE_ITEMS", 50000)
 				page++
-				next = "page-" + strconv.Itoa(page)
 			}
-			tools := make([]any, n)
-			for i := range tools {
-				tools[i] = map[string]any{"name": fmt.Sprintf("t%d_%d", page, i), "inputSchema": map[string]any{"type": "object"}}
-			}
-			if behaviour == LongStrings {
-				tools = make([]any, 8)
-				for i := range tools {
-					tools[i] = map[string]any{"name": fmt.Sprintf("long_%d", i), "description": strings.Repeat("d", big), "inputSchema": map[string]any{"type": "object"}}
-				}
-			}
-			if behaviour != HugePages {
-				tools[0] = map[string]any{"name": Tool, "inputSchema": map[string]any{"type": "object"}}
-			}
-			res := map[string]any{"tools": tools}
-			if next != "" {
-				res["nextCursor"] = next
-			}
-			answer(req.ID, res)
+			answer(req.ID, toolsPage(behaviour, page, big))
 		case "tools/call":
 			if behaviour == CloseStdoutOnCall {
 				closeStdout()
 				return
 			}
 			call(behaviour, req.ID, req.Params.Meta.ProgressToken, big, w, send, answer)
+			if behaviour == AnswerThenExit {
+				return
+			}
 		default:
 			answer(req.ID, map[string]any{})
 		}
 	}
+}
+
+// toolsPage is behaviour's answer to tools/list; page counts HugePages'
+// pages from 1.
+func toolsPage(behaviour string, page, big int) map[string]any {
+	tool := func(name string) map[string]any {
+		return map[string]any{"name": name, "inputSchema": map[string]any{"type": "object"}}
+	}
+	switch behaviour {
+	case HugePages:
+		tools := make([]any, envInt("HOSTILE_PAGE_ITEMS", 50000))
+		for i := range tools {
+			tools[i] = tool(fmt.Sprintf("t%d_%d", page, i))
+		}
+		return map[string]any{"tools": tools, "nextCursor": "page-" + strconv.Itoa(page)}
+	case LongStrings:
+		tools := make([]any, 8)
+		for i := range tools {
+			t := tool(fmt.Sprintf("long_%d", i))
+			t["description"] = strings.Repeat("d", big)
+			tools[i] = t
+		}
+		tools[0] = tool(Tool)
+		return map[string]any{"tools": tools}
+	case RepeatCursor:
+		return map[string]any{"tools": []any{tool(Tool)}, "nextCursor": "again"}
+	case SlowList:
+		time.Sleep(5 * time.Second)
+	case HeaderTools:
+		odd := tool("odd_header")
+		odd["inputSchema"] = map[string]any{"type": "object", "properties": map[string]any{
+			"where": map[string]any{"type": "object", "x-mcp-header": "X-Where"},
+		}}
+		return map[string]any{"tools": []any{tool("fine"), odd}}
+	case BadAnnotations:
+		odd := tool("odd")
+		odd["annotations"] = map[string]any{"readOnlyHint": "yes"}
+		return map[string]any{"tools": []any{odd}}
+	}
+	return map[string]any{"tools": []any{tool(Tool)}}
 }
 
 func call(behaviour string, id json.RawMessage, token any, big int, w *bufio.Writer, send func(any), answer func(json.RawMessage, any)) {
@@ -335,6 +383,10 @@ func call(behaviour string, id json.RawMessage, token any, big int, w *bufio.Wri
 		w.Flush()
 	case LongStrings:
 		send(map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{"code": -32603, "message": strings.Repeat("e", big)}})
+	case OwnError:
+		send(map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{"code": -32099, "message": "backend down"}})
+	case AnswerThenExit:
+		answer(id, text(strings.Repeat("z", big)))
 	default:
 		answer(id, text("ok"))
 	}
