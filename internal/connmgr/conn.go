@@ -47,6 +47,9 @@ type conn struct {
 	cs       *mcp.ClientSession
 	client   *mcp.Client
 	events   *eventLog // the manager's, shared by every connection
+	// drainGrace is how long stdout may stay silent after the target
+	// exited (see watch).
+	drainGrace time.Duration
 	// rootsDeclared is true when the roots capability was declared.
 	rootsDeclared bool
 	ctx           context.Context // ends when the connection is finished
@@ -136,10 +139,15 @@ func (c *conn) markDead(reason string) {
 	})
 }
 
-// drainGrace is how long a stdio target's stdout may stay open after the
-// target exited (held by a child it left behind) before the connection is
-// declared lost anyway.
-const drainGrace = 2 * time.Second
+// drainGrace is how long a stdio target's stdout may stay silent after the
+// target exited (held open by a child it left behind) before the connection
+// is declared lost anyway. While the tester is still reading, decoding or
+// delivering what the target wrote before it exited (an 8 MB answer takes
+// seconds on a loaded machine), the wait goes on, up to drainMax.
+const (
+	drainGrace = 2 * time.Second
+	drainMax   = 15 * time.Second
+)
 
 // startWatch runs watch in a goroutine of c's, once c is the current
 // connection; finish waits for it.
@@ -161,14 +169,26 @@ func (c *conn) watch() {
 		// A target may answer and then exit: the session ends when the
 		// reader has drained stdout and reached EOF, so that the answer
 		// is delivered first.
-		t := time.NewTimer(drainGrace)
+		giveUp := time.Now().Add(drainMax)
+		t := time.NewTimer(c.drainGrace)
 		defer t.Stop()
-		select {
-		case err := <-waitErr:
-			c.markDead(c.lossReason(err))
-		case <-t.C:
-			c.markDead(c.lossReason(nil))
-		case <-c.ctx.Done():
+		for {
+			select {
+			case err := <-waitErr:
+				c.markDead(c.lossReason(err))
+				return
+			case <-t.C:
+				if c.stdio != nil && time.Now().Before(giveUp) {
+					if idle := c.stdio.idleFor(); idle < c.drainGrace {
+						t.Reset(c.drainGrace - idle)
+						continue
+					}
+				}
+				c.markDead(c.lossReason(nil))
+				return
+			case <-c.ctx.Done():
+				return
+			}
 		}
 	case <-c.ctx.Done():
 	}

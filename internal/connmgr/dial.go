@@ -76,6 +76,7 @@ func (m *Manager) newConn(spec Spec, tgt *target, from *lineage) *conn {
 		stats:        stats.New(),
 		callTimeout:  orDefault(spec.CallTimeout, m.opts.CallTimeout),
 		terminate:    m.opts.TerminateTimeout,
+		drainGrace:   orDefault(m.drainGrace, drainGrace),
 		maxBytes:     m.opts.MaxMessageBytes,
 		dead:         make(chan struct{}),
 		byToken:      map[string]*collector{},

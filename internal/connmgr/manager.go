@@ -64,9 +64,12 @@ type Options struct {
 
 // Manager holds at most one live connection. It is safe for concurrent use.
 type Manager struct {
-	opts   Options
-	log    *slog.Logger
-	events *eventLog // what targets sent on their own, across connections
+	opts Options
+	// drainGrace replaces the constant drainGrace for its connections when
+	// set (tests make it short).
+	drainGrace time.Duration
+	log        *slog.Logger
+	events     *eventLog // what targets sent on their own, across connections
 
 	// connectMu serialises Connect and Disconnect, so that a make-before-break
 	// swap never interleaves with another. It is held while dialing, never

@@ -31,6 +31,19 @@ func TestDefectsFoundInReview(t *testing.T) {
 		require.Eventually(t, func() bool { return !m.Status().Connected }, 5*time.Second, 10*time.Millisecond)
 		assert.Contains(t, m.Status().Last.Reason, "exited with status 0")
 	})
+	t.Run("an answer still being read when the drain grace ends is delivered", func(t *testing.T) {
+		// With a drain grace far shorter than reading and decoding 8 MB
+		// takes, the answer is still delivered: the grace counts only
+		// the time the target's stdout is silent.
+		m := newManager(t, nil)
+		m.drainGrace = time.Millisecond
+		connect(t, m, hostileSpec(t, hostile.AnswerThenExit, map[string]string{"HOSTILE_BIG": strconv.Itoa(8 << 20)}))
+		r, err := m.CallTool(t.Context(), hostile.Tool, nil, 0)
+		require.NoError(t, err)
+		assert.Len(t, text(t, r), 8<<20)
+		require.Eventually(t, func() bool { return !m.Status().Connected }, 5*time.Second, 10*time.Millisecond)
+		assert.Contains(t, m.Status().Last.Reason, "exited with status 0")
+	})
 	t.Run("a secret past the display cut leaves no prefix behind", func(t *testing.T) {
 		const secret = "sk-cut-boundary-SECRET-1234"
 		m := newManager(t, nil)

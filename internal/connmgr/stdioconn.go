@@ -49,6 +49,10 @@ type stdioConn struct {
 	writeSlot chan struct{}
 	stalled   atomic.Bool
 	written   atomic.Int64 // bytes written to stdin (see writeBy)
+	// readWait is when the read of stdout under way began, in Unix
+	// nanoseconds, or 0 while the read goroutine is busy with what it read
+	// (see idleFor).
+	readWait atomic.Int64
 	// captures pairs the ids of RawRequest's requests with their
 	// *rawCapture until the answer is read.
 	captures sync.Map
@@ -101,7 +105,7 @@ func newStdioConn(stdin *os.File, stdout io.Reader, maxBytes int64, onJunk func(
 // within holdGrace does it fail with an error naming the limit (see hold).
 func (c *stdioConn) readLoop(stdout io.Reader) {
 	defer close(c.readDone)
-	br := bufio.NewReaderSize(stdout, 64<<10)
+	br := bufio.NewReaderSize(&waitReader{r: stdout, since: &c.readWait}, 64<<10)
 	for {
 		line, over, err := readFrame(br, c.maxBytes)
 		var res readResult
@@ -146,6 +150,29 @@ func (c *stdioConn) readLoop(stdout io.Reader) {
 			return
 		}
 	}
+}
+
+// waitReader records in since when a Read of r began, while it waits for
+// bytes; since is 0 once it returned.
+type waitReader struct {
+	r     io.Reader
+	since *atomic.Int64
+}
+
+func (w *waitReader) Read(p []byte) (int, error) {
+	w.since.Store(time.Now().UnixNano())
+	n, err := w.r.Read(p)
+	w.since.Store(0)
+	return n, err
+}
+
+// idleFor is how long the read goroutine has been waiting for the target's
+// stdout to say something: 0 while it reads, decodes or delivers a message.
+func (c *stdioConn) idleFor() time.Duration {
+	if at := c.readWait.Load(); at != 0 {
+		return time.Since(time.Unix(0, at))
+	}
+	return 0
 }
 
 // recordedOnly reports whether a notification is only recorded, not handed
