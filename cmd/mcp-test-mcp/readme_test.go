@@ -147,3 +147,51 @@ func TestCheckHelpListsTheExitCodeTable(t *testing.T) {
 	slices.Sort(listed)
 	assert.Equal(t, exitCodeTable(t), listed, "check --help's exit codes and internal/exitcode's table differ")
 }
+
+// TestArchitectureMatchesTheCode keeps ARCHITECTURE.md's maps true: its
+// package table names every package under internal/ and no other, and its
+// connmgr table names every non-test file of internal/connmgr and no other.
+func TestArchitectureMatchesTheCode(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "ARCHITECTURE.md"))
+	require.NoError(t, err)
+	doc := string(b)
+
+	row := regexp.MustCompile("(?m)^\\| `(internal/[a-z]+)` \\|")
+	var listed []string
+	for _, m := range row.FindAllStringSubmatch(doc, -1) {
+		listed = append(listed, m[1])
+	}
+	entries, err := os.ReadDir(filepath.Join(repoRoot, "internal"))
+	require.NoError(t, err)
+	var pkgs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			pkgs = append(pkgs, "internal/"+e.Name())
+		}
+	}
+	slices.Sort(listed)
+	assert.Equal(t, pkgs, listed, "ARCHITECTURE.md's package table and the folders under internal/")
+
+	section := doc[strings.Index(doc, "### Inside `internal/connmgr`"):]
+	section = section[:strings.Index(section, "\n## ")]
+	files := map[string]bool{}
+	for _, m := range regexp.MustCompile("`([a-z]+\\.go)`").FindAllStringSubmatch(section, -1) {
+		files[m[1]] = true
+	}
+	goFiles, err := filepath.Glob(filepath.Join(repoRoot, "internal", "connmgr", "*.go"))
+	require.NoError(t, err)
+	var missing []string
+	for _, f := range goFiles {
+		name := filepath.Base(f)
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		if !files[name] {
+			missing = append(missing, name)
+		}
+		delete(files, name)
+	}
+	assert.Empty(t, missing, "connmgr files ARCHITECTURE.md does not place")
+	assert.Empty(t, files, "files ARCHITECTURE.md places in connmgr that do not exist")
+}
