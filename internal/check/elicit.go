@@ -43,6 +43,3 @@ func ElicitAnswer(action string, content map[string]any, p *mcp.ElicitParams) *m
 	}
 	return res
 }
-
-// requiredOf is schemacheck.Required, for snapshot.go's schema diffs.
-func requiredOf(s map[string]any) []string { return schemacheck.Required(s) }

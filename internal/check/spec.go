@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -564,6 +565,11 @@ func (s *Spec) validate(name string) error {
 
 // maxTimeoutSeconds bounds the timeouts a spec may give: 24 hours.
 const maxTimeoutSeconds = 24 * 60 * 60
+
+// durationOf is a spec's timeout in seconds as a duration; 0 stays 0.
+func durationOf(seconds float64) time.Duration {
+	return time.Duration(seconds * float64(time.Second))
+}
 
 // actionContentTypes are the content types each action's answer can have.
 var actionContentTypes = map[string][]string{

@@ -1,0 +1,125 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// surface lists what the target declares (and pings it, if ping is set)
+// and returns the surface and the checks, in a fixed order. The requests
+// are independent, so they are sent together: a plain check then costs
+// little more than its slowest request.
+func (r *runner) surface(ctx context.Context, ping bool) (*Surface, []Check) {
+	caps := r.info.Capabilities
+	sum := &SurfaceSummary{Tools: []string{}, Prompts: []string{}}
+	r.report.Surface = sum
+	var (
+		res     []*mcp.Resource
+		tmpl    []*mcp.ResourceTemplate
+		prompts []*mcp.Prompt
+		jobs    []func() Check
+	)
+	if caps == nil || caps.Tools != nil {
+		jobs = append(jobs, func() Check {
+			return listCheck(ActionListTools, func() (int, error) {
+				list, err := r.mgr.ListTools(ctx)
+				if err != nil {
+					return 0, err
+				}
+				r.tools = list.Tools
+				return len(list.Tools), nil
+			})
+		})
+	} else {
+		sum.Undeclared = append(sum.Undeclared, "tools")
+	}
+	if caps != nil && caps.Resources != nil {
+		jobs = append(jobs, func() Check {
+			return listCheck(ActionListResources, func() (n int, err error) {
+				res, err = r.mgr.ListResources(ctx)
+				return len(res), err
+			})
+		}, func() Check {
+			return listCheck(ActionListResourceTemplates, func() (n int, err error) {
+				tmpl, err = r.mgr.ListResourceTemplates(ctx)
+				return len(tmpl), err
+			})
+		})
+	} else {
+		sum.Undeclared = append(sum.Undeclared, "resources")
+	}
+	if caps != nil && caps.Prompts != nil {
+		jobs = append(jobs, func() Check {
+			return listCheck(ActionListPrompts, func() (n int, err error) {
+				prompts, err = r.mgr.ListPrompts(ctx)
+				return len(prompts), err
+			})
+		})
+	} else {
+		sum.Undeclared = append(sum.Undeclared, "prompts")
+	}
+	if ping {
+		jobs = append(jobs, func() Check { return r.ping(ctx) })
+	}
+	checks := make([]Check, len(jobs))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		wg.Go(func() { checks[i] = job() })
+	}
+	wg.Wait()
+	for _, c := range checks {
+		if c.Status == StatusFailed && c.Action != ActionPing {
+			r.listFailed = true
+		}
+	}
+	for _, t := range r.tools {
+		sum.Tools = append(sum.Tools, t.Name)
+	}
+	for _, p := range prompts {
+		sum.Prompts = append(sum.Prompts, p.Name)
+	}
+	slices.Sort(sum.Tools)
+	slices.Sort(sum.Prompts)
+	sum.Resources, sum.ResourceTemplates = len(res), len(tmpl)
+	return newSurface(r.info.ServerInfo.Name, r.tools, res, tmpl, prompts, caps), checks
+}
+
+// listCheck runs a list request as a check.
+func listCheck(action string, fn func() (int, error)) Check {
+	start := time.Now()
+	n, err := fn()
+	c := Check{Name: action, Group: GroupSurface, Action: action, DurationMS: ms(time.Since(start))}
+	if err != nil {
+		c.Status, c.ErrorType = StatusFailed, ErrorType(err, false)
+		c.Message = err.Error()
+		c.Failures = []Failure{{Expectation: "success", Expected: "the list", Actual: c.ErrorType + ": " + err.Error()}}
+		return c
+	}
+	c.Status = StatusPassed
+	what := map[string]string{
+		ActionListTools: "tool", ActionListResources: "resource",
+		ActionListResourceTemplates: "resource template", ActionListPrompts: "prompt",
+	}[action]
+	c.Message = fmt.Sprintf("%d %s", n, plural(n, what, what+"s"))
+	return c
+}
+
+func (r *runner) ping(ctx context.Context) Check {
+	start := time.Now()
+	rtt, err := r.mgr.Ping(ctx, 0)
+	c := Check{Name: ActionPing, Group: GroupSurface, Action: ActionPing, DurationMS: ms(time.Since(start))}
+	if err != nil {
+		c.Status, c.ErrorType = StatusFailed, ErrorType(err, false)
+		c.Message = err.Error()
+		c.Failures = []Failure{{Expectation: "success", Expected: "a ping answer", Actual: c.ErrorType + ": " + err.Error()}}
+		return c
+	}
+	c.Status = StatusPassed
+	c.Message = fmt.Sprintf("answered in %s", fmtMS(ms(rtt)))
+	return c
+}
