@@ -346,34 +346,45 @@ func TestSnapshotClassifiesChanges(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(first), string(again), "the snapshot is stable")
 
-	rep = run("additive", false)
-	assert.Equal(t, "changed", rep.Snapshot.Status)
-	assert.True(t, rep.Passed, "additions are information: %+v", rep.Snapshot)
-	assert.Empty(t, rep.Snapshot.Breaking)
-	assert.ElementsMatch(t, []string{
-		"tool lookup input: new optional property limit",
-		"tool lookup output: new property rank",
-		"tool ping2 was added",
-		"prompt brief: new optional argument tone",
-		"prompt extra was added",
-	}, rep.Snapshot.Additive)
-
-	rep = run("breaking", false)
-	assert.Equal(t, "breaking", rep.Snapshot.Status)
-	assert.False(t, rep.Passed)
-	assert.Equal(t, 1, rep.ExitCode())
-	assert.ElementsMatch(t, []string{
-		"tool status was removed",
-		"tool lookup input: new required property region",
-		"tool lookup output.score was removed",
-		"prompt brief: new required argument audience",
-	}, rep.Snapshot.Breaking)
-
-	rep = run("breaking", true)
-	assert.Equal(t, "updated", rep.Snapshot.Status)
-	assert.True(t, rep.Passed, "--update-snapshot accepts the change")
-	rep = run("breaking", false)
-	assert.Equal(t, "unchanged", rep.Snapshot.Status)
+	// Each run compares with the snapshot the runs before it left.
+	for _, tc := range []struct {
+		variant            string
+		update             bool
+		status             string
+		passed             bool
+		why                string
+		additive, breaking []string
+	}{
+		{variant: "additive", status: "changed", passed: true, why: "additions are information", additive: []string{
+			"tool lookup input: new optional property limit",
+			"tool lookup output: new property rank",
+			"tool ping2 was added",
+			"prompt brief: new optional argument tone",
+			"prompt extra was added",
+		}},
+		{variant: "breaking", status: "breaking", passed: false, why: "a breaking change fails the run", breaking: []string{
+			"tool status was removed",
+			"tool lookup input: new required property region",
+			"tool lookup output.score was removed",
+			"prompt brief: new required argument audience",
+		}},
+		{variant: "breaking", update: true, status: "updated", passed: true, why: "--update-snapshot accepts the change"},
+		{variant: "breaking", status: "unchanged", passed: true, why: "the rewritten snapshot is the surface"},
+	} {
+		rep := run(tc.variant, tc.update)
+		assert.Equal(t, tc.status, rep.Snapshot.Status, tc.variant)
+		assert.Equal(t, tc.passed, rep.Passed, "%s: %+v", tc.why, rep.Snapshot)
+		if !tc.passed {
+			assert.Equal(t, 1, rep.ExitCode())
+		}
+		if tc.additive != nil {
+			assert.Empty(t, rep.Snapshot.Breaking)
+			assert.ElementsMatch(t, tc.additive, rep.Snapshot.Additive)
+		}
+		if tc.breaking != nil {
+			assert.ElementsMatch(t, tc.breaking, rep.Snapshot.Breaking)
+		}
+	}
 }
 
 // callAllCovers runs check --call-all against a reference server and checks

@@ -184,49 +184,34 @@ func (r *runner) fromPrompt(res *connmgr.PromptResult, err error) observation {
 	return obs
 }
 
+// fromList lists what a list step names.
 func (r *runner) fromList(ctx context.Context, action string) observation {
-	var names []string
-	var items any
-	var err error
 	switch action {
 	case ActionListTools:
-		var list *connmgr.ToolList
-		if list, err = r.mgr.ListTools(ctx); err == nil {
-			for _, t := range list.Tools {
-				names = append(names, t.Name)
-			}
-			items = list.Tools
-		}
+		list, err := r.listTools(ctx)
+		return fromItems(list, err, func(t *mcp.Tool) string { return t.Name })
 	case ActionListResources:
-		var list []*mcp.Resource
-		if list, err = r.mgr.ListResources(ctx); err == nil {
-			for _, x := range list {
-				names = append(names, x.URI)
-			}
-			items = list
-		}
+		list, err := r.mgr.ListResources(ctx)
+		return fromItems(list, err, func(x *mcp.Resource) string { return x.URI })
 	case ActionListResourceTemplates:
-		var list []*mcp.ResourceTemplate
-		if list, err = r.mgr.ListResourceTemplates(ctx); err == nil {
-			for _, x := range list {
-				names = append(names, x.URITemplate)
-			}
-			items = list
-		}
+		list, err := r.mgr.ListResourceTemplates(ctx)
+		return fromItems(list, err, func(x *mcp.ResourceTemplate) string { return x.URITemplate })
 	case ActionListPrompts:
-		var list []*mcp.Prompt
-		if list, err = r.mgr.ListPrompts(ctx); err == nil {
-			for _, x := range list {
-				names = append(names, x.Name)
-			}
-			items = list
-		}
+		list, err := r.mgr.ListPrompts(ctx)
+		return fromItems(list, err, func(x *mcp.Prompt) string { return x.Name })
 	}
+	return fromItems[any](nil, nil, nil)
+}
+
+// fromItems is what a list step observes: the items' names as its text,
+// and the count, the names and the items as its structured content.
+func fromItems[T any](items []T, err error, name func(T) string) observation {
 	if err != nil {
 		return observation{err: err}
 	}
-	if names == nil {
-		names = []string{}
+	names := []string{}
+	for _, x := range items {
+		names = append(names, name(x))
 	}
 	return observation{
 		text:     strings.Join(names, "\n"),

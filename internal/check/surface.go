@@ -25,41 +25,19 @@ func (r *runner) surface(ctx context.Context, ping bool) (*Surface, []Check) {
 		jobs    []func() Check
 	)
 	if caps == nil || caps.Tools != nil {
-		jobs = append(jobs, func() Check {
-			return listCheck(ActionListTools, func() (int, error) {
-				list, err := r.mgr.ListTools(ctx)
-				if err != nil {
-					return 0, err
-				}
-				r.tools = list.Tools
-				return len(list.Tools), nil
-			})
-		})
+		jobs = append(jobs, listJob(ctx, ActionListTools, &r.tools, r.listTools))
 	} else {
 		sum.Undeclared = append(sum.Undeclared, "tools")
 	}
 	if caps != nil && caps.Resources != nil {
-		jobs = append(jobs, func() Check {
-			return listCheck(ActionListResources, func() (n int, err error) {
-				res, err = r.mgr.ListResources(ctx)
-				return len(res), err
-			})
-		}, func() Check {
-			return listCheck(ActionListResourceTemplates, func() (n int, err error) {
-				tmpl, err = r.mgr.ListResourceTemplates(ctx)
-				return len(tmpl), err
-			})
-		})
+		jobs = append(jobs,
+			listJob(ctx, ActionListResources, &res, r.mgr.ListResources),
+			listJob(ctx, ActionListResourceTemplates, &tmpl, r.mgr.ListResourceTemplates))
 	} else {
 		sum.Undeclared = append(sum.Undeclared, "resources")
 	}
 	if caps != nil && caps.Prompts != nil {
-		jobs = append(jobs, func() Check {
-			return listCheck(ActionListPrompts, func() (n int, err error) {
-				prompts, err = r.mgr.ListPrompts(ctx)
-				return len(prompts), err
-			})
-		})
+		jobs = append(jobs, listJob(ctx, ActionListPrompts, &prompts, r.mgr.ListPrompts))
 	} else {
 		sum.Undeclared = append(sum.Undeclared, "prompts")
 	}
@@ -87,6 +65,26 @@ func (r *runner) surface(ctx context.Context, ping bool) (*Surface, []Check) {
 	slices.Sort(sum.Prompts)
 	sum.Resources, sum.ResourceTemplates = len(res), len(tmpl)
 	return newSurface(r.info.ServerInfo.Name, r.tools, res, tmpl, prompts, caps), checks
+}
+
+// listJob is the check of one list of the surface; what the list returned
+// is kept in into.
+func listJob[T any](ctx context.Context, action string, into *[]T, list func(context.Context) ([]T, error)) func() Check {
+	return func() Check {
+		return listCheck(action, func() (n int, err error) {
+			*into, err = list(ctx)
+			return len(*into), err
+		})
+	}
+}
+
+// listTools is every page of the target's tools.
+func (r *runner) listTools(ctx context.Context) ([]*mcp.Tool, error) {
+	list, err := r.mgr.ListTools(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return list.Tools, nil
 }
 
 // listCheck runs a list request as a check.
