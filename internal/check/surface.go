@@ -70,10 +70,16 @@ func (r *runner) surface(ctx context.Context, ping bool) (*Surface, []Check) {
 // listJob is the check of one list of the surface; what the list returned
 // is kept in into.
 func listJob[T any](ctx context.Context, action string, into *[]T, list func(context.Context) ([]T, error)) func() Check {
+	what := map[string]string{
+		ActionListTools: "tool", ActionListResources: "resource",
+		ActionListResourceTemplates: "resource template", ActionListPrompts: "prompt",
+	}[action]
 	return func() Check {
-		return listCheck(action, func() (n int, err error) {
+		return surfaceCheck(action, "the list", func() (string, error) {
+			var err error
 			*into, err = list(ctx)
-			return len(*into), err
+			n := len(*into)
+			return fmt.Sprintf("%d %s", n, plural(n, what, what+"s")), err
 		})
 	}
 }
@@ -87,37 +93,26 @@ func (r *runner) listTools(ctx context.Context) ([]*mcp.Tool, error) {
 	return list.Tools, nil
 }
 
-// listCheck runs a list request as a check.
-func listCheck(action string, fn func() (int, error)) Check {
+// surfaceCheck runs one request of the surface as a check: do returns the
+// message of its success; expected is what a failure did not get.
+func surfaceCheck(action, expected string, do func() (string, error)) Check {
 	start := time.Now()
-	n, err := fn()
+	msg, err := do()
 	c := Check{Name: action, Group: GroupSurface, Action: action, DurationMS: ms(time.Since(start))}
 	if err != nil {
 		c.Status, c.ErrorType = StatusFailed, ErrorType(err, false)
 		c.Message = err.Error()
-		c.Failures = []Failure{{Expectation: "success", Expected: "the list", Actual: c.ErrorType + ": " + err.Error()}}
+		c.Failures = []Failure{{Expectation: "success", Expected: expected, Actual: c.ErrorType + ": " + err.Error()}}
 		return c
 	}
-	c.Status = StatusPassed
-	what := map[string]string{
-		ActionListTools: "tool", ActionListResources: "resource",
-		ActionListResourceTemplates: "resource template", ActionListPrompts: "prompt",
-	}[action]
-	c.Message = fmt.Sprintf("%d %s", n, plural(n, what, what+"s"))
+	c.Status, c.Message = StatusPassed, msg
 	return c
 }
 
+// ping is the surface's ping check, with the connection's call timeout.
 func (r *runner) ping(ctx context.Context) Check {
-	start := time.Now()
-	rtt, err := r.mgr.Ping(ctx, 0)
-	c := Check{Name: ActionPing, Group: GroupSurface, Action: ActionPing, DurationMS: ms(time.Since(start))}
-	if err != nil {
-		c.Status, c.ErrorType = StatusFailed, ErrorType(err, false)
-		c.Message = err.Error()
-		c.Failures = []Failure{{Expectation: "success", Expected: "a ping answer", Actual: c.ErrorType + ": " + err.Error()}}
-		return c
-	}
-	c.Status = StatusPassed
-	c.Message = fmt.Sprintf("answered in %s", fmtMS(ms(rtt)))
-	return c
+	return surfaceCheck(ActionPing, "a ping answer", func() (string, error) {
+		rtt, err := r.mgr.Ping(ctx, 0)
+		return "answered in " + fmtMS(ms(rtt)), err
+	})
 }
