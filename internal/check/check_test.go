@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -428,13 +430,7 @@ func callAllCovers(t *testing.T, target *Target) {
 	renderAll(t, rep)
 }
 
-func keys[T any](m map[string]T) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
+func keys[T any](m map[string]T) []string { return slices.Collect(maps.Keys(m)) }
 
 func TestCallAllGoEverythingServer(t *testing.T) {
 	t.Parallel()
@@ -490,11 +486,8 @@ func TestCallAllReconnectsAfterACrash(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(progress.String()), "\n")
 	last := fmt.Sprintf("[%d/%d] ", rep.Summary.Total, rep.Summary.Total)
 	assert.True(t, strings.HasPrefix(lines[len(lines)-1], last), "the progress ends at the summary's total, the reconnect included: %q", lines[len(lines)-1])
-	var names []string
-	for _, c := range rep.Checks {
-		names = append(names, c.Name+" "+c.Status)
-	}
-	i := indexOf(names, "call_tool crash failed")
+	names := namesAndStatuses(rep)
+	i := slices.Index(names, "call_tool crash failed")
 	require.GreaterOrEqual(t, i, 0, "%v", names)
 	assert.Equal(t, "reconnect passed", names[i+1], "%v", names)
 	assert.Contains(t, names, "call_tool echo passed", "later calls run on the new connection")
@@ -507,11 +500,8 @@ func TestCallAllBlamesTheToolThatStoppedTheTarget(t *testing.T) {
 		Skip: []string{"hang", "crash", "huge", "sample"},
 	})
 	require.NoError(t, err)
-	var names []string
-	for _, c := range rep.Checks {
-		names = append(names, c.Name+" "+c.Status)
-	}
-	i := indexOf(names, "call_tool stop_reading failed")
+	names := namesAndStatuses(rep)
+	i := slices.Index(names, "call_tool stop_reading failed")
 	require.GreaterOrEqual(t, i, 0, "%v", names)
 	assert.Contains(t, rep.Checks[i].Message, "the target stopped answering after this call")
 	require.Greater(t, len(names), i+2, "%v", names)
@@ -586,13 +576,13 @@ func TestTextReportShowsTargetControlCharactersEscaped(t *testing.T) {
 	})
 }
 
-func indexOf(ss []string, s string) int {
-	for i, x := range ss {
-		if x == s {
-			return i
-		}
+// namesAndStatuses lists the checks in order, each as "name status".
+func namesAndStatuses(rep *Report) []string {
+	var out []string
+	for _, c := range rep.Checks {
+		out = append(out, c.Name+" "+c.Status)
 	}
-	return -1
+	return out
 }
 
 func TestAuditFindingsFailAtTheChosenSeverity(t *testing.T) {
