@@ -11,12 +11,7 @@ import (
 // audit runs the audit and records each finding as a check, and each of
 // its checks that could not run as a skipped one.
 func (r *runner) audit(ctx context.Context) {
-	if r.interrupted() {
-		r.skip(GroupAudit, "audit", skippedInterrupted)
-		return
-	}
-	if !r.alive(ctx) {
-		r.skip(GroupAudit, "audit", "skipped: the target could not be restarted after it was lost")
+	if !r.ready(ctx, GroupAudit, "audit") {
 		return
 	}
 	start := time.Now()

@@ -493,6 +493,29 @@ func TestCallAllReconnectsAfterACrash(t *testing.T) {
 	assert.Contains(t, names, "call_tool echo passed", "later calls run on the new connection")
 }
 
+func TestChecksAfterATargetThatCannotRestartAreSkipped(t *testing.T) {
+	t.Parallel()
+	spec, err := ParseSpec([]byte(`
+steps:
+  - call_tool: crash
+  - call_tool: crash
+`), "spec.yaml", noEnv)
+	require.NoError(t, err)
+	target := &Target{Command: self(t), Args: []string{"variant-server"}, Env: map[string]string{
+		variantEnv: "once", onceEnv: filepath.Join(t.TempDir(), "started"),
+	}}
+	rep, err := Run(t.Context(), &Options{Spec: spec, Target: target, Audit: true})
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"connect passed", "call_tool crash failed", "reconnect failed", "call_tool crash skipped", "audit skipped",
+	}, namesAndStatuses(rep), "one reconnect is tried, then the checks left are skipped")
+	for _, c := range rep.Checks[3:] {
+		assert.Equal(t, "skipped: the target could not be restarted after it was lost", c.Message, c.Name)
+	}
+	assert.False(t, rep.Passed)
+	renderAll(t, rep)
+}
+
 func TestCallAllBlamesTheToolThatStoppedTheTarget(t *testing.T) {
 	t.Parallel()
 	rep, err := Run(t.Context(), &Options{

@@ -22,6 +22,10 @@ import (
 // variantEnv selects the surface of the variant server (see variantServer).
 const variantEnv = "CHECK_TEST_VARIANT"
 
+// onceEnv names the file the "once" variant leaves, so that it starts
+// only once.
+const onceEnv = "CHECK_TEST_ONCE_MARKER"
+
 // TestMain lets the test binary be its own target: "example-server [flags]"
 // serves the example server, "variant-server" a small server whose surface
 // depends on $CHECK_TEST_VARIANT.
@@ -57,6 +61,7 @@ func TestMain(m *testing.M) {
 //	additive v1 + lookup takes an optional limit, returns an extra field, new tool ping2, new prompt
 //	breaking lookup needs a new required argument, score is gone from the output, status removed, brief needs an argument
 //	hostile  only tools whose input schemas are hostile to an argument generator (hostileSchemas)
+//	once     a tool crash that exits; started again ($CHECK_TEST_ONCE_MARKER exists), it exits at once
 func variantServer(variant string) error {
 	if variant == "escapes" {
 		return escapesServer()
@@ -76,6 +81,20 @@ func variantServer(variant string) error {
 		s.AddTool(&mcp.Tool{Name: "plain", InputSchema: obj}, ok)
 		s.AddTool(&mcp.Tool{Name: "refuses", InputSchema: obj}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "id is required"}}}, nil
+		})
+		return s.Run(context.Background(), &mcp.StdioTransport{})
+	}
+	if variant == "once" {
+		marker := os.Getenv(onceEnv)
+		if _, err := os.Stat(marker); err == nil {
+			return fmt.Errorf("started once already (%s exists)", marker)
+		}
+		if err := os.WriteFile(marker, nil, 0o600); err != nil {
+			return err
+		}
+		s.AddTool(&mcp.Tool{Name: "crash", InputSchema: map[string]any{"type": "object"}}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			os.Exit(2)
+			return nil, nil
 		})
 		return s.Run(context.Background(), &mcp.StdioTransport{})
 	}

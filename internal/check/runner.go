@@ -212,26 +212,14 @@ func (r *runner) run(ctx context.Context) {
 		r.add(c)
 	}
 	for _, t := range calls {
-		if r.interrupted() {
-			r.skip(GroupCallAll, "call_tool "+t.Name, skippedInterrupted)
-			continue
+		if r.ready(ctx, GroupCallAll, "call_tool "+t.Name) {
+			r.callGenerated(ctx, t)
 		}
-		if !r.alive(ctx) {
-			r.skip(GroupCallAll, "call_tool "+t.Name, "skipped: the target could not be restarted after it was lost")
-			continue
-		}
-		r.callGenerated(ctx, t)
 	}
 	for i := range steps {
-		if r.interrupted() {
-			r.skip(GroupSteps, steps[i].title(), skippedInterrupted)
-			continue
+		if r.ready(ctx, GroupSteps, steps[i].title()) {
+			r.step(ctx, &steps[i])
 		}
-		if !r.alive(ctx) {
-			r.skip(GroupSteps, steps[i].title(), "skipped: the target could not be restarted after it was lost")
-			continue
-		}
-		r.step(ctx, &steps[i])
 	}
 	if r.opts.Snapshot != "" {
 		r.snapshot(surf)
@@ -239,6 +227,21 @@ func (r *runner) run(ctx context.Context) {
 	if r.opts.Audit {
 		r.audit(ctx)
 	}
+}
+
+// ready reports whether the next check can run on a live connection. If
+// not, the check is recorded as skipped: the run was interrupted, or the
+// target was lost and could not be started again.
+func (r *runner) ready(ctx context.Context, group, name string) bool {
+	if r.interrupted() {
+		r.skip(group, name, skippedInterrupted)
+		return false
+	}
+	if !r.alive(ctx) {
+		r.skip(group, name, "skipped: the target could not be restarted after it was lost")
+		return false
+	}
+	return true
 }
 
 // finish tallies the report and scrubs it of secrets.
