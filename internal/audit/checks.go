@@ -67,6 +67,18 @@ type rawPrompt struct {
 	} `json:"arguments"`
 }
 
+// decodeEach decodes each item as far as it goes: an item that does not
+// decode is kept with the fields that did.
+func decodeEach[T any](raws []json.RawMessage) []T {
+	var out []T
+	for _, raw := range raws {
+		var v T
+		_ = json.Unmarshal(raw, &v)
+		out = append(out, v)
+	}
+	return out
+}
+
 // decodeItems decodes the listed items leniently: a field of the wrong type
 // is a finding, not a reason to drop the item.
 func (a *auditor) decodeItems(items map[string][]json.RawMessage) {
@@ -92,21 +104,9 @@ func (a *auditor) decodeItems(items map[string][]json.RawMessage) {
 		}
 		a.tools = append(a.tools, t)
 	}
-	for _, raw := range items["resources/list"] {
-		var r rawResource
-		_ = json.Unmarshal(raw, &r)
-		a.resources = append(a.resources, r)
-	}
-	for _, raw := range items["resources/templates/list"] {
-		var r rawTemplate
-		_ = json.Unmarshal(raw, &r)
-		a.templates = append(a.templates, r)
-	}
-	for _, raw := range items["prompts/list"] {
-		var p rawPrompt
-		_ = json.Unmarshal(raw, &p)
-		a.prompts = append(a.prompts, p)
-	}
+	a.resources = decodeEach[rawResource](items["resources/list"])
+	a.templates = decodeEach[rawTemplate](items["resources/templates/list"])
+	a.prompts = decodeEach[rawPrompt](items["prompts/list"])
 	a.report.Summary.Resources = len(a.resources)
 	a.report.Summary.ResourceTemplates = len(a.templates)
 	a.report.Summary.Prompts = len(a.prompts)

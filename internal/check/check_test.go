@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -346,34 +348,45 @@ func TestSnapshotClassifiesChanges(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(first), string(again), "the snapshot is stable")
 
-	rep = run("additive", false)
-	assert.Equal(t, "changed", rep.Snapshot.Status)
-	assert.True(t, rep.Passed, "additions are information: %+v", rep.Snapshot)
-	assert.Empty(t, rep.Snapshot.Breaking)
-	assert.ElementsMatch(t, []string{
-		"tool lookup input: new optional property limit",
-		"tool lookup output: new property rank",
-		"tool ping2 was added",
-		"prompt brief: new optional argument tone",
-		"prompt extra was added",
-	}, rep.Snapshot.Additive)
-
-	rep = run("breaking", false)
-	assert.Equal(t, "breaking", rep.Snapshot.Status)
-	assert.False(t, rep.Passed)
-	assert.Equal(t, 1, rep.ExitCode())
-	assert.ElementsMatch(t, []string{
-		"tool status was removed",
-		"tool lookup input: new required property region",
-		"tool lookup output.score was removed",
-		"prompt brief: new required argument audience",
-	}, rep.Snapshot.Breaking)
-
-	rep = run("breaking", true)
-	assert.Equal(t, "updated", rep.Snapshot.Status)
-	assert.True(t, rep.Passed, "--update-snapshot accepts the change")
-	rep = run("breaking", false)
-	assert.Equal(t, "unchanged", rep.Snapshot.Status)
+	// Each run compares with the snapshot the runs before it left.
+	for _, tc := range []struct {
+		variant            string
+		update             bool
+		status             string
+		passed             bool
+		why                string
+		additive, breaking []string
+	}{
+		{variant: "additive", status: "changed", passed: true, why: "additions are information", additive: []string{
+			"tool lookup input: new optional property limit",
+			"tool lookup output: new property rank",
+			"tool ping2 was added",
+			"prompt brief: new optional argument tone",
+			"prompt extra was added",
+		}},
+		{variant: "breaking", status: "breaking", passed: false, why: "a breaking change fails the run", breaking: []string{
+			"tool status was removed",
+			"tool lookup input: new required property region",
+			"tool lookup output.score was removed",
+			"prompt brief: new required argument audience",
+		}},
+		{variant: "breaking", update: true, status: "updated", passed: true, why: "--update-snapshot accepts the change"},
+		{variant: "breaking", status: "unchanged", passed: true, why: "the rewritten snapshot is the surface"},
+	} {
+		rep := run(tc.variant, tc.update)
+		assert.Equal(t, tc.status, rep.Snapshot.Status, tc.variant)
+		assert.Equal(t, tc.passed, rep.Passed, "%s: %+v", tc.why, rep.Snapshot)
+		if !tc.passed {
+			assert.Equal(t, 1, rep.ExitCode())
+		}
+		if tc.additive != nil {
+			assert.Empty(t, rep.Snapshot.Breaking)
+			assert.ElementsMatch(t, tc.additive, rep.Snapshot.Additive)
+		}
+		if tc.breaking != nil {
+			assert.ElementsMatch(t, tc.breaking, rep.Snapshot.Breaking)
+		}
+	}
 }
 
 // callAllCovers runs check --call-all against a reference server and checks
@@ -417,13 +430,7 @@ func callAllCovers(t *testing.T, target *Target) {
 	renderAll(t, rep)
 }
 
-func keys[T any](m map[string]T) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
+func keys[T any](m map[string]T) []string { return slices.Collect(maps.Keys(m)) }
 
 func TestCallAllGoEverythingServer(t *testing.T) {
 	t.Parallel()
@@ -479,14 +486,34 @@ func TestCallAllReconnectsAfterACrash(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(progress.String()), "\n")
 	last := fmt.Sprintf("[%d/%d] ", rep.Summary.Total, rep.Summary.Total)
 	assert.True(t, strings.HasPrefix(lines[len(lines)-1], last), "the progress ends at the summary's total, the reconnect included: %q", lines[len(lines)-1])
-	var names []string
-	for _, c := range rep.Checks {
-		names = append(names, c.Name+" "+c.Status)
-	}
-	i := indexOf(names, "call_tool crash failed")
+	names := namesAndStatuses(rep)
+	i := slices.Index(names, "call_tool crash failed")
 	require.GreaterOrEqual(t, i, 0, "%v", names)
 	assert.Equal(t, "reconnect passed", names[i+1], "%v", names)
 	assert.Contains(t, names, "call_tool echo passed", "later calls run on the new connection")
+}
+
+func TestChecksAfterATargetThatCannotRestartAreSkipped(t *testing.T) {
+	t.Parallel()
+	spec, err := ParseSpec([]byte(`
+steps:
+  - call_tool: crash
+  - call_tool: crash
+`), "spec.yaml", noEnv)
+	require.NoError(t, err)
+	target := &Target{Command: self(t), Args: []string{"variant-server"}, Env: map[string]string{
+		variantEnv: "once", onceEnv: filepath.Join(t.TempDir(), "started"),
+	}}
+	rep, err := Run(t.Context(), &Options{Spec: spec, Target: target, Audit: true})
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		"connect passed", "call_tool crash failed", "reconnect failed", "call_tool crash skipped", "audit skipped",
+	}, namesAndStatuses(rep), "one reconnect is tried, then the checks left are skipped")
+	for _, c := range rep.Checks[3:] {
+		assert.Equal(t, "skipped: the target could not be restarted after it was lost", c.Message, c.Name)
+	}
+	assert.False(t, rep.Passed)
+	renderAll(t, rep)
 }
 
 func TestCallAllBlamesTheToolThatStoppedTheTarget(t *testing.T) {
@@ -496,11 +523,8 @@ func TestCallAllBlamesTheToolThatStoppedTheTarget(t *testing.T) {
 		Skip: []string{"hang", "crash", "huge", "sample"},
 	})
 	require.NoError(t, err)
-	var names []string
-	for _, c := range rep.Checks {
-		names = append(names, c.Name+" "+c.Status)
-	}
-	i := indexOf(names, "call_tool stop_reading failed")
+	names := namesAndStatuses(rep)
+	i := slices.Index(names, "call_tool stop_reading failed")
 	require.GreaterOrEqual(t, i, 0, "%v", names)
 	assert.Contains(t, rep.Checks[i].Message, "the target stopped answering after this call")
 	require.Greater(t, len(names), i+2, "%v", names)
@@ -575,13 +599,13 @@ func TestTextReportShowsTargetControlCharactersEscaped(t *testing.T) {
 	})
 }
 
-func indexOf(ss []string, s string) int {
-	for i, x := range ss {
-		if x == s {
-			return i
-		}
+// namesAndStatuses lists the checks in order, each as "name status".
+func namesAndStatuses(rep *Report) []string {
+	var out []string
+	for _, c := range rep.Checks {
+		out = append(out, c.Name+" "+c.Status)
 	}
-	return -1
+	return out
 }
 
 func TestAuditFindingsFailAtTheChosenSeverity(t *testing.T) {

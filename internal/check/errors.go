@@ -3,6 +3,7 @@ package check
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -56,7 +57,7 @@ func contentTypes(blocks []mcp.Content) []string {
 	var out []string
 	for _, b := range blocks {
 		t := blockType(b)
-		if !containsString(out, t) {
+		if !slices.Contains(out, t) {
 			out = append(out, t)
 		}
 	}
@@ -77,15 +78,6 @@ func blockType(b mcp.Content) string {
 		return "resource_link"
 	}
 	return fmt.Sprintf("%T", b)
-}
-
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // joinText joins the text blocks.

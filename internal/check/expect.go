@@ -332,3 +332,89 @@ func pathKey(key string) string {
 	_ = enc.Encode(key)
 	return "[" + strings.TrimSuffix(b.String(), "\n") + "]"
 }
+
+// evaluate checks an observation against a step's expectations.
+func evaluate(e *Expect, action string, o observation) []Failure {
+	var fails []Failure
+	fail := func(exp, want, got string) { fails = append(fails, Failure{exp, want, got}) }
+	wantToolError := e.ErrorType == "tool_error"
+	if o.err != nil {
+		switch {
+		case e.ErrorType == "":
+			fail("success", "the step to succeed", o.errType+": "+o.err.Error())
+		case e.ErrorType != o.errType:
+			fail("error_type", e.ErrorType, o.errType+": "+o.err.Error())
+		}
+		if e.MaxMS > 0 && ms(o.duration) > e.MaxMS {
+			fail("max_ms", fmt.Sprintf("at most %g ms", e.MaxMS), fmtMS(ms(o.duration)))
+		}
+		return fails
+	}
+	if e.ErrorType != "" && !(wantToolError && o.isError) {
+		fail("error_type", e.ErrorType, "the step succeeded: "+show(firstLine(o.text)))
+	}
+	if action == ActionCallTool {
+		want := wantToolError
+		if e.IsError != nil {
+			want = *e.IsError
+		}
+		if o.isError != want {
+			got := "false"
+			if o.isError {
+				got = "true: " + show(firstLine(o.text))
+			}
+			fail("is_error", fmt.Sprint(want), got)
+		}
+		switch v := e.OutputSchemaValid; {
+		case v != nil && !o.schema.checked:
+			fail("output_schema_valid", fmt.Sprint(*v), "not checked: the tool declares no outputSchema or returned an error without structured content")
+		case v != nil && *v != o.schema.valid:
+			fail("output_schema_valid", fmt.Sprint(*v), fmt.Sprintf("%v %s", o.schema.valid, strings.Join(o.schema.errors, "; ")))
+		case v == nil && o.schema.checked && !o.schema.valid:
+			fail("output_schema_valid", "structured content that matches the outputSchema", strings.Join(o.schema.errors, "; "))
+		}
+	}
+	for _, s := range e.TextContains {
+		if !strings.Contains(o.text, s) {
+			fail("text_contains", show(s), "text "+show(o.text))
+		}
+	}
+	for _, re := range e.TextMatches {
+		if !regexp.MustCompile(re).MatchString(o.text) {
+			fail("text_matches", "/"+re+"/", "text "+show(o.text))
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(e.Structured)) {
+		// Without structured content nothing is at any path, which is what
+		// exists: false and ne expect.
+		var got any
+		found := false
+		if o.hasStruc {
+			got, found = lookup(o.struc, p)
+		}
+		if ok, want := compareValue(e.Structured[p], got, found); !ok {
+			actual := "nothing at that path"
+			switch {
+			case !o.hasStruc:
+				actual = "no structured content"
+			case found:
+				actual = show(got)
+			}
+			fail("structured."+p, want, actual)
+		}
+	}
+	if e.ContentTypes != nil {
+		want := slices.Clone([]string(e.ContentTypes))
+		got := slices.Clone(o.types)
+		slices.Sort(want)
+		slices.Sort(got)
+		want, got = slices.Compact(want), slices.Compact(got)
+		if !slices.Equal(want, got) {
+			fail("content_types", show(want), show(got))
+		}
+	}
+	if e.MaxMS > 0 && ms(o.duration) > e.MaxMS {
+		fail("max_ms", fmt.Sprintf("at most %g ms", e.MaxMS), fmtMS(ms(o.duration)))
+	}
+	return fails
+}

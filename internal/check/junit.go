@@ -13,26 +13,27 @@ import (
 // testsuites > testsuite > testcase > failure | skipped.
 type (
 	junitSuites struct {
-		XMLName  xml.Name     `xml:"testsuites"`
-		Name     string       `xml:"name,attr"`
-		Tests    int          `xml:"tests,attr"`
-		Failures int          `xml:"failures,attr"`
-		Errors   int          `xml:"errors,attr"`
-		Skipped  int          `xml:"skipped,attr"`
-		Time     string       `xml:"time,attr"`
-		Suites   []junitSuite `xml:"testsuite"`
+		XMLName xml.Name `xml:"testsuites"`
+		Name    string   `xml:"name,attr"`
+		junitCounts
+		Suites []junitSuite `xml:"testsuite"`
 	}
 	junitSuite struct {
-		Name      string      `xml:"name,attr"`
-		Tests     int         `xml:"tests,attr"`
-		Failures  int         `xml:"failures,attr"`
-		Errors    int         `xml:"errors,attr"`
-		Skipped   int         `xml:"skipped,attr"`
-		Time      string      `xml:"time,attr"`
+		Name string `xml:"name,attr"`
+		junitCounts
 		Timestamp string      `xml:"timestamp,attr"`
 		Hostname  string      `xml:"hostname,attr"`
 		Cases     []junitCase `xml:"testcase"`
 		SystemOut string      `xml:"system-out,omitempty"`
+	}
+	// junitCounts are the attributes the root and each suite both carry,
+	// in the schema's order.
+	junitCounts struct {
+		Tests    int    `xml:"tests,attr"`
+		Failures int    `xml:"failures,attr"`
+		Errors   int    `xml:"errors,attr"`
+		Skipped  int    `xml:"skipped,attr"`
+		Time     string `xml:"time,attr"`
 	}
 	junitCase struct {
 		Name      string        `xml:"name,attr"`
@@ -57,7 +58,7 @@ type (
 // per check.
 func (r *Report) WriteJUnit(w io.Writer) error {
 	host, _ := os.Hostname()
-	root := junitSuites{Name: "mcp-test-mcp check: " + r.Name, Time: seconds(r.DurationMS)}
+	root := junitSuites{Name: "mcp-test-mcp check: " + r.Name, junitCounts: junitCounts{Time: seconds(r.DurationMS)}}
 	for _, g := range groups {
 		suite := junitSuite{
 			Name:      r.Name + " " + g,

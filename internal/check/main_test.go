@@ -22,6 +22,10 @@ import (
 // variantEnv selects the surface of the variant server (see variantServer).
 const variantEnv = "CHECK_TEST_VARIANT"
 
+// onceEnv names the file the "once" variant leaves, so that it starts
+// only once.
+const onceEnv = "CHECK_TEST_ONCE_MARKER"
+
 // TestMain lets the test binary be its own target: "example-server [flags]"
 // serves the example server, "variant-server" a small server whose surface
 // depends on $CHECK_TEST_VARIANT.
@@ -57,6 +61,7 @@ func TestMain(m *testing.M) {
 //	additive v1 + lookup takes an optional limit, returns an extra field, new tool ping2, new prompt
 //	breaking lookup needs a new required argument, score is gone from the output, status removed, brief needs an argument
 //	hostile  only tools whose input schemas are hostile to an argument generator (hostileSchemas)
+//	once     a tool crash that exits; started again ($CHECK_TEST_ONCE_MARKER exists), it exits at once
 func variantServer(variant string) error {
 	if variant == "escapes" {
 		return escapesServer()
@@ -76,6 +81,20 @@ func variantServer(variant string) error {
 		s.AddTool(&mcp.Tool{Name: "plain", InputSchema: obj}, ok)
 		s.AddTool(&mcp.Tool{Name: "refuses", InputSchema: obj}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "id is required"}}}, nil
+		})
+		return s.Run(context.Background(), &mcp.StdioTransport{})
+	}
+	if variant == "once" {
+		marker := os.Getenv(onceEnv)
+		if _, err := os.Stat(marker); err == nil {
+			return fmt.Errorf("started once already (%s exists)", marker)
+		}
+		if err := os.WriteFile(marker, nil, 0o600); err != nil {
+			return err
+		}
+		s.AddTool(&mcp.Tool{Name: "crash", InputSchema: map[string]any{"type": "object"}}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			os.Exit(2)
+			return nil, nil
 		})
 		return s.Run(context.Background(), &mcp.StdioTransport{})
 	}
@@ -212,26 +231,26 @@ func exampleTarget(t testing.TB, mode string) *Target {
 // every attribute the schema requires is checked explicitly.
 type (
 	xsdTestsuites struct {
-		XMLName  xml.Name       `xml:"testsuites"`
-		Name     string         `xml:"name,attr"`
-		Tests    *int           `xml:"tests,attr"`
-		Failures *int           `xml:"failures,attr"`
-		Errors   *int           `xml:"errors,attr"`
-		Skipped  *int           `xml:"skipped,attr"`
-		Time     *float64       `xml:"time,attr"`
-		Suites   []xsdTestsuite `xml:"testsuite"`
+		XMLName xml.Name `xml:"testsuites"`
+		Name    string   `xml:"name,attr"`
+		xsdCounts
+		Suites []xsdTestsuite `xml:"testsuite"`
 	}
 	xsdTestsuite struct {
-		Name      string        `xml:"name,attr"`
-		Tests     *int          `xml:"tests,attr"`
-		Failures  *int          `xml:"failures,attr"`
-		Errors    *int          `xml:"errors,attr"`
-		Skipped   *int          `xml:"skipped,attr"`
-		Time      *float64      `xml:"time,attr"`
+		Name string `xml:"name,attr"`
+		xsdCounts
 		Timestamp string        `xml:"timestamp,attr"`
 		Hostname  string        `xml:"hostname,attr"`
 		Cases     []xsdTestcase `xml:"testcase"`
 		SystemOut *string       `xml:"system-out"`
+	}
+	// xsdCounts are the attributes the root and each suite both carry.
+	xsdCounts struct {
+		Tests    *int     `xml:"tests,attr"`
+		Failures *int     `xml:"failures,attr"`
+		Errors   *int     `xml:"errors,attr"`
+		Skipped  *int     `xml:"skipped,attr"`
+		Time     *float64 `xml:"time,attr"`
 	}
 	xsdTestcase struct {
 		Name      string      `xml:"name,attr"`
@@ -252,6 +271,16 @@ type (
 )
 
 // counts are a report's totals as each format tells them.
+// requireAll requires every count and the time, which the XSD requires of
+// a suite; the root has them too.
+func (x xsdCounts) requireAll(t *testing.T, where string) {
+	t.Helper()
+	for _, p := range []*int{x.Tests, x.Failures, x.Errors, x.Skipped} {
+		require.NotNil(t, p, "%s has tests, failures, errors and skipped", where)
+	}
+	require.NotNil(t, x.Time, "%s has a time", where)
+}
+
 type counts struct{ total, passed, failed, skipped, warnings int }
 
 // parseJUnit parses JUnit XML into the XSD's shape, checks that every
@@ -260,16 +289,11 @@ func parseJUnit(t *testing.T, b []byte) (xsdTestsuites, counts) {
 	t.Helper()
 	var doc xsdTestsuites
 	require.NoError(t, xml.Unmarshal(b, &doc), "the JUnit report parses:\n%s", b)
-	require.NotNil(t, doc.Tests)
-	require.NotNil(t, doc.Failures)
-	require.NotNil(t, doc.Time)
+	doc.requireAll(t, "testsuites")
 	var c counts
 	for _, s := range doc.Suites {
 		require.NotEmpty(t, s.Name)
-		for _, p := range []*int{s.Tests, s.Failures, s.Errors, s.Skipped} {
-			require.NotNil(t, p, "suite %s has tests, failures, errors and skipped", s.Name)
-		}
-		require.NotNil(t, s.Time)
+		s.requireAll(t, "suite "+s.Name)
 		assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$`, s.Timestamp, "the XSD's timestamp has no zone")
 		assert.Equal(t, len(s.Cases), *s.Tests, "suite %s counts its testcases", s.Name)
 		var f, sk int

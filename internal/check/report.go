@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/audit"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exitcode"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
 // Check statuses.
@@ -297,4 +299,16 @@ func fmtMS(ms float64) string {
 	default:
 		return fmt.Sprintf("%.1f ms", ms)
 	}
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return textcut.Mark(s, 160)
+}
+
+func ms(d time.Duration) float64 {
+	return float64(d.Microseconds()/10) / 100
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"slices"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -213,4 +215,49 @@ func (s *Surface) lists() (*surface.Surface, error) {
 		out.Prompts = append(out.Prompts, prompt)
 	}
 	return out, nil
+}
+
+func (r *runner) snapshot(surf *Surface) {
+	start := time.Now()
+	c := Check{Name: "snapshot " + path.Base(r.opts.Snapshot), Group: GroupSnapshot, Action: "snapshot"}
+	if r.interrupted() {
+		// The lists may be cut short: neither compare nor write them.
+		r.skip(GroupSnapshot, c.Name, skippedInterrupted)
+		return
+	}
+	if surf == nil || r.listFailed {
+		r.skip(GroupSnapshot, c.Name, "skipped: the surface could not be listed")
+		return
+	}
+	d, err := compareSnapshot(r.opts.Snapshot, surf, r.opts.UpdateSnapshot)
+	c.DurationMS = ms(time.Since(start))
+	switch {
+	case err != nil:
+		c.Status, c.Message = StatusFailed, err.Error()
+		c.Failures = []Failure{{Expectation: "snapshot", Expected: "a readable snapshot", Actual: err.Error()}}
+	case d.Status == "breaking":
+		r.report.Snapshot = d
+		c.Status = StatusFailed
+		c.Message = fmt.Sprintf("%d breaking %s since the snapshot", len(d.Breaking), plural(len(d.Breaking), "change", "changes"))
+		for _, b := range d.Breaking {
+			c.Failures = append(c.Failures, Failure{Expectation: "snapshot", Expected: "no breaking change", Actual: b})
+		}
+		c.Notes = append(c.Notes, d.Additive...)
+	default:
+		r.report.Snapshot = d
+		c.Status = StatusPassed
+		switch d.Status {
+		case "created":
+			c.Message = "snapshot written to " + d.Path
+		case "updated":
+			c.Message = "snapshot rewritten"
+		case "unchanged":
+			c.Message = "the surface matches the snapshot"
+		default:
+			c.Message = fmt.Sprintf("%d additive %s", len(d.Additive)+len(d.Changed), plural(len(d.Additive)+len(d.Changed), "change", "changes"))
+		}
+		c.Notes = append(append(c.Notes, d.Breaking...), d.Additive...)
+		c.Notes = append(c.Notes, d.Changed...)
+	}
+	r.add(c)
 }

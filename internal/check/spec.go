@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -518,7 +519,7 @@ func (s *Spec) validate(name string) error {
 		if st.TimeoutSeconds < 0 || st.TimeoutSeconds > maxTimeoutSeconds {
 			return bad(st.line, "step %d: timeout_seconds must be positive and at most %d (24 hours)", i+1, maxTimeoutSeconds)
 		}
-		if v := st.listValue(); v != nil {
+		if v, named := st.actionValue(); !named && v != nil {
 			if m, ok := v.(map[string]any); !(ok && len(m) == 0) && v != true {
 				return bad(st.line, "step %d: %s takes no parameters: leave it empty, or give {} or true, not %s", i+1, st.action, show(v))
 			}
@@ -565,6 +566,11 @@ func (s *Spec) validate(name string) error {
 // maxTimeoutSeconds bounds the timeouts a spec may give: 24 hours.
 const maxTimeoutSeconds = 24 * 60 * 60
 
+// durationOf is a spec's timeout in seconds as a duration; 0 stays 0.
+func durationOf(seconds float64) time.Duration {
+	return time.Duration(seconds * float64(time.Second))
+}
+
 // actionContentTypes are the content types each action's answer can have.
 var actionContentTypes = map[string][]string{
 	ActionCallTool:     {"text", "image", "audio", "resource", "resource_link"},
@@ -572,32 +578,36 @@ var actionContentTypes = map[string][]string{
 	ActionReadResource: {"text", "blob"},
 }
 
-// listValue is the value of a parameterless action (a list or ping), or nil.
-func (st *Step) listValue() any {
+// actionValue is the value of the step's action key. For call_tool,
+// get_prompt and read_resource it is what the action names, a tool, a prompt
+// or a URI (named is true); for a list or ping, it is the parameter, which
+// must be empty.
+func (st *Step) actionValue() (v any, named bool) {
 	switch st.action {
+	case ActionCallTool:
+		return st.CallTool, true
+	case ActionGetPrompt:
+		return st.GetPrompt, true
+	case ActionReadResource:
+		return st.ReadResource, true
 	case ActionListTools:
-		return st.ListTools
+		return st.ListTools, false
 	case ActionListResources:
-		return st.ListResources
+		return st.ListResources, false
 	case ActionListResourceTemplates:
-		return st.ListResourceTemplates
+		return st.ListResourceTemplates, false
 	case ActionListPrompts:
-		return st.ListPrompts
+		return st.ListPrompts, false
 	case ActionPing:
-		return st.Ping
+		return st.Ping, false
 	}
-	return nil
+	return nil, false
 }
 
 // target is what the step's action names: a tool, a prompt or a URI.
 func (st *Step) target() string {
-	switch st.action {
-	case ActionCallTool:
-		return st.CallTool
-	case ActionGetPrompt:
-		return st.GetPrompt
-	case ActionReadResource:
-		return st.ReadResource
+	if v, named := st.actionValue(); named {
+		return v.(string)
 	}
 	return ""
 }

@@ -28,7 +28,7 @@ func (t *Target) Spec() connmgr.Spec {
 	return connmgr.Spec{
 		URL: t.URL, Command: t.Command, Args: t.Args, Env: t.Env, Cwd: t.Cwd,
 		Transport: t.Transport, Headers: t.Headers, BearerToken: t.BearerToken,
-		ConnectTimeout: seconds2(t.TimeoutSeconds), CallTimeout: seconds2(t.CallTimeoutSeconds),
+		ConnectTimeout: durationOf(t.TimeoutSeconds), CallTimeout: durationOf(t.CallTimeoutSeconds),
 	}
 }
 
@@ -63,25 +63,4 @@ func describeTarget(t *Target) string {
 // targetSecrets are the secret values of a target.
 func targetSecrets(t *Target) []string {
 	return t.Spec().Secrets()
-}
-
-// mergeClient returns base with the fields set in over replacing its own.
-func mergeClient(base, over *Client) *Client {
-	out := &Client{}
-	for _, c := range []*Client{base, over} {
-		if c == nil {
-			continue
-		}
-		if c.SamplingResponse != nil {
-			out.SamplingResponse = c.SamplingResponse
-		}
-		if c.ElicitationAction != "" {
-			out.ElicitationAction = c.ElicitationAction
-			out.ElicitationContent = c.ElicitationContent
-		}
-		if c.Roots != nil {
-			out.Roots = c.Roots
-		}
-	}
-	return out
 }
