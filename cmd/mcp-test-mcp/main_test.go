@@ -32,10 +32,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	if b := os.Getenv(hostile.Behaviour); b != "" {
-		hostile.Main(b, os.Stdin, os.Stdout)
-		os.Exit(0)
-	}
+	hostile.ServeIfAsked(nil)
 	dir, err := os.MkdirTemp("", "mcp-test-mcp-e2e")
 	if err != nil {
 		panic(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testtargets"
 )
 
@@ -28,7 +29,7 @@ func testOptions() Options {
 
 func auditRaw(t *testing.T, surfaceName string) *Report {
 	t.Helper()
-	mgr := connectTarget(t, self(t), "raw-target", surfaceName)
+	mgr := connectSelf(t, rawTargetName, surfaceName)
 	r, err := Run(t.Context(), mgr, testOptions())
 	require.NoError(t, err)
 	return r
@@ -84,7 +85,7 @@ func TestCleanTargetsHaveNothingAtWarningOrAbove(t *testing.T) {
 	})
 	t.Run("the example server in normal mode passes at warning", func(t *testing.T) {
 		t.Parallel()
-		mgr := connectTarget(t, self(t), "example-server", "--mode", "normal")
+		mgr := connectSelf(t, hostile.ExampleServer, "--mode", "normal")
 		r, err := Run(t.Context(), mgr, testOptions())
 		require.NoError(t, err)
 		assert.False(t, r.Failed(SeverityWarning), "findings: %+v", r.Findings)
@@ -189,7 +190,7 @@ func TestReferenceServers(t *testing.T) {
 // BenchmarkAudit200Tools audits a target with 200 read-only tools, probes
 // included, and fails above 2 s per audit.
 func BenchmarkAudit200Tools(b *testing.B) {
-	mgr := connectTarget(b, self(b), "raw-target", "many-200")
+	mgr := connectSelf(b, rawTargetName, "many-200")
 	opts := Options{Probe: true}
 	var last *Report
 	b.ResetTimer()

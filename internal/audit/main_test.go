@@ -10,40 +10,47 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 )
 
-// TestMain lets the test binary be its own targets:
-//
-//	raw-target DEFECT          the raw server of rawtarget_test.go with one planted defect
-//	example-server ARGS...     the example server
+// rawTargetName is the audit tests' own target: the raw server of
+// rawtarget_test.go with one planted defect, named by its argument.
+const rawTargetName = "raw-target"
+
+// TestMain lets the test binary be its own targets (hostile.ServeIfAsked):
+// the raw target, and the example server.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 2 {
-		switch os.Args[1] {
-		case "raw-target":
-			rawTarget(os.Args[2])
-			os.Exit(0)
-		case "example-server":
-			if err := exampleserver.Main(context.Background(), os.Args[2:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				os.Exit(1)
+	hostile.ServeIfAsked(map[string]func([]string) error{
+		rawTargetName: func(args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("%s takes one defect, got %q", rawTargetName, args)
 			}
-			os.Exit(0)
-		}
-	}
-	// Under -race a Go program sleeps a second before exiting; the targets
-	// these tests start must exit when their stdin closes, as real ones do.
-	_ = os.Setenv("GORACE", "atexit_sleep_ms=0")
+			rawTarget(args[0])
+			return nil
+		},
+	})
 	os.Exit(m.Run())
+}
+
+// connectSelf connects a new Manager to this test binary run as the
+// target name with args.
+func connectSelf(t testing.TB, name string, args ...string) *connmgr.Manager {
+	t.Helper()
+	return connect(t, connmgr.Spec{Command: self(t), Args: args, Env: hostile.Env(name)})
 }
 
 // connectTarget connects a new Manager to argv; the audit uses the
 // Manager's own raw requests.
 func connectTarget(t testing.TB, argv ...string) *connmgr.Manager {
 	t.Helper()
+	return connect(t, connmgr.Spec{Command: argv[0], Args: argv[1:]})
+}
+
+func connect(t testing.TB, spec connmgr.Spec) *connmgr.Manager {
+	t.Helper()
 	mgr := connmgr.New(&connmgr.Options{CallTimeout: 20 * time.Second})
 	t.Cleanup(func() { mgr.Close() })
-	_, _, err := mgr.Connect(context.Background(), connmgr.Spec{Command: argv[0], Args: argv[1:]})
+	_, _, err := mgr.Connect(context.Background(), spec)
 	require.NoError(t, err)
 	return mgr
 }

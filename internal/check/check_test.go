@@ -305,7 +305,7 @@ steps:
 `), "spec.yaml", func(k string) (string, bool) { return secret, k == "SECRET_SOURCE" })
 	require.NoError(t, err)
 	target := exampleTarget(t, "faults")
-	target.Env = spec.Target.Env
+	maps.Copy(target.Env, spec.Target.Env)
 	rep, err := Run(t.Context(), &Options{Spec: spec, Target: target})
 	require.NoError(t, err)
 	require.Equal(t, 1, rep.Summary.Failed)
@@ -321,10 +321,10 @@ steps:
 
 func TestSnapshotClassifiesChanges(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "surface.json")
-	run := func(variant string, update bool) *Report {
+	run := func(surface string, update bool) *Report {
 		t.Helper()
 		rep, err := Run(t.Context(), &Options{
-			Target:         &Target{Command: self(t), Args: []string{"variant-server"}, Env: map[string]string{variantEnv: variant}},
+			Target:         variant(t, surface),
 			Snapshot:       path,
 			UpdateSnapshot: update,
 		})
@@ -501,9 +501,8 @@ steps:
   - call_tool: crash
 `), "spec.yaml", noEnv)
 	require.NoError(t, err)
-	target := &Target{Command: self(t), Args: []string{"variant-server"}, Env: map[string]string{
-		variantEnv: "once", onceEnv: filepath.Join(t.TempDir(), "started"),
-	}}
+	target := variant(t, "once")
+	target.Env[onceEnv] = filepath.Join(t.TempDir(), "started")
 	rep, err := Run(t.Context(), &Options{Spec: spec, Target: target, Audit: true})
 	require.NoError(t, err)
 	assert.Equal(t, []string{
@@ -534,7 +533,7 @@ func TestCallAllBlamesTheToolThatStoppedTheTarget(t *testing.T) {
 
 func TestCallAllWarnsOnToolErrorsUnlessStrict(t *testing.T) {
 	t.Parallel()
-	target := &Target{Command: self(t), Args: []string{"variant-server"}, Env: map[string]string{variantEnv: "apps"}}
+	target := variant(t, "apps")
 	for _, strict := range []bool{false, true} {
 		rep, err := Run(t.Context(), &Options{Target: target, CallAll: true, Strict: strict})
 		require.NoError(t, err)
@@ -580,7 +579,7 @@ func TestTextReportShowsTargetControlCharactersEscaped(t *testing.T) {
 	}
 	t.Run("tool names, errors and schema errors", func(t *testing.T) {
 		var progress strings.Builder
-		target := &Target{Command: self(t), Args: []string{"variant-server"}, Env: map[string]string{variantEnv: "escapes"}}
+		target := variant(t, "escapes")
 		rep, err := Run(t.Context(), &Options{Target: target, CallAll: true, Strict: true, Progress: &progress})
 		require.NoError(t, err)
 		require.Contains(t, rep.Surface.Tools, "tool"+osc52, "the target's tool name reached the report as sent")
@@ -591,7 +590,7 @@ func TestTextReportShowsTargetControlCharactersEscaped(t *testing.T) {
 	})
 	t.Run("the stderr tail of a target that did not start", func(t *testing.T) {
 		var progress strings.Builder
-		target := &Target{Command: self(t), Args: []string{"variant-server"}, Env: map[string]string{variantEnv: "escapes-exit"}}
+		target := variant(t, "escapes-exit")
 		rep, err := Run(t.Context(), &Options{Target: target, Progress: &progress})
 		require.NoError(t, err)
 		require.NotNil(t, rep.ConnectError)
@@ -610,7 +609,7 @@ func namesAndStatuses(rep *Report) []string {
 
 func TestAuditFindingsFailAtTheChosenSeverity(t *testing.T) {
 	// The variant server's tools have no descriptions: warnings, no errors.
-	target := &Target{Command: self(t), Args: []string{"variant-server"}, Env: map[string]string{variantEnv: "v1"}}
+	target := variant(t, "v1")
 	tests := []struct {
 		failOn     audit.Severity
 		wantPassed bool
@@ -640,7 +639,7 @@ func TestAuditFindingsFailAtTheChosenSeverity(t *testing.T) {
 func TestCallAllSurvivesHostileSchemas(t *testing.T) {
 	t.Parallel()
 	rep, err := Run(t.Context(), &Options{
-		Target:  &Target{Command: self(t), Args: []string{"variant-server"}, Env: map[string]string{variantEnv: "hostile"}},
+		Target:  variant(t, "hostile"),
 		CallAll: true,
 	})
 	require.NoError(t, err)
@@ -761,7 +760,7 @@ func TestExportedPathsFindTheirValues(t *testing.T) {
 	require.NoError(t, err)
 	spec, err = ParseSpec(b, "exported.yaml", noEnv)
 	require.NoError(t, err, "%s", b)
-	rep, err := Run(t.Context(), &Options{Spec: spec, Target: &Target{Command: self(t), Args: []string{"variant-server"}, Env: map[string]string{variantEnv: "hostile"}}})
+	rep, err := Run(t.Context(), &Options{Spec: spec, Target: variant(t, "hostile")})
 	require.NoError(t, err)
 	assert.True(t, rep.Passed, "%s\n%+v", b, rep.Checks)
 

@@ -6,17 +6,15 @@ import (
 	"encoding/xml"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 )
 
 // variantEnv selects the surface of the variant server (see variantServer).
@@ -26,33 +24,25 @@ const variantEnv = "CHECK_TEST_VARIANT"
 // only once.
 const onceEnv = "CHECK_TEST_ONCE_MARKER"
 
-// TestMain lets the test binary be its own target: "example-server [flags]"
-// serves the example server, "variant-server" a small server whose surface
-// depends on $CHECK_TEST_VARIANT.
+// variantTarget is the name of the check tests' own target (see
+// variantServer and hostile.ServeIfAsked).
+const variantTarget = "variant-server"
+
+// TestMain lets the test binary be its own target (hostile.ServeIfAsked):
+// the example server (exampleTarget), or a small server whose surface
+// depends on $CHECK_TEST_VARIANT (variant).
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case "example-server":
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT)
-			err := exampleserver.Main(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
-			stop()
-			if err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				os.Exit(1)
-			}
-			os.Exit(0)
-		case "variant-server":
-			if err := variantServer(os.Getenv(variantEnv)); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				os.Exit(1)
-			}
-			os.Exit(0)
-		}
-	}
-	// Under -race a Go program sleeps a second before exiting; the targets
-	// these tests start must exit when their stdin closes, as real ones do.
-	_ = os.Setenv("GORACE", "atexit_sleep_ms=0")
+	hostile.ServeIfAsked(map[string]func([]string) error{
+		variantTarget: func([]string) error { return variantServer(os.Getenv(variantEnv)) },
+	})
 	os.Exit(m.Run())
+}
+
+// variant runs the variant server with the surface v.
+func variant(t testing.TB, v string) *Target {
+	env := hostile.Env(variantTarget)
+	env[variantEnv] = v
+	return &Target{Command: self(t), Env: env}
 }
 
 // variantServer serves a surface that changes with variant:
@@ -223,7 +213,7 @@ func self(t testing.TB) string {
 
 // exampleTarget runs the example server in mode.
 func exampleTarget(t testing.TB, mode string) *Target {
-	return &Target{Command: self(t), Args: []string{"example-server", "--mode", mode}}
+	return &Target{Command: self(t), Args: []string{"--mode", mode}, Env: hostile.Env(hostile.ExampleServer)}
 }
 
 // The JUnit XSD's shape (https://github.com/windyroad/JUnit-Schema), as

@@ -48,7 +48,7 @@ func text(t *testing.T, r *CallResult) string {
 func TestConnectDescribesTheTarget(t *testing.T) {
 	m := newManager(t, nil)
 	spec := exampleSpec(t, "normal")
-	spec.Env = map[string]string{"EXAMPLE_MODE_NOTE": "plain"}
+	spec.Env["EXAMPLE_MODE_NOTE"] = "plain"
 	info := connect(t, m, spec)
 
 	assert.NotEmpty(t, info.ID)
@@ -62,8 +62,8 @@ func TestConnectDescribesTheTarget(t *testing.T) {
 	assert.Contains(t, info.Instructions, "example server")
 	require.NotNil(t, info.Process)
 	assert.Positive(t, info.Process.PID)
-	assert.Equal(t, []string{"EXAMPLE_MODE_NOTE"}, info.Process.EnvNames)
-	assert.Contains(t, info.ServerURL, "example-server --mode normal")
+	assert.Equal(t, []string{"EXAMPLE_MODE_NOTE", hostile.Behaviour}, info.Process.EnvNames)
+	assert.Contains(t, info.ServerURL, "--mode normal")
 	assert.False(t, info.HeadersProvided)
 	assert.Nil(t, info.AuthType)
 	assert.WithinDuration(t, time.Now(), info.ConnectedAt, time.Minute)
@@ -357,14 +357,14 @@ func TestSecretsNeverShow(t *testing.T) {
 	const secret = "sk-live-SECRET-value-123"
 	m := newManager(t, nil)
 	spec := exampleSpec(t, "exit-before-init", "--api-key="+secret)
-	spec.Env = map[string]string{"API_TOKEN": secret}
+	spec.Env["API_TOKEN"] = secret
 
 	_, _, err := m.Connect(t.Context(), spec)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), secret)
 
 	spec = exampleSpec(t, "faults")
-	spec.Env = map[string]string{"API_TOKEN": secret}
+	spec.Env["API_TOKEN"] = secret
 	info, _, err := m.Connect(t.Context(), spec)
 	require.NoError(t, err)
 	r, err := m.CallTool(t.Context(), "env", map[string]any{"name": "API_TOKEN"}, 0)

@@ -2,6 +2,7 @@ package connmgr
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 )
 
 func TestCommandPolicyRefusesBeforeStarting(t *testing.T) {
@@ -122,7 +125,8 @@ func TestAnAllowedProgramIsToldOfAMissingWorkingDirectory(t *testing.T) {
 }
 
 func withEnv(s Spec, name string) Spec {
-	s.Env = map[string]string{name: "/tmp/evil"}
+	s.Env = maps.Clone(s.Env)
+	s.Env[name] = "/tmp/evil"
 	return s
 }
 
@@ -140,7 +144,7 @@ func TestEveryStartPassesThePolicy(t *testing.T) {
 	path := os.Getenv("PATH")
 	t.Setenv("PATH", allowed+string(os.PathListSeparator)+path)
 	policy := &CommandPolicy{Allow: []string{filepath.Join(allowed, "prog")}}
-	spec := Spec{Command: "prog", Args: []string{"example-server", "--mode", "faults"}}
+	spec := Spec{Command: "prog", Args: []string{"--mode", "faults"}, Env: hostile.Env(hostile.ExampleServer)}
 
 	t.Run("reconnect", func(t *testing.T) {
 		t.Setenv("PATH", allowed+string(os.PathListSeparator)+path)

@@ -1,7 +1,6 @@
 package exampleserver
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,11 +22,14 @@ func startGrandchild(stderr io.Writer) (pid int, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("finding executable: %w", err)
 	}
-	i := slices.Index(os.Args, subcommand)
-	if i < 1 {
-		return 0, errors.New("starting grandchild: " + subcommand + " is not in the command line")
+	// Started as "mcp-test-mcp example-server ...", the grandchild is
+	// "mcp-test-mcp example-server --mode sleeper"; a test binary started
+	// with the flags alone (the target named in its environment, which the
+	// grandchild inherits) gets the flags alone.
+	args := []string{"--mode", string(ModeSleeper)}
+	if i := slices.Index(os.Args, subcommand); i >= 1 {
+		args = append(slices.Clone(os.Args[1:i+1]), args...)
 	}
-	args := append(slices.Clone(os.Args[1:i+1]), "--mode", string(ModeSleeper))
 	cmd := exec.Command(exe, args...)
 	if f, ok := stderr.(*os.File); ok {
 		cmd.Stderr = f

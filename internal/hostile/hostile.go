@@ -1,13 +1,14 @@
 // Package hostile is a hand-written stdio MCP target that floods, nests and
 // oversizes its messages, and answers as no SDK would (looping cursors,
 // tools an SDK would reject, its own error codes), for tests of the tester's
-// bounds and defences. It is the project's one re-exec convention for such
-// targets: a test binary runs it from TestMain when Behaviour is set in its
-// environment:
+// bounds and defences. It also owns the project's one re-exec convention for
+// test targets (ServeIfAsked): a test binary is started with Behaviour=<name>
+// in its environment, and its TestMain runs that target, be it a behaviour
+// of this package, the example server or a package's own:
 //
-//	if b := os.Getenv(hostile.Behaviour); b != "" {
-//		hostile.Main(b, os.Stdin, os.Stdout)
-//		os.Exit(0)
+//	func TestMain(m *testing.M) {
+//		hostile.ServeIfAsked(nil)
+//		os.Exit(m.Run())
 //	}
 //
 // Import this package only from _test.go files.
@@ -28,7 +29,8 @@ import (
 	"time"
 )
 
-// Behaviour is the environment variable that names the behaviour.
+// Behaviour is the environment variable that names the target a
+// re-executed test binary runs (see ServeIfAsked).
 const Behaviour = "MCP_TEST_HOSTILE"
 
 // Tool is the name of the one tool listed (except by HugePages).

@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -21,27 +21,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/tools"
 )
 
-// binary is this test binary; run as `binary example-server ...` it is the
-// example server, and with hostile.Behaviour set a hostile target.
+// binary is this test binary; with hostile.Behaviour in its environment
+// it is a test target (hostile.ServeIfAsked): the example server
+// (exampleServer) or a hostile target.
 var binary string
 
 func TestMain(m *testing.M) {
-	if b := os.Getenv(hostile.Behaviour); b != "" {
-		hostile.Main(b, os.Stdin, os.Stdout)
-		os.Exit(0)
-	}
-	if len(os.Args) > 1 && os.Args[1] == "example-server" {
-		if err := exampleserver.Main(context.Background(), os.Args[2:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "example server:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	hostile.ServeIfAsked(nil)
 	var err error
 	if binary, err = os.Executable(); err != nil {
 		panic(err)
@@ -233,4 +223,12 @@ func TestNewRefusesAnOpenDoor(t *testing.T) {
 			assert.NoError(t, err)
 		})
 	}
+}
+
+// exampleServer is connect's arguments for this test binary run as the
+// example server with args, with env added to its environment.
+func exampleServer(env map[string]any, args ...any) map[string]any {
+	e := map[string]any{hostile.Behaviour: hostile.ExampleServer}
+	maps.Copy(e, env)
+	return map[string]any{"command": binary, "args": append([]any{}, args...), "env": e}
 }

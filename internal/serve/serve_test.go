@@ -21,9 +21,9 @@ func TestServeGivesEachSessionItsOwnTarget(t *testing.T) {
 	s := startServe(t, Options{})
 	a, b := s.session(t, ""), s.session(t, "")
 
-	envA := a.call(t, "connect", map[string]any{"command": binary, "args": []any{"example-server"}})
+	envA := a.call(t, "connect", exampleServer(nil))
 	require.Equal(t, true, envA["success"], "%v", envA)
-	envB := b.call(t, "connect", map[string]any{"command": binary, "args": []any{"example-server", "--mode", "junk-stdout"}})
+	envB := b.call(t, "connect", exampleServer(nil, "--mode", "junk-stdout"))
 	require.Equal(t, true, envB["success"], "%v", envB)
 	pidA, pidB := pidOf(envA), pidOf(envB)
 	require.NotEqual(t, pidA, pidB)
@@ -107,17 +107,17 @@ func TestServeRefusesDisallowedCommandsBeforeStarting(t *testing.T) {
 		{name: "its absolute path is refused too", opts: Options{AllowCommands: []string{binary}},
 			args: map[string]any{"command": sh, "args": []any{"-c", "touch " + marker}}},
 		{name: "an allowed path runs", opts: Options{AllowCommands: []string{binary}},
-			args: map[string]any{"command": binary, "args": []any{"example-server"}}, ok: true},
+			args: exampleServer(nil), ok: true},
 		{name: "no-stdio refuses every command", opts: Options{NoStdio: true},
-			args: map[string]any{"command": binary, "args": []any{"example-server"}}},
+			args: exampleServer(nil)},
 		{name: "an allowed command cannot be made to run other code through env", opts: Options{AllowCommands: []string{sh}},
 			args: map[string]any{"command": sh, "args": []any{"-c", "exit 0"}, "env": map[string]any{"BASH_ENV": marker}}},
 		{name: "nor through the dynamic loader", opts: Options{AllowCommands: []string{binary}},
-			args: map[string]any{"command": binary, "args": []any{"example-server"}, "env": map[string]any{"LD_PRELOAD": "/tmp/evil.so"}}},
+			args: exampleServer(map[string]any{"LD_PRELOAD": "/tmp/evil.so"})},
 		{name: "a harmless env variable is fine", opts: Options{AllowCommands: []string{binary}},
-			args: map[string]any{"command": binary, "args": []any{"example-server"}, "env": map[string]any{"APP_MODE": "test"}}, ok: true},
+			args: exampleServer(map[string]any{"APP_MODE": "test"}), ok: true},
 		{name: "a relative allowed path matches", opts: Options{AllowCommands: []string{relativeTo(t, binary)}},
-			args: map[string]any{"command": binary, "args": []any{"example-server"}}, ok: true},
+			args: exampleServer(nil), ok: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -152,7 +152,7 @@ func TestServeStopsWhenItsContextEndsAndClosesEveryTarget(t *testing.T) {
 	s := startServe(t, Options{})
 	var pids []int
 	for range 2 {
-		env := s.session(t, "").call(t, "connect", map[string]any{"command": binary, "args": []any{"example-server"}})
+		env := s.session(t, "").call(t, "connect", exampleServer(nil))
 		require.Equal(t, true, env["success"], "%v", env)
 		pids = append(pids, pidOf(env))
 	}
@@ -190,7 +190,7 @@ func TestServeLegacySSE(t *testing.T) {
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "sse-host", Version: "0"}, nil).Connect(t.Context(), tr, nil)
 	require.NoError(t, err)
 	defer cs.Close()
-	env := (&session{cs: cs}).call(t, "connect", map[string]any{"command": binary, "args": []any{"example-server"}})
+	env := (&session{cs: cs}).call(t, "connect", exampleServer(nil))
 	require.Equal(t, true, env["success"], "%v", env)
 	pid := pidOf(env)
 	require.NoError(t, cs.Close())
@@ -227,7 +227,7 @@ func TestServeRunChecksStartsOnlyAllowedPrograms(t *testing.T) {
 	_, err := os.Stat(marker)
 	assert.ErrorIs(t, err, os.ErrNotExist, "no process ran")
 
-	env = s.call(t, "connect", map[string]any{"command": binary, "args": []any{"example-server"}})
+	env = s.call(t, "connect", exampleServer(nil))
 	require.Equal(t, true, env["success"], "%v", env)
 	env = s.call(t, "reconnect", nil)
 	assert.Equal(t, true, env["success"], "reconnect starts the allowed program again: %v", env)
@@ -240,7 +240,7 @@ func TestServeRefusesClientPathsOutsideTheWorkdir(t *testing.T) {
 	require.NoError(t, os.WriteFile(spec, []byte("steps:\n  - ping: true\n"), 0o644))
 
 	sess := startServe(t, Options{}).session(t, "")
-	require.Equal(t, true, sess.call(t, "connect", map[string]any{"command": binary, "args": []any{"example-server"}})["success"])
+	require.Equal(t, true, sess.call(t, "connect", exampleServer(nil))["success"])
 	env := sess.call(t, "run_checks", map[string]any{"spec_path": spec})
 	assert.Equal(t, "invalid_arguments", env["error"].(map[string]any)["type"], "%v", env)
 	assert.Contains(t, env["error"].(map[string]any)["message"], "spec_path is refused")
@@ -248,7 +248,7 @@ func TestServeRefusesClientPathsOutsideTheWorkdir(t *testing.T) {
 	workdir, err := filepath.EvalSymlinks(filepath.Dir(spec))
 	require.NoError(t, err)
 	sess = startServe(t, Options{Tester: testerFor(workdir)}).session(t, "")
-	require.Equal(t, true, sess.call(t, "connect", map[string]any{"command": binary, "args": []any{"example-server"}})["success"])
+	require.Equal(t, true, sess.call(t, "connect", exampleServer(nil))["success"])
 	env = sess.call(t, "run_checks", map[string]any{"spec_path": "checks.yaml"})
 	assert.Equal(t, true, env["passed"], "%v", env)
 }
