@@ -172,13 +172,7 @@ func (in *ConnectInput) clientSide(host *mcp.ServerSession) (connmgr.ClientSide,
 		switch {
 		case hostSampling:
 			caps.Sampling.AnsweredBy = answeredByHost
-			side.Sampling = func(ctx context.Context, p *mcp.CreateMessageParams) (*mcp.CreateMessageResult, string, error) {
-				fwd := *p
-				fwd.Meta = nil // the target's progress token means nothing to our host
-				return askHost(ctx, "sampling/createMessage", func(ctx context.Context) (*mcp.CreateMessageResult, error) {
-					return host.CreateMessage(ctx, &fwd)
-				})
-			}
+			side.Sampling = forward(host.CreateMessage, "sampling/createMessage")
 		case in.SamplingResponse != nil:
 			caps.Sampling.AnsweredBy = answeredByOptions
 			sr := *in.SamplingResponse
@@ -207,13 +201,7 @@ func (in *ConnectInput) clientSide(host *mcp.ServerSession) (connmgr.ClientSide,
 		switch {
 		case hostElicitation:
 			caps.Elicitation.AnsweredBy = answeredByHost
-			side.Elicitation = func(ctx context.Context, p *mcp.ElicitParams) (*mcp.ElicitResult, string, error) {
-				fwd := *p
-				fwd.Meta = nil
-				return askHost(ctx, "elicitation/create", func(ctx context.Context) (*mcp.ElicitResult, error) {
-					return host.Elicit(ctx, &fwd)
-				})
-			}
+			side.Elicitation = forward(host.Elicit, "elicitation/create")
 		case in.ElicitationAction != "":
 			caps.Elicitation.AnsweredBy = answeredByOptions
 			action, content := in.ElicitationAction, plainObject(in.ElicitationContent)
@@ -264,6 +252,21 @@ func askHost[R any](ctx context.Context, method string, ask func(context.Context
 		return none, answeredByHost, fmt.Errorf("the tester's host did not answer %s: %w", method, err)
 	}
 	return res, answeredByHost, nil
+}
+
+// forward answers a target's request by passing it on to the tester's own
+// host with ask, without its _meta: the target's progress token means
+// nothing to our host.
+func forward[T any, P interface {
+	*T
+	SetMeta(map[string]any)
+}, R any](ask func(context.Context, P) (R, error), method string) func(context.Context, P) (R, string, error) {
+	return func(ctx context.Context, p P) (R, string, error) {
+		fwd := P(new(T))
+		*fwd = *p
+		fwd.SetMeta(nil)
+		return askHost(ctx, method, func(ctx context.Context) (R, error) { return ask(ctx, fwd) })
+	}
 }
 
 // decline answers a target's request of type P with a JSON-RPC error whose

@@ -47,10 +47,9 @@ type PromptArgument struct {
 // ListPromptsMetadata is list_prompts' metadata.
 type ListPromptsMetadata struct {
 	Metadata
-	TotalPrompts    *int   `json:"total_prompts,omitempty" jsonschema:"how many prompts the target lists"`
-	ReturnedPrompts *int   `json:"returned_prompts,omitempty" jsonschema:"how many are returned after filtering"`
-	ServerName      string `json:"server_name,omitempty"`
-	ServerVersion   string `json:"server_version,omitempty"`
+	TotalPrompts    *int `json:"total_prompts,omitempty" jsonschema:"how many prompts the target lists"`
+	ReturnedPrompts *int `json:"returned_prompts,omitempty" jsonschema:"how many are returned after filtering"`
+	ListedServer
 }
 
 func (o *ListPromptsOutput) metadata() *Metadata { return &o.Metadata.Metadata }
@@ -70,7 +69,7 @@ func (h *handlers) listPrompts(ctx context.Context, _ *mcp.CallToolRequest, in *
 	l, ok := promptLister.list(&out.Result, list, err, in.Filter, h.serverInfo())
 	if ok {
 		out.Prompts, out.Metadata.TotalPrompts, out.Metadata.ReturnedPrompts = l.items, l.total, l.returned
-		out.Metadata.ServerName, out.Metadata.ServerVersion = l.server, l.version
+		out.Metadata.ListedServer = l.server
 	}
 	return out
 }

@@ -42,10 +42,9 @@ type ResourceSummary struct {
 // ListResourcesMetadata is list_resources' metadata.
 type ListResourcesMetadata struct {
 	Metadata
-	TotalResources    *int   `json:"total_resources,omitempty" jsonschema:"how many resources the target lists"`
-	ReturnedResources *int   `json:"returned_resources,omitempty" jsonschema:"how many are returned after filtering"`
-	ServerName        string `json:"server_name,omitempty"`
-	ServerVersion     string `json:"server_version,omitempty"`
+	TotalResources    *int `json:"total_resources,omitempty" jsonschema:"how many resources the target lists"`
+	ReturnedResources *int `json:"returned_resources,omitempty" jsonschema:"how many are returned after filtering"`
+	ListedServer
 }
 
 func (o *ListResourcesOutput) metadata() *Metadata { return &o.Metadata.Metadata }
@@ -65,7 +64,7 @@ func (h *handlers) listResources(ctx context.Context, _ *mcp.CallToolRequest, in
 	l, ok := resourceLister.list(&out.Result, list, err, in.Filter, h.serverInfo())
 	if ok {
 		out.Resources, out.Metadata.TotalResources, out.Metadata.ReturnedResources = l.items, l.total, l.returned
-		out.Metadata.ServerName, out.Metadata.ServerVersion = l.server, l.version
+		out.Metadata.ListedServer = l.server
 	}
 	return out
 }
@@ -97,10 +96,9 @@ type ListResourceTemplatesOutput struct {
 // ListResourceTemplatesMetadata is list_resource_templates' metadata.
 type ListResourceTemplatesMetadata struct {
 	Metadata
-	TotalTemplates    *int   `json:"total_templates,omitempty" jsonschema:"how many resource templates the target lists"`
-	ReturnedTemplates *int   `json:"returned_templates,omitempty" jsonschema:"how many are returned after filtering"`
-	ServerName        string `json:"server_name,omitempty"`
-	ServerVersion     string `json:"server_version,omitempty"`
+	TotalTemplates    *int `json:"total_templates,omitempty" jsonschema:"how many resource templates the target lists"`
+	ReturnedTemplates *int `json:"returned_templates,omitempty" jsonschema:"how many are returned after filtering"`
+	ListedServer
 }
 
 // ResourceTemplateSummary is one of the target's resource templates.
@@ -130,7 +128,7 @@ func (h *handlers) listResourceTemplates(ctx context.Context, _ *mcp.CallToolReq
 	l, ok := templateLister.list(&out.Result, list, err, in.Filter, h.serverInfo())
 	if ok {
 		out.ResourceTemplates, out.Metadata.TotalTemplates, out.Metadata.ReturnedTemplates = l.items, l.total, l.returned
-		out.Metadata.ServerName, out.Metadata.ServerVersion = l.server, l.version
+		out.Metadata.ListedServer = l.server
 	}
 	return out
 }

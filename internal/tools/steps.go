@@ -61,7 +61,13 @@ type lister[T, S any] struct {
 type listing[S any] struct {
 	items           []S
 	total, returned *int
-	server, version string
+	server          ListedServer
+}
+
+// ListedServer is the target a list tool listed.
+type ListedServer struct {
+	ServerName    string `json:"server_name,omitempty"`
+	ServerVersion string `json:"server_version,omitempty"`
 }
 
 // list shapes a list tool's answer from the target's items, or from err
@@ -73,7 +79,7 @@ func (l lister[T, S]) list(r *Result, items []T, err error, filter string, si co
 		r.fail(classify(err, errtype.Request))
 		return listing[S]{}, false
 	}
-	out := listing[S]{items: []S{}, server: si.Name, version: si.Version}
+	out := listing[S]{items: []S{}, server: ListedServer{si.Name, si.Version}}
 	for _, it := range items {
 		if matches(filter, l.fields(it)...) {
 			out.items = append(out.items, l.summary(it))

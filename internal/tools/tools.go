@@ -44,10 +44,9 @@ type ToolSummary struct {
 // ListToolsMetadata is list_tools' metadata.
 type ListToolsMetadata struct {
 	Metadata
-	TotalTools    *int   `json:"total_tools,omitempty" jsonschema:"how many tools the target lists"`
-	ReturnedTools *int   `json:"returned_tools,omitempty" jsonschema:"how many are returned after filtering"`
-	ServerName    string `json:"server_name,omitempty"`
-	ServerVersion string `json:"server_version,omitempty"`
+	TotalTools    *int `json:"total_tools,omitempty" jsonschema:"how many tools the target lists"`
+	ReturnedTools *int `json:"returned_tools,omitempty" jsonschema:"how many are returned after filtering"`
+	ListedServer
 }
 
 func (o *ListToolsOutput) metadata() *Metadata { return &o.Metadata.Metadata }
@@ -85,7 +84,7 @@ func (h *handlers) listTools(ctx context.Context, _ *mcp.CallToolRequest, in *Li
 	l, ok := tools.list(&out.Result, list.Tools, err, in.Filter, list.ServerInfo)
 	if ok {
 		out.Tools, out.Metadata.TotalTools, out.Metadata.ReturnedTools = l.items, l.total, l.returned
-		out.Metadata.ServerName, out.Metadata.ServerVersion = l.server, l.version
+		out.Metadata.ListedServer = l.server
 	}
 	return out
 }
