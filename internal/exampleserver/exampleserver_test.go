@@ -283,20 +283,23 @@ func TestHangEndsWhenStdinCloses(t *testing.T) {
 	assert.Equal(t, "hang: connection closed (EOF)\n", srv.stderr.String())
 }
 
+// exitCases are the calls that end the server, for TestExits (in process)
+// and TestProcessExits (a real process).
+var exitCases = []struct {
+	name       string
+	args       []string
+	tool       string
+	toolArgs   map[string]any
+	wantCode   int
+	wantStderr string
+}{
+	{name: "crash exits with the given status", args: []string{"--mode", "faults"}, tool: "crash", toolArgs: map[string]any{"code": 7}, wantCode: 7, wantStderr: "crash: exiting with status 7\n"},
+	{name: "crash exits with status 2 by default", args: []string{"--mode", "faults"}, tool: "crash", wantCode: 2, wantStderr: "crash: exiting with status 2\n"},
+	{name: "crash-on-call exits on any call", args: []string{"--mode", "crash-on-call"}, tool: "echo", toolArgs: map[string]any{"message": "x"}, wantCode: 2, wantStderr: "crash: tools/call received, exiting\n"},
+}
+
 func TestExits(t *testing.T) {
-	tests := []struct {
-		name       string
-		args       []string
-		tool       string
-		toolArgs   map[string]any
-		wantCode   int
-		wantStderr string
-	}{
-		{name: "crash exits with the given status", args: []string{"--mode", "faults"}, tool: "crash", toolArgs: map[string]any{"code": 7}, wantCode: 7, wantStderr: "crash: exiting with status 7\n"},
-		{name: "crash exits with status 2 by default", args: []string{"--mode", "faults"}, tool: "crash", wantCode: 2, wantStderr: "crash: exiting with status 2\n"},
-		{name: "crash-on-call exits on any call", args: []string{"--mode", "crash-on-call"}, tool: "echo", toolArgs: map[string]any{"message": "x"}, wantCode: 2, wantStderr: "crash: tools/call received, exiting\n"},
-	}
-	for _, tt := range tests {
+	for _, tt := range exitCases {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := startStdio(t, tt.args...)
 			cs := srv.connect(t, nil)

@@ -14,11 +14,7 @@ func TestResources(t *testing.T) {
 	t.Run("two resources and one template are listed", func(t *testing.T) {
 		res, err := cs.ListResources(t.Context(), nil)
 		require.NoError(t, err)
-		var uris []string
-		for _, r := range res.Resources {
-			uris = append(uris, r.URI)
-		}
-		assert.ElementsMatch(t, []string{"example://readme", "example://logo.png"}, uris)
+		assert.ElementsMatch(t, []string{"example://readme", "example://logo.png"}, namesOf(res.Resources, func(r *mcp.Resource) string { return r.URI }))
 
 		tmpl, err := cs.ListResourceTemplates(t.Context(), nil)
 		require.NoError(t, err)
@@ -62,11 +58,7 @@ func TestPrompts(t *testing.T) {
 	t.Run("greet and summarize are listed", func(t *testing.T) {
 		res, err := cs.ListPrompts(t.Context(), nil)
 		require.NoError(t, err)
-		var names []string
-		for _, p := range res.Prompts {
-			names = append(names, p.Name)
-		}
-		assert.ElementsMatch(t, []string{"greet", "summarize"}, names)
+		assert.ElementsMatch(t, []string{"greet", "summarize"}, namesOf(res.Prompts, func(p *mcp.Prompt) string { return p.Name }))
 	})
 
 	tests := []struct {
@@ -121,4 +113,14 @@ func TestCompletion(t *testing.T) {
 			assert.Equal(t, tt.values, res.Completion.Values)
 		})
 	}
+}
+
+// namesOf returns what name says of each of items: the names (or URIs) a
+// list shows.
+func namesOf[T any](items []T, name func(T) string) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = name(it)
+	}
+	return out
 }

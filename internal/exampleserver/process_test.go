@@ -66,18 +66,7 @@ func TestProcessExits(t *testing.T) {
 		assert.Equal(t, "fatal: missing configuration file example.toml\n", stderr.String())
 	})
 
-	tests := []struct {
-		name       string
-		args       []string
-		tool       string
-		toolArgs   map[string]any
-		wantCode   int
-		wantStderr string
-	}{
-		{name: "crash ends the process with the given status", args: []string{"--mode", "faults"}, tool: "crash", toolArgs: map[string]any{"code": 7}, wantCode: 7, wantStderr: "crash: exiting with status 7\n"},
-		{name: "crash-on-call ends the process with status 2", args: []string{"--mode", "crash-on-call"}, tool: "echo", toolArgs: map[string]any{"message": "x"}, wantCode: 2, wantStderr: "crash: tools/call received, exiting\n"},
-	}
-	for _, tt := range tests {
+	for _, tt := range exitCases {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd, stderr := exampleCommand(t, tt.args...)
 			cs := connectCommand(t, cmd)

@@ -4,12 +4,14 @@ package exampleserver
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -163,13 +165,7 @@ func tinyImage(context.Context, *mcp.CallToolRequest, noIn) (*mcp.CallToolResult
 }
 
 func slow(ctx context.Context, req *mcp.CallToolRequest, in slowIn) (*mcp.CallToolResult, any, error) {
-	steps, delay := in.Steps, in.DelayMS
-	if steps == 0 {
-		steps = defaultSlowSteps
-	}
-	if delay == 0 {
-		delay = defaultSlowDelayMS
-	}
+	steps, delay := cmp.Or(in.Steps, defaultSlowSteps), cmp.Or(in.DelayMS, defaultSlowDelayMS)
 	if steps < 0 || delay < 0 {
 		return nil, nil, errors.New("steps and delay_ms must not be negative")
 	}
@@ -202,15 +198,8 @@ func slow(ctx context.Context, req *mcp.CallToolRequest, in slowIn) (*mcp.CallTo
 var logLevels = []mcp.LoggingLevel{"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"}
 
 func sendLog(ctx context.Context, req *mcp.CallToolRequest, in logIn) (*mcp.CallToolResult, any, error) {
-	level := in.Level
-	if level == "" {
-		level = "info"
-	}
-	valid := false
-	for _, l := range logLevels {
-		valid = valid || l == level
-	}
-	if !valid {
+	level := cmp.Or(in.Level, "info")
+	if !slices.Contains(logLevels, level) {
 		return nil, nil, fmt.Errorf("unknown log level %q", level)
 	}
 	if err := req.Session.Log(ctx, &mcp.LoggingMessageParams{Level: level, Logger: "log", Data: in.Message}); err != nil {
@@ -220,11 +209,7 @@ func sendLog(ctx context.Context, req *mcp.CallToolRequest, in logIn) (*mcp.Call
 }
 
 func fail(_ context.Context, _ *mcp.CallToolRequest, in failIn) (*mcp.CallToolResult, any, error) {
-	msg := in.Message
-	if msg == "" {
-		msg = "the tool failed as asked"
-	}
-	return nil, nil, errors.New(msg)
+	return nil, nil, errors.New(cmp.Or(in.Message, "the tool failed as asked"))
 }
 
 func (t *target) hangTool(ctx context.Context, req *mcp.CallToolRequest, _ noIn) (*mcp.CallToolResult, any, error) {
@@ -232,20 +217,14 @@ func (t *target) hangTool(ctx context.Context, req *mcp.CallToolRequest, _ noIn)
 }
 
 func (t *target) crash(_ context.Context, _ *mcp.CallToolRequest, in crashIn) (*mcp.CallToolResult, any, error) {
-	code := in.Code
-	if code == 0 {
-		code = defaultCrashCode
-	}
+	code := cmp.Or(in.Code, defaultCrashCode)
 	t.logf("crash: exiting with status %d", code)
 	t.exit(code)
 	return nil, nil, errExited
 }
 
 func huge(_ context.Context, _ *mcp.CallToolRequest, in hugeIn) (*mcp.CallToolResult, any, error) {
-	n := in.SizeBytes
-	if n == 0 {
-		n = defaultHugeBytes
-	}
+	n := cmp.Or(in.SizeBytes, defaultHugeBytes)
 	if n < 0 || n > maxHugeBytes {
 		return nil, nil, fmt.Errorf("size_bytes must be between 1 and %d", maxHugeBytes)
 	}
@@ -286,10 +265,7 @@ func sample(ctx context.Context, req *mcp.CallToolRequest, in sampleIn) (*mcp.Ca
 	if p := req.Session.InitializeParams(); p == nil || p.Capabilities == nil || p.Capabilities.Sampling == nil {
 		return nil, nil, errors.New("the client does not support sampling")
 	}
-	prompt := in.Prompt
-	if prompt == "" {
-		prompt = "Say hello in five words or fewer."
-	}
+	prompt := cmp.Or(in.Prompt, "Say hello in five words or fewer.")
 	res, err := req.Session.CreateMessage(ctx, &mcp.CreateMessageParams{
 		Messages:  []*mcp.SamplingMessage{{Role: "user", Content: &mcp.TextContent{Text: prompt}}},
 		MaxTokens: 100,

@@ -56,10 +56,8 @@ func (h *handlers) auditServer(ctx context.Context, req *mcp.CallToolRequest, in
 	probe := in.Probe == nil || *in.Probe
 	defer out.Metadata.fill(h.mgr)
 	h.notify(ctx, req, "info", "Auditing the connected server (probes %s)", map[bool]string{true: "on", false: "off"}[probe])
-	r, err := audit.Run(ctx, h.mgr, audit.Options{Probe: probe})
-	if err != nil {
-		out.fail(classify(err, errtype.Request))
-		h.notify(ctx, req, "warning", "The audit failed: %s", out.Error.Message)
+	r, _, ok := send(ctx, h, req, &out.Result, "The audit", nil, func() (*audit.Report, error) { return audit.Run(ctx, h.mgr, audit.Options{Probe: probe}) })
+	if !ok {
 		return out
 	}
 	out.Success, out.Report, out.Passed = true, r, !r.Failed(failOn)

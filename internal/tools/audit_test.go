@@ -26,8 +26,7 @@ func TestAuditServer(t *testing.T) {
 	})
 	t.Run("the example server passes, with the probes on by default", func(t *testing.T) {
 		t.Parallel()
-		h := newHost(t, nil)
-		h.connect(exampleserver.ModeNormal, nil)
+		h := newConnectedHost(t, exampleserver.ModeNormal, nil)
 		env := h.call("audit_server", map[string]any{"fail_on": "warning"})
 		require.True(t, env["success"].(bool), "%v", env)
 		assert.Equal(t, true, env["passed"])
@@ -44,8 +43,7 @@ func TestAuditServer(t *testing.T) {
 	})
 	t.Run("probe false sends no probe", func(t *testing.T) {
 		t.Parallel()
-		h := newHost(t, nil)
-		h.connect(exampleserver.ModeNormal, nil)
+		h := newConnectedHost(t, exampleserver.ModeNormal, nil)
 		env := h.call("audit_server", map[string]any{"probe": false})
 		require.True(t, env["success"].(bool), "%v", env)
 		assert.Equal(t, false, get(env, "report", "probed"))

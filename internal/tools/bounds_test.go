@@ -93,6 +93,18 @@ func TestAnswersStayUnderTheBound(t *testing.T) {
 	})
 }
 
+// fitted fits the answer b to limit, checks that it was cut to fit rather
+// than failed, and returns the cut answer, also decoded.
+func fitted(t *testing.T, b []byte, limit int) ([]byte, map[string]any) {
+	t.Helper()
+	out, failed := fitAnswer(b, limit, frameSize)
+	assert.False(t, failed)
+	assert.LessOrEqual(t, frameSize(out), limit)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(out, &v))
+	return out, v
+}
+
 func TestFitAnswer(t *testing.T) {
 	t.Run("an answer under the bound is left alone", func(t *testing.T) {
 		b := []byte(`{"success":true,"message":"ok"}`)
@@ -107,11 +119,7 @@ func TestFitAnswer(t *testing.T) {
 		}
 		b, err := json.Marshal(map[string]any{"success": true, "message": "many", "tools": items, "metadata": map[string]any{"n": json.Number("12345678901234567890")}})
 		require.NoError(t, err)
-		out, failed := fitAnswer(b, 256<<10, frameSize)
-		assert.False(t, failed)
-		assert.LessOrEqual(t, frameSize(out), 256<<10)
-		var v map[string]any
-		require.NoError(t, json.Unmarshal(out, &v))
+		out, v := fitted(t, b, 256<<10)
 		assert.Contains(t, v["message"], "lists or objects to")
 		assert.NotEmpty(t, v["tools"])
 		assert.Contains(t, string(out), "12345678901234567890", "numbers stay exact")
@@ -124,11 +132,7 @@ func TestFitAnswerMeasuresTheFrame(t *testing.T) {
 		require.NoError(t, err)
 		require.Less(t, 2*len(b), 1<<20, "twice the envelope would look as if it fitted")
 		require.Greater(t, frameSize(b), 1<<20, "the frame does not")
-		out, failed := fitAnswer(b, 1<<20, frameSize)
-		assert.False(t, failed)
-		assert.LessOrEqual(t, frameSize(out), 1<<20)
-		var v map[string]any
-		require.NoError(t, json.Unmarshal(out, &v))
+		_, v := fitted(t, b, 1<<20)
 		assert.Contains(t, v["message"], "so it was cut: 1 strings to")
 		assert.Greater(t, len(v["text"].(string)), 120<<10, "the cut keeps most of what fits")
 	})

@@ -13,8 +13,7 @@ import (
 
 func TestExportChecksThenRunChecksPasses(t *testing.T) {
 	t.Parallel()
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeFaults, map[string]any{"env": map[string]any{"EXAMPLE_API_KEY": "key-SECRET-9f21"}})
+	h := newConnectedHost(t, exampleserver.ModeFaults, map[string]any{"env": map[string]any{"EXAMPLE_API_KEY": "key-SECRET-9f21"}})
 
 	h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "hello there"}})
 	h.call("call_tool", map[string]any{"name": "add", "arguments": map[string]any{"a": 2, "b": 3}})
@@ -88,8 +87,7 @@ func TestRunChecksRefusesBadSpecs(t *testing.T) {
 func TestExportChecksKeepsSecretsAndDollarsExact(t *testing.T) {
 	t.Parallel()
 	const secret = "key-SECRET-abcdef"
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeNormal, map[string]any{"env": map[string]any{"EXAMPLE_API_KEY": secret}})
+	h := newConnectedHost(t, exampleserver.ModeNormal, map[string]any{"env": map[string]any{"EXAMPLE_API_KEY": secret}})
 
 	h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": secret}})
 	h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "costs $5, not ${x} or $$"}})
@@ -113,26 +111,69 @@ func TestExportChecksKeepsSecretsAndDollarsExact(t *testing.T) {
 	}
 }
 
-func TestRunChecksKeepsTheTestersCredentials(t *testing.T) {
-	t.Setenv("MCP_TEST_AUTH_TOKEN", "tester-SECRET-auth")
-	t.Setenv("LLM_API_KEY", "tester-SECRET-llm")
-	t.Setenv("CHECK_TEST_PLAIN", "plain value")
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeNormal, nil)
-	echo := func(message string) map[string]any {
-		return h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{
-			map[string]any{"call_tool": "echo", "arguments": map[string]any{"message": message}, "expect": map[string]any{"text_contains": "value"}},
-		}}})
+func TestRunChecksExpandsOnlyWhatItMay(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    *hostOptions
+		env     map[string]string // the tester's environment
+		connect map[string]any    // connect's extra arguments
+		// refused uses variables that run_checks must refuse, with an
+		// error whose message holds wantMessage and suggestion wantSuggestion.
+		refused        string
+		wantMessage    []string
+		wantSuggestion string
+		// allowed uses variables it expands: the check passes, with expect,
+		// and sends wantSent (unless empty).
+		allowed  string
+		expect   map[string]any
+		wantSent string
+		secret   string // in no output
+	}{
+		{
+			name:           "locally, the tester's own credentials are kept, other variables expanded",
+			env:            map[string]string{"MCP_TEST_AUTH_TOKEN": "tester-SECRET-auth", "LLM_API_KEY": "tester-SECRET-llm", "CHECK_TEST_PLAIN": "plain value"},
+			refused:        "${MCP_TEST_AUTH_TOKEN} and ${LLM_API_KEY}",
+			wantMessage:    []string{"${MCP_TEST_AUTH_TOKEN}, ${LLM_API_KEY}, which run_checks does not take from the tester's environment"},
+			wantSuggestion: "mcp-test-mcp check --spec",
+			allowed:        "${CHECK_TEST_PLAIN}",
+			expect:         map[string]any{"text_contains": "value"},
+			secret:         "tester-SECRET",
+		},
+		{
+			name:        "served over HTTP, only the connection's values and a few plain variables are expanded",
+			opts:        &hostOptions{remote: true},
+			env:         map[string]string{"SOME_CLOUD_SECRET": "cloud-SECRET-31337"},
+			connect:     map[string]any{"env": map[string]any{"MY_SETTING": "from-the-connection"}},
+			refused:     "${SOME_CLOUD_SECRET}",
+			wantMessage: []string{"${SOME_CLOUD_SECRET}, which this tester does not take from its environment", "HOME, PATH, TMPDIR, USER"},
+			allowed:     "${MY_SETTING} in ${HOME}",
+			wantSent:    "from-the-connection in " + os.Getenv("HOME"),
+			secret:      "cloud-SECRET",
+		},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			h := newHost(t, tt.opts)
+			h.connect(exampleserver.ModeNormal, tt.connect)
 
-	env := echo("${MCP_TEST_AUTH_TOKEN} and ${LLM_API_KEY}")
-	assert.Equal(t, "invalid_arguments", errType(env))
-	assert.Contains(t, get(env, "error", "message"), "${MCP_TEST_AUTH_TOKEN}, ${LLM_API_KEY}, which run_checks does not take from the tester's environment")
-	assert.Contains(t, get(env, "error", "suggestion"), "mcp-test-mcp check --spec")
+			env := h.runEcho(tt.refused, tt.expect)
+			assert.Equal(t, "invalid_arguments", errType(env))
+			for _, want := range tt.wantMessage {
+				assert.Contains(t, get(env, "error", "message"), want)
+			}
+			assert.Contains(t, get(env, "error", "suggestion"), tt.wantSuggestion)
 
-	env = echo("${CHECK_TEST_PLAIN}")
-	assert.Equal(t, true, env["passed"], "other variables are expanded: %v", env)
-	for _, out := range h.rawOutputs() {
-		assert.NotContains(t, out, "tester-SECRET")
+			env = h.runEcho(tt.allowed, tt.expect)
+			require.Equal(t, true, env["passed"], "the other variables are expanded: %v", env)
+			if tt.wantSent != "" {
+				assert.Equal(t, tt.wantSent, get(env, "report", "checks", 1, "arguments", "message"))
+			}
+			for _, out := range h.rawOutputs() {
+				assert.NotContains(t, out, tt.secret)
+			}
+		})
 	}
 }

@@ -172,17 +172,7 @@ func (in *ConnectInput) clientSide(host *mcp.ServerSession) (connmgr.ClientSide,
 		switch {
 		case hostSampling:
 			caps.Sampling.AnsweredBy = answeredByHost
-			side.Sampling = func(ctx context.Context, p *mcp.CreateMessageParams) (*mcp.CreateMessageResult, string, error) {
-				ctx, cancel := context.WithTimeout(ctx, hostAnswerTimeout)
-				defer cancel()
-				fwd := *p
-				fwd.Meta = nil // the target's progress token means nothing to our host
-				res, err := host.CreateMessage(ctx, &fwd)
-				if err != nil {
-					return nil, answeredByHost, fmt.Errorf("the tester's host did not answer sampling/createMessage: %w", err)
-				}
-				return res, answeredByHost, nil
-			}
+			side.Sampling = forward(host.CreateMessage, "sampling/createMessage")
 		case in.SamplingResponse != nil:
 			caps.Sampling.AnsweredBy = answeredByOptions
 			sr := *in.SamplingResponse
@@ -200,13 +190,9 @@ func (in *ConnectInput) clientSide(host *mcp.ServerSession) (connmgr.ClientSide,
 			}
 		default:
 			caps.Sampling.AnsweredBy = answeredByDecline
-			side.Sampling = func(context.Context, *mcp.CreateMessageParams) (*mcp.CreateMessageResult, string, error) {
-				return nil, answeredByDecline, &jsonrpc.Error{
-					Code: codeDeclined,
-					Message: "mcp-test-mcp declined sampling/createMessage: its host does not support sampling and connect was given no sampling_response. " +
-						`To answer it, connect again with sampling_response {"text": "..."}.`,
-				}
-			}
+			side.Sampling = decline[*mcp.CreateMessageParams, *mcp.CreateMessageResult](
+				"mcp-test-mcp declined sampling/createMessage: its host does not support sampling and connect was given no sampling_response. " +
+					`To answer it, connect again with sampling_response {"text": "..."}.`)
 		}
 	}
 
@@ -215,17 +201,7 @@ func (in *ConnectInput) clientSide(host *mcp.ServerSession) (connmgr.ClientSide,
 		switch {
 		case hostElicitation:
 			caps.Elicitation.AnsweredBy = answeredByHost
-			side.Elicitation = func(ctx context.Context, p *mcp.ElicitParams) (*mcp.ElicitResult, string, error) {
-				ctx, cancel := context.WithTimeout(ctx, hostAnswerTimeout)
-				defer cancel()
-				fwd := *p
-				fwd.Meta = nil
-				res, err := host.Elicit(ctx, &fwd)
-				if err != nil {
-					return nil, answeredByHost, fmt.Errorf("the tester's host did not answer elicitation/create: %w", err)
-				}
-				return res, answeredByHost, nil
-			}
+			side.Elicitation = forward(host.Elicit, "elicitation/create")
 		case in.ElicitationAction != "":
 			caps.Elicitation.AnsweredBy = answeredByOptions
 			action, content := in.ElicitationAction, plainObject(in.ElicitationContent)
@@ -234,13 +210,9 @@ func (in *ConnectInput) clientSide(host *mcp.ServerSession) (connmgr.ClientSide,
 			}
 		default:
 			caps.Elicitation.AnsweredBy = answeredByDecline
-			side.Elicitation = func(context.Context, *mcp.ElicitParams) (*mcp.ElicitResult, string, error) {
-				return nil, answeredByDecline, &jsonrpc.Error{
-					Code: codeDeclined,
-					Message: "mcp-test-mcp declined elicitation/create: its host does not support elicitation and connect was given no elicitation_action. " +
-						`To answer it, connect again with elicitation_action "accept" (optionally with elicitation_content), "decline" or "cancel".`,
-				}
-			}
+			side.Elicitation = decline[*mcp.ElicitParams, *mcp.ElicitResult](
+				"mcp-test-mcp declined elicitation/create: its host does not support elicitation and connect was given no elicitation_action. " +
+					`To answer it, connect again with elicitation_action "accept" (optionally with elicitation_content), "decline" or "cancel".`)
 		}
 	}
 
@@ -256,17 +228,54 @@ func (in *ConnectInput) clientSide(host *mcp.ServerSession) (connmgr.ClientSide,
 		if in.Roots == nil && hostRoots {
 			caps.Roots.AnsweredBy = answeredByHost
 			side.ListRoots = func(ctx context.Context) ([]*mcp.Root, string, error) {
-				ctx, cancel := context.WithTimeout(ctx, hostAnswerTimeout)
-				defer cancel()
-				res, err := host.ListRoots(ctx, nil)
+				res, by, err := askHost(ctx, "roots/list", func(ctx context.Context) (*mcp.ListRootsResult, error) {
+					return host.ListRoots(ctx, nil)
+				})
 				if err != nil {
-					return nil, answeredByHost, fmt.Errorf("the tester's host did not answer roots/list: %w", err)
+					return nil, by, err
 				}
-				return res.Roots, answeredByHost, nil
+				return res.Roots, by, nil
 			}
 		}
 	}
 	return side, caps
+}
+
+// askHost answers a target's request by asking the tester's own host,
+// within hostAnswerTimeout.
+func askHost[R any](ctx context.Context, method string, ask func(context.Context) (R, error)) (R, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, hostAnswerTimeout)
+	defer cancel()
+	res, err := ask(ctx)
+	if err != nil {
+		var none R
+		return none, answeredByHost, fmt.Errorf("the tester's host did not answer %s: %w", method, err)
+	}
+	return res, answeredByHost, nil
+}
+
+// forward answers a target's request by passing it on to the tester's own
+// host with ask, without its _meta: the target's progress token means
+// nothing to our host.
+func forward[T any, P interface {
+	*T
+	SetMeta(map[string]any)
+}, R any](ask func(context.Context, P) (R, error), method string) func(context.Context, P) (R, string, error) {
+	return func(ctx context.Context, p P) (R, string, error) {
+		fwd := P(new(T))
+		*fwd = *p
+		fwd.SetMeta(nil)
+		return askHost(ctx, method, func(ctx context.Context) (R, error) { return ask(ctx, fwd) })
+	}
+}
+
+// decline answers a target's request of type P with a JSON-RPC error whose
+// message, msg, says how to have it answered.
+func decline[P, R any](msg string) func(context.Context, P) (R, string, error) {
+	return func(context.Context, P) (R, string, error) {
+		var none R
+		return none, answeredByDecline, &jsonrpc.Error{Code: codeDeclined, Message: msg}
+	}
 }
 
 // plainObject returns m with its values as plain JSON values (float64 rather

@@ -49,8 +49,7 @@ func TestToolsAndChecksNameRealErrorsAlike(t *testing.T) {
 	}
 	t.Run("a target that crashes during a call is connection_lost", func(t *testing.T) {
 		t.Parallel()
-		h := newHost(t, nil)
-		h.connect(exampleserver.ModeFaults, nil)
+		h := newConnectedHost(t, exampleserver.ModeFaults, nil)
 		env := h.call("call_tool", map[string]any{"name": "crash", "arguments": map[string]any{"code": 7}})
 
 		spec, err := check.ParseSpec([]byte("steps:\n  - call_tool: crash\n    arguments: {code: 7}\n"), "spec", nil)

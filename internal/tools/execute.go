@@ -18,6 +18,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/llm"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
@@ -167,13 +168,10 @@ func (h *handlers) executePrompt(ctx context.Context, req *mcp.CallToolRequest, 
 
 	start := time.Now()
 	h.notify(ctx, req, "info", "Rendering prompt %s", in.Name)
-	pr, err := h.mgr.GetPrompt(ctx, in.Name, args, 0)
+	pr, _, ok := send(ctx, h, req, &out.Result, "", nil, func() (*connmgr.PromptResult, error) { return h.mgr.GetPrompt(ctx, in.Name, args, 0) })
 	promptDone := time.Now()
-	if st := h.mgr.Status(); st.Info != nil {
-		out.Metadata.ServerURL = st.Info.ServerURL
-	}
-	if err != nil {
-		out.fail(classify(err, errtype.Request))
+	out.Metadata.ServerURL, _ = connState(h.mgr)
+	if !ok {
 		return out
 	}
 	prompt := &ExecutedPrompt{

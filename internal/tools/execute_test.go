@@ -66,8 +66,7 @@ func TestExecutePrompt(t *testing.T) {
 		t.Setenv("LLM_URL", fakeLLM(t, http.StatusOK, reply, &got))
 		t.Setenv("LLM_MODEL_NAME", "fake-model")
 		t.Setenv("LLM_API_KEY", testLLMKey)
-		h := newHost(t, nil)
-		h.connect(exampleserver.ModeNormal, nil)
+		h := newConnectedHost(t, exampleserver.ModeNormal, nil)
 
 		env := h.call("execute_prompt", summarize)
 		require.True(t, env["success"].(bool), "execute_prompt: %v", env)
@@ -115,8 +114,7 @@ func TestExecutePrompt(t *testing.T) {
 
 	t.Run("with no LLM at all it is capability_missing", func(t *testing.T) {
 		t.Setenv("LLM_URL", "")
-		h := newHost(t, nil)
-		h.connect(exampleserver.ModeNormal, nil)
+		h := newConnectedHost(t, exampleserver.ModeNormal, nil)
 		env := h.call("execute_prompt", map[string]any{"name": "greet", "arguments": map[string]any{"name": "Ada"}})
 		assert.Equal(t, string(errtype.CapabilityMissing), errType(env))
 		assert.Contains(t, get(env, "error", "suggestion"), "LLM_URL")
@@ -126,8 +124,7 @@ func TestExecutePrompt(t *testing.T) {
 	t.Run("an endpoint that fails is reported with its status and body", func(t *testing.T) {
 		t.Setenv("LLM_URL", fakeLLM(t, http.StatusInternalServerError, "model crashed; key was "+testLLMKey, nil))
 		t.Setenv("LLM_API_KEY", testLLMKey)
-		h := newHost(t, nil)
-		h.connect(exampleserver.ModeNormal, nil)
+		h := newConnectedHost(t, exampleserver.ModeNormal, nil)
 		env := h.call("execute_prompt", summarize)
 		assert.Equal(t, string(errtype.ConnectionFailed), errType(env))
 		assert.Contains(t, get(env, "error", "message"), "500")
@@ -142,8 +139,7 @@ func TestExecutePrompt(t *testing.T) {
 		}))
 		t.Cleanup(srv.Close)
 		t.Setenv("LLM_URL", srv.URL+"/v1/chat/completions")
-		h := newHost(t, nil)
-		h.connect(exampleserver.ModeNormal, nil)
+		h := newConnectedHost(t, exampleserver.ModeNormal, nil)
 		env := h.call("execute_prompt", summarize)
 		assert.Equal(t, string(errtype.ProtocolError), errType(env))
 		assert.Contains(t, get(env, "error", "details", "body_snippet"), "<html>")
@@ -151,8 +147,7 @@ func TestExecutePrompt(t *testing.T) {
 
 	t.Run("an unknown prompt is prompt_not_found before any LLM is asked", func(t *testing.T) {
 		t.Setenv("LLM_URL", "http://127.0.0.1:1/v1")
-		h := newHost(t, nil)
-		h.connect(exampleserver.ModeNormal, nil)
+		h := newConnectedHost(t, exampleserver.ModeNormal, nil)
 		env := h.call("execute_prompt", map[string]any{"name": "gret"})
 		assert.Equal(t, string(errtype.PromptNotFound), errType(env))
 	})
@@ -160,8 +155,7 @@ func TestExecutePrompt(t *testing.T) {
 	t.Run("LLM_API_KEY never appears in any output", func(t *testing.T) {
 		t.Setenv("LLM_URL", fakeLLM(t, http.StatusOK, "the key is "+testLLMKey, nil))
 		t.Setenv("LLM_API_KEY", testLLMKey)
-		h := newHost(t, nil)
-		h.connect(exampleserver.ModeFaults, nil)
+		h := newConnectedHost(t, exampleserver.ModeFaults, nil)
 		env := h.call("execute_prompt", map[string]any{"name": "summarize", "arguments": map[string]any{"text": testLLMKey}})
 		require.True(t, env["success"].(bool), "execute_prompt: %v", env)
 		// The tester's own key is not passed on to the targets it starts.
@@ -212,8 +206,7 @@ func TestGetPromptAndExecutePromptConvertArgumentsAlike(t *testing.T) {
 	t.Setenv("LLM_URL", fakeLLM(t, http.StatusOK, "ok", nil))
 	t.Setenv("LLM_MODEL_NAME", "fake-model")
 	t.Setenv("LLM_API_KEY", testLLMKey)
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeNormal, nil)
+	h := newConnectedHost(t, exampleserver.ModeNormal, nil)
 
 	tests := []struct {
 		name    string
@@ -251,8 +244,7 @@ func TestGetPromptAndExecutePromptConvertArgumentsAlike(t *testing.T) {
 }
 
 func TestRunChecksCountsTheWarningsOfCallAll(t *testing.T) {
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeNormal, nil)
+	h := newConnectedHost(t, exampleserver.ModeNormal, nil)
 	// The example server's sample tool answers isError: true when the
 	// client cannot sample, which call_all reports as a warning.
 	env := h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{}}, "call_all": true})

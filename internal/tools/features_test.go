@@ -22,8 +22,7 @@ import (
 
 func TestResourcesOfTheExampleServer(t *testing.T) {
 	t.Parallel()
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeNormal, nil)
+	h := newConnectedHost(t, exampleserver.ModeNormal, nil)
 
 	t.Run("list_resources lists every fixed resource", func(t *testing.T) {
 		env := h.call("list_resources", nil)
@@ -104,8 +103,7 @@ func TestResourcesOfTheExampleServer(t *testing.T) {
 
 func TestPromptsOfTheExampleServer(t *testing.T) {
 	t.Parallel()
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeNormal, nil)
+	h := newConnectedHost(t, exampleserver.ModeNormal, nil)
 
 	t.Run("list_prompts shows required as a bool on every argument", func(t *testing.T) {
 		env := h.call("list_prompts", nil)
@@ -183,8 +181,7 @@ func TestPromptsOfTheExampleServer(t *testing.T) {
 
 func TestProtocolToolsOfTheExampleServer(t *testing.T) {
 	t.Parallel()
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeNormal, nil)
+	h := newConnectedHost(t, exampleserver.ModeNormal, nil)
 
 	t.Run("ping measures a round trip", func(t *testing.T) {
 		env := h.call("ping", map[string]any{"timeout_seconds": 5})
@@ -323,23 +320,27 @@ var templateVarRE = regexp.MustCompile(`\{[^}]*\}`)
 // (with values from the target's completions) and checks what it returns.
 // skipPrompts names prompts that cannot render for this client.
 func exerciseFeatures(t *testing.T, h *host, skipPrompts ...string) {
-	t.Run("every resource is read", func(t *testing.T) {
-		env := h.call("list_resources", nil)
+	// list calls a list tool and returns the items under key, of which it
+	// requires some.
+	list := func(t *testing.T, tool, key string) []any {
+		env := h.call(tool, nil)
 		require.Equal(t, true, env["success"], "%v", env)
-		require.NotEmpty(t, env["resources"])
-		for _, r := range env["resources"].([]any) {
-			uri := get(r, "uri").(string)
-			env := h.call("read_resource", map[string]any{"uri": uri})
-			if assert.Equal(t, true, env["success"], "%s: %v", uri, env) {
-				assert.NotEmpty(t, env["contents"], uri)
-			}
+		require.NotEmpty(t, env[key])
+		return env[key].([]any)
+	}
+	read := func(t *testing.T, uri string) {
+		env := h.call("read_resource", map[string]any{"uri": uri})
+		if assert.Equal(t, true, env["success"], "%s: %v", uri, env) {
+			assert.NotEmpty(t, env["contents"], uri)
+		}
+	}
+	t.Run("every resource is read", func(t *testing.T) {
+		for _, r := range list(t, "list_resources", "resources") {
+			read(t, get(r, "uri").(string))
 		}
 	})
 	t.Run("every template is read, with values from completion", func(t *testing.T) {
-		env := h.call("list_resource_templates", nil)
-		require.Equal(t, true, env["success"], "%v", env)
-		require.NotEmpty(t, env["resource_templates"])
-		for _, rt := range env["resource_templates"].([]any) {
+		for _, rt := range list(t, "list_resource_templates", "resource_templates") {
 			tmpl := get(rt, "uri_template").(string)
 			uri := templateVarRE.ReplaceAllStringFunc(tmpl, func(v string) string {
 				name := strings.Trim(v, "{}+#./;?&")
@@ -350,17 +351,11 @@ func exerciseFeatures(t *testing.T, h *host, skipPrompts ...string) {
 				}
 				return "1"
 			})
-			env := h.call("read_resource", map[string]any{"uri": uri})
-			if assert.Equal(t, true, env["success"], "%s: %v", uri, env) {
-				assert.NotEmpty(t, env["contents"], uri)
-			}
+			read(t, uri)
 		}
 	})
 	t.Run("every prompt renders", func(t *testing.T) {
-		env := h.call("list_prompts", nil)
-		require.Equal(t, true, env["success"], "%v", env)
-		require.NotEmpty(t, env["prompts"])
-		for _, p := range env["prompts"].([]any) {
+		for _, p := range list(t, "list_prompts", "prompts") {
 			name := get(p, "name").(string)
 			if slices.Contains(skipPrompts, name) {
 				continue

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"unicode/utf8"
@@ -191,44 +192,47 @@ func (f *fitter) walk(v any) (any, bool) {
 			f.lists++
 			v, changed = v[:f.listCap:f.listCap], true
 		}
-		var out []any
-		for i, x := range v {
-			y, c := f.walk(x)
-			if c && out == nil {
-				out = slices.Clone(v)
-			}
-			if out != nil {
-				out[i] = y
-			}
-		}
-		if out != nil {
+		if out, ok := walkEach(f, slices.All(v), func() []any { return slices.Clone(v) },
+			func(out []any, i int, y any) { out[i] = y }); ok {
 			return out, true
 		}
 		return v, changed
 	case map[string]any:
-		var out map[string]any
+		changed := false
 		if f.listCap > 0 && len(v) > max(f.listCap, minObjectKeys) {
 			f.lists++
-			out = make(map[string]any, max(f.listCap, minObjectKeys))
+			kept := make(map[string]any, max(f.listCap, minObjectKeys))
 			for _, k := range slices.Sorted(maps.Keys(v))[:max(f.listCap, minObjectKeys)] {
-				out[k] = v[k]
+				kept[k] = v[k]
 			}
-			v = out
+			v, changed = kept, true
 		}
-		for k, x := range v {
-			y, c := f.walk(x)
-			if c && out == nil {
-				out = maps.Clone(v)
-			}
-			if out != nil {
-				out[k] = y
-			}
-		}
-		if out != nil {
+		if out, ok := walkEach(f, maps.All(v), func() map[string]any { return maps.Clone(v) },
+			func(out map[string]any, k string, y any) { out[k] = y }); ok {
 			return out, true
 		}
+		return v, changed
 	}
 	return v, false
+}
+
+// walkEach walks every value of a list or an object, given as its
+// (index or key, value) pairs. When walk changed any, it returns a copy of
+// the list or object, made by clone, with set storing the changed values
+// in it; else false.
+func walkEach[K comparable, C any](f *fitter, values iter.Seq2[K, any], clone func() C, set func(C, K, any)) (C, bool) {
+	var out C
+	changed := false
+	for k, x := range values {
+		y, c := f.walk(x)
+		if c && !changed {
+			out, changed = clone(), true
+		}
+		if changed {
+			set(out, k, y)
+		}
+	}
+	return out, changed
 }
 
 func (f *fitter) note(size, limit int) string {

@@ -247,6 +247,27 @@ func (h *host) connect(mode exampleserver.Mode, extra map[string]any) map[string
 	return env
 }
 
+// newConnectedHost is newHost connected to the example server in mode,
+// with connect's extra arguments: the start of most tests.
+func newConnectedHost(t *testing.T, mode exampleserver.Mode, extra map[string]any) *host {
+	t.Helper()
+	h := newHost(t, nil)
+	h.connect(mode, extra)
+	return h
+}
+
+// runEcho runs a spec of one step, a call of the example server's echo
+// with message, expecting expect (nil: nothing), and returns run_checks'
+// envelope.
+func (h *host) runEcho(message string, expect map[string]any) map[string]any {
+	h.t.Helper()
+	step := map[string]any{"call_tool": "echo", "arguments": map[string]any{"message": message}}
+	if expect != nil {
+		step["expect"] = expect
+	}
+	return h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{step}}})
+}
+
 func errType(env map[string]any) string {
 	e, _ := env["error"].(map[string]any)
 	s, _ := e["type"].(string)

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
@@ -47,10 +47,9 @@ type PromptArgument struct {
 // ListPromptsMetadata is list_prompts' metadata.
 type ListPromptsMetadata struct {
 	Metadata
-	TotalPrompts    *int   `json:"total_prompts,omitempty" jsonschema:"how many prompts the target lists"`
-	ReturnedPrompts *int   `json:"returned_prompts,omitempty" jsonschema:"how many are returned after filtering"`
-	ServerName      string `json:"server_name,omitempty"`
-	ServerVersion   string `json:"server_version,omitempty"`
+	TotalPrompts    *int `json:"total_prompts,omitempty" jsonschema:"how many prompts the target lists"`
+	ReturnedPrompts *int `json:"returned_prompts,omitempty" jsonschema:"how many are returned after filtering"`
+	ListedServer
 }
 
 func (o *ListPromptsOutput) metadata() *Metadata { return &o.Metadata.Metadata }
@@ -64,31 +63,29 @@ Use it before get_prompt, to see which arguments to pass. Example: {"filter": "r
 	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: jsonschema.Ptr(true)},
 }
 
-func (h *handlers) listPrompts(ctx context.Context, req *mcp.CallToolRequest, in *ListPromptsInput) *ListPromptsOutput {
+func (h *handlers) listPrompts(ctx context.Context, _ *mcp.CallToolRequest, in *ListPromptsInput) *ListPromptsOutput {
 	out := &ListPromptsOutput{}
 	list, err := h.mgr.ListPrompts(ctx)
-	if err != nil {
-		out.fail(classify(err, errtype.Request))
-		return out
+	l, ok := promptLister.list(&out.Result, list, err, in.Filter, h.serverInfo())
+	if ok {
+		out.Prompts, out.Metadata.TotalPrompts, out.Metadata.ReturnedPrompts = l.items, l.total, l.returned
+		out.Metadata.ListedServer = l.server
 	}
-	out.Prompts = []PromptSummary{}
-	for _, p := range list {
-		if !matches(in.Filter, p.Name, p.Title, p.Description) {
-			continue
-		}
+	return out
+}
+
+var promptLister = lister[*mcp.Prompt, PromptSummary]{
+	one: "prompt", many: "prompts",
+	fields: func(p *mcp.Prompt) []string { return []string{p.Name, p.Title, p.Description} },
+	summary: func(p *mcp.Prompt) PromptSummary {
 		s := PromptSummary{Name: p.Name, Title: p.Title, Description: p.Description, Arguments: []PromptArgument{}}
 		for _, a := range p.Arguments {
 			if a != nil {
 				s.Arguments = append(s.Arguments, PromptArgument{Name: a.Name, Title: a.Title, Description: a.Description, Required: a.Required})
 			}
 		}
-		out.Prompts = append(out.Prompts, s)
-	}
-	total, returned := len(list), len(out.Prompts)
-	out.Metadata.TotalPrompts, out.Metadata.ReturnedPrompts = &total, &returned
-	out.Message, out.Metadata.ServerName, out.Metadata.ServerVersion = h.listed(total, returned, in.Filter, "prompt", "prompts")
-	out.Success = true
-	return out
+		return s
+	},
 }
 
 // GetPromptInput is the arguments of get_prompt.
@@ -160,15 +157,14 @@ func (h *handlers) getPrompt(ctx context.Context, req *mcp.CallToolRequest, in *
 		return out
 	}
 	h.notify(ctx, req, "info", "Getting prompt %s", in.Name)
-	start := time.Now()
-	res, err := h.mgr.GetPrompt(ctx, in.Name, args, timeout)
-	took := formatMS(time.Since(start))
 	defer out.Metadata.fill(h.mgr)
-	if err != nil {
-		out.fail(classify(err, errtype.Request))
-		h.notify(ctx, req, "warning", "Getting prompt %s failed: %s", in.Name, out.Error.Message)
+	res, d, ok := send(ctx, h, req, &out.Result, "Getting prompt "+in.Name, nil, func() (*connmgr.PromptResult, error) {
+		return h.mgr.GetPrompt(ctx, in.Name, args, timeout)
+	})
+	if !ok {
 		return out
 	}
+	took := formatMS(d)
 	out.Prompt = h.renderedPrompt(in.Name, args, res.Result)
 	out.Success = true
 	n := len(out.Prompt.Messages)

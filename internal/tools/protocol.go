@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
@@ -65,12 +66,11 @@ func (h *handlers) complete(ctx context.Context, req *mcp.CallToolRequest, in *C
 		return out
 	}
 	what := fmt.Sprintf("argument %s of %s %s", in.Argument.Name, strings.ReplaceAll(in.RefType, "_", " "), params.Ref.Name+params.Ref.URI)
-	h.notify(ctx, req, "info", "Completing %s", what)
+	doing := "Completing " + what
+	h.notify(ctx, req, "info", "%s", doing)
 	defer out.Metadata.fill(h.mgr)
-	res, err := h.mgr.Complete(ctx, params)
-	if err != nil {
-		out.fail(classify(err, errtype.Request))
-		h.notify(ctx, req, "warning", "Completing %s failed: %s", what, out.Error.Message)
+	res, _, ok := send(ctx, h, req, &out.Result, doing, nil, func() (*mcp.CompleteResult, error) { return h.mgr.Complete(ctx, params) })
+	if !ok {
 		return out
 	}
 	c := res.Completion
@@ -163,10 +163,8 @@ func (h *handlers) ping(ctx context.Context, req *mcp.CallToolRequest, in *PingI
 		return out
 	}
 	defer out.Metadata.fill(h.mgr)
-	rtt, err := h.mgr.Ping(ctx, timeout)
-	if err != nil {
-		out.fail(classify(err, errtype.Request))
-		h.notify(ctx, req, "warning", "Ping failed: %s", out.Error.Message)
+	rtt, _, ok := send(ctx, h, req, &out.Result, "Ping", nil, func() (time.Duration, error) { return h.mgr.Ping(ctx, timeout) })
+	if !ok {
 		return out
 	}
 	ms := roundMS(rtt)
@@ -223,8 +221,7 @@ func (h *handlers) setLogLevel(ctx context.Context, req *mcp.CallToolRequest, in
 		return out
 	}
 	defer out.Metadata.fill(h.mgr)
-	if err := h.mgr.SetLogLevel(ctx, level); err != nil {
-		out.fail(classify(err, errtype.Request))
+	if _, _, ok := send(ctx, h, req, &out.Result, "", nil, func() (struct{}, error) { return noResult(h.mgr.SetLogLevel(ctx, level)) }); !ok {
 		return out
 	}
 	out.Success, out.Level = true, level
@@ -276,8 +273,7 @@ func (h *handlers) setRoots(ctx context.Context, req *mcp.CallToolRequest, in *S
 		roots = append(roots, &mcp.Root{URI: r.URI, Name: r.Name})
 	}
 	defer out.Metadata.fill(h.mgr)
-	if err := h.mgr.SetRoots(roots); err != nil {
-		out.fail(classify(err, errtype.Request))
+	if _, _, ok := send(ctx, h, req, &out.Result, "", nil, func() (struct{}, error) { return noResult(h.mgr.SetRoots(roots)) }); !ok {
 		return out
 	}
 	out.Success, out.Roots = true, nonNil(in.Roots)

@@ -12,9 +12,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
-	"github.com/mcp-test-mcp/mcp-test-mcp/internal/stats"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
@@ -44,10 +42,9 @@ type ResourceSummary struct {
 // ListResourcesMetadata is list_resources' metadata.
 type ListResourcesMetadata struct {
 	Metadata
-	TotalResources    *int   `json:"total_resources,omitempty" jsonschema:"how many resources the target lists"`
-	ReturnedResources *int   `json:"returned_resources,omitempty" jsonschema:"how many are returned after filtering"`
-	ServerName        string `json:"server_name,omitempty"`
-	ServerVersion     string `json:"server_version,omitempty"`
+	TotalResources    *int `json:"total_resources,omitempty" jsonschema:"how many resources the target lists"`
+	ReturnedResources *int `json:"returned_resources,omitempty" jsonschema:"how many are returned after filtering"`
+	ListedServer
 }
 
 func (o *ListResourcesOutput) metadata() *Metadata { return &o.Metadata.Metadata }
@@ -61,29 +58,27 @@ Use it to see what read_resource can read. Example: {"filter": "config"} keeps r
 	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: jsonschema.Ptr(true)},
 }
 
-func (h *handlers) listResources(ctx context.Context, req *mcp.CallToolRequest, in *ListResourcesInput) *ListResourcesOutput {
+func (h *handlers) listResources(ctx context.Context, _ *mcp.CallToolRequest, in *ListResourcesInput) *ListResourcesOutput {
 	out := &ListResourcesOutput{}
 	list, err := h.mgr.ListResources(ctx)
-	if err != nil {
-		out.fail(classify(err, errtype.Request))
-		return out
+	l, ok := resourceLister.list(&out.Result, list, err, in.Filter, h.serverInfo())
+	if ok {
+		out.Resources, out.Metadata.TotalResources, out.Metadata.ReturnedResources = l.items, l.total, l.returned
+		out.Metadata.ListedServer = l.server
 	}
-	out.Resources = []ResourceSummary{}
-	for _, r := range list {
-		if !matches(in.Filter, r.URI, r.Name, r.Title, r.Description) {
-			continue
-		}
+	return out
+}
+
+var resourceLister = lister[*mcp.Resource, ResourceSummary]{
+	one: "resource", many: "resources",
+	fields: func(r *mcp.Resource) []string { return []string{r.URI, r.Name, r.Title, r.Description} },
+	summary: func(r *mcp.Resource) ResourceSummary {
 		s := ResourceSummary{URI: r.URI, Name: r.Name, Title: r.Title, Description: r.Description, MIMEType: r.MIMEType, Size: r.Size}
 		if r.Annotations != nil {
 			s.Annotations = r.Annotations
 		}
-		out.Resources = append(out.Resources, s)
-	}
-	total, returned := len(list), len(out.Resources)
-	out.Metadata.TotalResources, out.Metadata.ReturnedResources = &total, &returned
-	out.Message, out.Metadata.ServerName, out.Metadata.ServerVersion = h.listed(total, returned, in.Filter, "resource", "resources")
-	out.Success = true
-	return out
+		return s
+	},
 }
 
 // ListResourceTemplatesInput is the arguments of list_resource_templates.
@@ -101,10 +96,9 @@ type ListResourceTemplatesOutput struct {
 // ListResourceTemplatesMetadata is list_resource_templates' metadata.
 type ListResourceTemplatesMetadata struct {
 	Metadata
-	TotalTemplates    *int   `json:"total_templates,omitempty" jsonschema:"how many resource templates the target lists"`
-	ReturnedTemplates *int   `json:"returned_templates,omitempty" jsonschema:"how many are returned after filtering"`
-	ServerName        string `json:"server_name,omitempty"`
-	ServerVersion     string `json:"server_version,omitempty"`
+	TotalTemplates    *int `json:"total_templates,omitempty" jsonschema:"how many resource templates the target lists"`
+	ReturnedTemplates *int `json:"returned_templates,omitempty" jsonschema:"how many are returned after filtering"`
+	ListedServer
 }
 
 // ResourceTemplateSummary is one of the target's resource templates.
@@ -128,83 +122,27 @@ Use it to learn which URIs read_resource can read beyond the fixed ones of list_
 	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: jsonschema.Ptr(true)},
 }
 
-func (h *handlers) listResourceTemplates(ctx context.Context, req *mcp.CallToolRequest, in *ListResourceTemplatesInput) *ListResourceTemplatesOutput {
+func (h *handlers) listResourceTemplates(ctx context.Context, _ *mcp.CallToolRequest, in *ListResourceTemplatesInput) *ListResourceTemplatesOutput {
 	out := &ListResourceTemplatesOutput{}
 	list, err := h.mgr.ListResourceTemplates(ctx)
-	if err != nil {
-		out.fail(classify(err, errtype.Request))
-		return out
+	l, ok := templateLister.list(&out.Result, list, err, in.Filter, h.serverInfo())
+	if ok {
+		out.ResourceTemplates, out.Metadata.TotalTemplates, out.Metadata.ReturnedTemplates = l.items, l.total, l.returned
+		out.Metadata.ListedServer = l.server
 	}
-	out.ResourceTemplates = []ResourceTemplateSummary{}
-	for _, t := range list {
-		if !matches(in.Filter, t.URITemplate, t.Name, t.Title, t.Description) {
-			continue
-		}
+	return out
+}
+
+var templateLister = lister[*mcp.ResourceTemplate, ResourceTemplateSummary]{
+	one: "resource template", many: "resource templates",
+	fields: func(t *mcp.ResourceTemplate) []string { return []string{t.URITemplate, t.Name, t.Title, t.Description} },
+	summary: func(t *mcp.ResourceTemplate) ResourceTemplateSummary {
 		s := ResourceTemplateSummary{URITemplate: t.URITemplate, Name: t.Name, Title: t.Title, Description: t.Description, MIMEType: t.MIMEType}
 		if t.Annotations != nil {
 			s.Annotations = t.Annotations
 		}
-		out.ResourceTemplates = append(out.ResourceTemplates, s)
-	}
-	total, returned := len(list), len(out.ResourceTemplates)
-	out.Metadata.TotalTemplates, out.Metadata.ReturnedTemplates = &total, &returned
-	out.Message, out.Metadata.ServerName, out.Metadata.ServerVersion = h.listed(total, returned, in.Filter, "resource template", "resource templates")
-	out.Success = true
-	return out
-}
-
-// matches reports whether filter is empty or a case-insensitive substring
-// of one of fields.
-func matches(filter string, fields ...string) bool {
-	if filter == "" {
-		return true
-	}
-	filter = strings.ToLower(filter)
-	for _, f := range fields {
-		if strings.Contains(strings.ToLower(f), filter) {
-			return true
-		}
-	}
-	return false
-}
-
-// listed returns a list's message, and the target's name and version.
-func (h *handlers) listed(total, returned int, filter, one, many string) (msg, server, version string) {
-	si := h.serverInfo()
-	name := serverName(si)
-	switch {
-	case total == 0:
-		msg = fmt.Sprintf("%s lists no %s.", name, many)
-	case filter != "":
-		msg = fmt.Sprintf("%d of the %d %s of %s match %q.", returned, total, plural(total, one, many), name, filter)
-	default:
-		msg = fmt.Sprintf("%s has %d %s.", name, total, plural(total, one, many))
-	}
-	return msg, si.Name, si.Version
-}
-
-// serverInfo returns the connected target's identity, or the zero value.
-func (h *handlers) serverInfo() connmgr.ServerInfo {
-	if st := h.mgr.Status(); st.Info != nil {
-		return st.Info.ServerInfo
-	}
-	return connmgr.ServerInfo{}
-}
-
-// ConnMetadata is the metadata of tools that send one request: where it
-// went and the connection's statistics afterwards.
-type ConnMetadata struct {
-	Metadata
-	ServerURL            string          `json:"server_url,omitempty"`
-	ConnectionStatistics *stats.Snapshot `json:"connection_statistics,omitempty" jsonschema:"the connection's statistics after this request"`
-}
-
-// fill sets the connection's URL and statistics, if there is a connection.
-func (m *ConnMetadata) fill(mgr *connmgr.Manager) {
-	if st := mgr.Status(); st.Info != nil {
-		snap := utcStats(st.Info.Statistics)
-		m.ServerURL, m.ConnectionStatistics = st.Info.ServerURL, &snap
-	}
+		return s
+	},
 }
 
 // ReadResourceInput is the arguments of read_resource.
@@ -263,19 +201,21 @@ func (h *handlers) readResource(ctx context.Context, req *mcp.CallToolRequest, i
 	}
 	out.URI = in.URI
 	h.notify(ctx, req, "info", "Reading resource %s", in.URI)
-	start := time.Now()
-	res, err := h.mgr.ReadResource(ctx, in.URI, timeout)
-	took := formatMS(time.Since(start))
 	defer out.Metadata.fill(h.mgr)
-	if err != nil {
+	explain := func(err error) *ErrorInfo {
 		e := classify(err, errtype.Request)
 		if e.Type == errtype.ResourceNotFound {
 			h.similarURIs(ctx, in.URI, e)
 		}
-		out.fail(e)
-		h.notify(ctx, req, "warning", "Reading resource %s failed: %s", in.URI, e.Message)
+		return e
+	}
+	res, d, ok := send(ctx, h, req, &out.Result, "Reading resource "+in.URI, explain, func() (*mcp.ReadResourceResult, error) {
+		return h.mgr.ReadResource(ctx, in.URI, timeout)
+	})
+	if !ok {
 		return out
 	}
+	took := formatMS(d)
 	out.Contents = h.resourceItems(res.Contents)
 	out.Success = true
 	out.Message = fmt.Sprintf("Read %s in %s: %s.", in.URI, took, describeItems(out.Contents))
@@ -429,10 +369,9 @@ func (h *handlers) subscription(ctx context.Context, req *mcp.CallToolRequest, i
 	}
 	out.URI = in.URI
 	defer out.Metadata.fill(h.mgr)
-	h.notify(ctx, req, "info", "%s resource %s", verb, in.URI)
-	if err := f(ctx, in.URI); err != nil {
-		out.fail(classify(err, errtype.Request))
-		h.notify(ctx, req, "warning", "%s resource %s failed: %s", verb, in.URI, out.Error.Message)
+	doing := verb + " resource " + in.URI
+	h.notify(ctx, req, "info", "%s", doing)
+	if _, _, ok := send(ctx, h, req, &out.Result, doing, nil, func() (struct{}, error) { return noResult(f(ctx, in.URI)) }); !ok {
 		return out
 	}
 	out.Success, out.Subscribed = true, subscribe

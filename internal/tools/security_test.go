@@ -156,25 +156,3 @@ func TestRemoteRunChecksReadsAndWritesNoClientPath(t *testing.T) {
 		}
 	})
 }
-
-func TestRemoteRunChecksExpandsOnlyTheConnectionsValues(t *testing.T) {
-	t.Setenv("SOME_CLOUD_SECRET", "cloud-SECRET-31337")
-	h := newHost(t, &hostOptions{remote: true})
-	h.connect(exampleserver.ModeNormal, map[string]any{"env": map[string]any{"MY_SETTING": "from-the-connection"}})
-	echo := func(message string) map[string]any {
-		return h.call("run_checks", map[string]any{"spec": map[string]any{"steps": []any{
-			map[string]any{"call_tool": "echo", "arguments": map[string]any{"message": message}},
-		}}})
-	}
-	env := echo("${SOME_CLOUD_SECRET}")
-	assert.Equal(t, "invalid_arguments", errType(env))
-	assert.Contains(t, get(env, "error", "message"), "${SOME_CLOUD_SECRET}, which this tester does not take from its environment")
-	assert.Contains(t, get(env, "error", "message"), "HOME, PATH, TMPDIR, USER")
-
-	env = echo("${MY_SETTING} in ${HOME}")
-	require.Equal(t, true, env["passed"], "%v", env)
-	assert.Equal(t, "from-the-connection in "+os.Getenv("HOME"), get(env, "report", "checks", 1, "arguments", "message"))
-	for _, out := range h.rawOutputs() {
-		assert.NotContains(t, out, "cloud-SECRET")
-	}
-}

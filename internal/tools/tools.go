@@ -44,10 +44,9 @@ type ToolSummary struct {
 // ListToolsMetadata is list_tools' metadata.
 type ListToolsMetadata struct {
 	Metadata
-	TotalTools    *int   `json:"total_tools,omitempty" jsonschema:"how many tools the target lists"`
-	ReturnedTools *int   `json:"returned_tools,omitempty" jsonschema:"how many are returned after filtering"`
-	ServerName    string `json:"server_name,omitempty"`
-	ServerVersion string `json:"server_version,omitempty"`
+	TotalTools    *int `json:"total_tools,omitempty" jsonschema:"how many tools the target lists"`
+	ReturnedTools *int `json:"returned_tools,omitempty" jsonschema:"how many are returned after filtering"`
+	ListedServer
 }
 
 func (o *ListToolsOutput) metadata() *Metadata { return &o.Metadata.Metadata }
@@ -61,43 +60,31 @@ Use it after connect, to see what to call and with which arguments. Example: {"f
 	Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: jsonschema.Ptr(true)},
 }
 
-func (h *handlers) listTools(ctx context.Context, req *mcp.CallToolRequest, in *ListToolsInput) *ListToolsOutput {
+func (h *handlers) listTools(ctx context.Context, _ *mcp.CallToolRequest, in *ListToolsInput) *ListToolsOutput {
 	out := &ListToolsOutput{}
 	list, err := h.mgr.ListTools(ctx)
 	if err != nil {
-		out.fail(classify(err, errtype.Request))
-		return out
+		list = &connmgr.ToolList{} // for list, which reports err
 	}
 	schemas := in.IncludeSchemas == nil || *in.IncludeSchemas
-	filter := strings.ToLower(in.Filter)
-	out.Tools = []ToolSummary{}
-	for _, t := range list.Tools {
-		if filter != "" && !strings.Contains(strings.ToLower(t.Name), filter) &&
-			!strings.Contains(strings.ToLower(t.Title), filter) &&
-			!strings.Contains(strings.ToLower(t.Description), filter) {
-			continue
-		}
-		s := ToolSummary{Name: t.Name, Title: t.Title, Description: t.Description}
-		if t.Annotations != nil {
-			s.Annotations = t.Annotations
-		}
-		if schemas {
-			s.InputSchema, s.OutputSchema = t.InputSchema, t.OutputSchema
-		}
-		out.Tools = append(out.Tools, s)
+	tools := lister[*mcp.Tool, ToolSummary]{
+		one: "tool", many: "tools", pluralFiltered: true,
+		fields: func(t *mcp.Tool) []string { return []string{t.Name, t.Title, t.Description} },
+		summary: func(t *mcp.Tool) ToolSummary {
+			s := ToolSummary{Name: t.Name, Title: t.Title, Description: t.Description}
+			if t.Annotations != nil {
+				s.Annotations = t.Annotations
+			}
+			if schemas {
+				s.InputSchema, s.OutputSchema = t.InputSchema, t.OutputSchema
+			}
+			return s
+		},
 	}
-	total, returned := len(list.Tools), len(out.Tools)
-	out.Success = true
-	out.Metadata.TotalTools, out.Metadata.ReturnedTools = &total, &returned
-	out.Metadata.ServerName, out.Metadata.ServerVersion = list.ServerInfo.Name, list.ServerInfo.Version
-	name := serverName(list.ServerInfo)
-	switch {
-	case total == 0:
-		out.Message = fmt.Sprintf("%s lists no tools.", name)
-	case filter != "":
-		out.Message = fmt.Sprintf("%d of the %d tools of %s match %q.", returned, total, name, in.Filter)
-	default:
-		out.Message = fmt.Sprintf("%s has %d %s.", name, total, plural(total, "tool", "tools"))
+	l, ok := tools.list(&out.Result, list.Tools, err, in.Filter, list.ServerInfo)
+	if ok {
+		out.Tools, out.Metadata.TotalTools, out.Metadata.ReturnedTools = l.items, l.total, l.returned
+		out.Metadata.ListedServer = l.server
 	}
 	return out
 }
@@ -185,15 +172,11 @@ func (h *handlers) callTool(ctx context.Context, req *mcp.CallToolRequest, in *C
 	}
 	timeout, _ := seconds("timeout_seconds", in.TimeoutSeconds)
 
-	h.notify(ctx, req, "info", "Calling tool %s", in.Name)
-	res, err := h.mgr.CallTool(ctx, in.Name, args, timeout)
-	if err != nil {
-		out.fail(classify(err, errtype.Request))
-		if st := h.mgr.Status(); st.Info != nil {
-			snap := utcStats(st.Info.Statistics)
-			out.Metadata.ServerURL, out.Metadata.ConnectionStatistics = st.Info.ServerURL, &snap
-		}
-		h.notify(ctx, req, "warning", "Calling tool %s failed: %s", in.Name, out.Error.Message)
+	doing := "Calling tool " + in.Name
+	h.notify(ctx, req, "info", "%s", doing)
+	res, _, ok := send(ctx, h, req, &out.Result, doing, nil, func() (*connmgr.CallResult, error) { return h.mgr.CallTool(ctx, in.Name, args, timeout) })
+	if !ok {
+		out.Metadata.ServerURL, out.Metadata.ConnectionStatistics = connState(h.mgr)
 		return out
 	}
 

@@ -339,8 +339,7 @@ func TestConnectFailures(t *testing.T) {
 
 func TestFailedConnectKeepsThePreviousConnection(t *testing.T) {
 	t.Parallel()
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeNormal, nil)
+	h := newConnectedHost(t, exampleserver.ModeNormal, nil)
 	env := h.call("connect", map[string]any{"command": "mcp-test-no-such-command-xyz"})
 	assert.Equal(t, "connection_failed", errType(env))
 	assert.Contains(t, env["message"], "still active")
@@ -350,8 +349,7 @@ func TestFailedConnectKeepsThePreviousConnection(t *testing.T) {
 
 func TestCrashedTarget(t *testing.T) {
 	t.Parallel()
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeFaults, nil)
+	h := newConnectedHost(t, exampleserver.ModeFaults, nil)
 
 	env := h.call("call_tool", map[string]any{"name": "crash", "arguments": map[string]any{"code": 7}})
 	assert.Equal(t, "connection_lost", errType(env), "%v", env)
@@ -370,8 +368,7 @@ func TestCrashedTarget(t *testing.T) {
 
 func TestTimeoutLeavesTheConnectionUsable(t *testing.T) {
 	t.Parallel()
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeFaults, nil)
+	h := newConnectedHost(t, exampleserver.ModeFaults, nil)
 
 	env := h.call("call_tool", map[string]any{"name": "hang", "timeout_seconds": 0.3})
 	assert.Equal(t, "timeout", errType(env), "%v", env)
@@ -383,8 +380,7 @@ func TestTimeoutLeavesTheConnectionUsable(t *testing.T) {
 
 func TestConcurrentCallsKeepTheirOwnProgress(t *testing.T) {
 	t.Parallel()
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeNormal, nil)
+	h := newConnectedHost(t, exampleserver.ModeNormal, nil)
 
 	steps := []int{2, 4}
 	results := make([]*mcp.CallToolResult, len(steps))
@@ -409,8 +405,7 @@ func TestConcurrentCallsKeepTheirOwnProgress(t *testing.T) {
 
 func TestJunkOnStdoutIsReported(t *testing.T) {
 	t.Parallel()
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeJunkStdout, nil)
+	h := newConnectedHost(t, exampleserver.ModeJunkStdout, nil)
 	h.call("call_tool", map[string]any{"name": "echo", "arguments": map[string]any{"message": "x"}})
 	env := h.call("status", nil)
 	assert.Greater(t, get(env, "stdout_junk", "count"), 0.0)
@@ -450,8 +445,7 @@ func TestTwentyMegabyteResult(t *testing.T) {
 	if testing.Short() {
 		t.Skip("moves 20 MB through a pipe")
 	}
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeFaults, nil)
+	h := newConnectedHost(t, exampleserver.ModeFaults, nil)
 	env := h.call("call_tool", map[string]any{"name": "huge", "arguments": map[string]any{"size_bytes": 20_000_000}})
 	require.Equal(t, true, env["success"], "%v", env["message"])
 	assert.Equal(t, 20_000_000.0, get(env, "tool_call", "content", 0, "size_bytes"))
@@ -467,8 +461,7 @@ func TestTwentyMegabyteResult(t *testing.T) {
 
 func TestResultsUnderTheTextCapPassWhole(t *testing.T) {
 	t.Parallel()
-	h := newHost(t, nil)
-	h.connect(exampleserver.ModeFaults, nil)
+	h := newConnectedHost(t, exampleserver.ModeFaults, nil)
 	env := h.call("call_tool", map[string]any{"name": "huge", "arguments": map[string]any{"size_bytes": 600 << 10}})
 	require.Equal(t, true, env["success"], "%v", env["message"])
 	assert.Len(t, get(env, "tool_call", "text"), 600<<10)
