@@ -22,28 +22,24 @@ func TestDefectsFoundInReview(t *testing.T) {
 		assert.EqualValues(t, -32099, rpc.Code)
 		assert.Equal(t, "backend down", rpc.Message)
 	})
-	t.Run("an answer written just before the target exits is delivered", func(t *testing.T) {
-		m := newManager(t, nil)
-		connect(t, m, hostileSpec(t, hostile.AnswerThenExit, map[string]string{"HOSTILE_BIG": strconv.Itoa(8 << 20)}))
-		r, err := m.CallTool(t.Context(), hostile.Tool, nil, 0)
-		require.NoError(t, err)
-		assert.Len(t, text(t, r), 8<<20)
-		require.Eventually(t, func() bool { return !m.Status().Connected }, 5*time.Second, 10*time.Millisecond)
-		assert.Contains(t, m.Status().Last.Reason, "exited with status 0")
-	})
-	t.Run("an answer still being read when the drain grace ends is delivered", func(t *testing.T) {
-		// With a drain grace far shorter than reading and decoding 8 MB
-		// takes, the answer is still delivered: the grace counts only
-		// the time the target's stdout is silent.
-		m := newManager(t, nil)
-		m.drainGrace = time.Millisecond
-		connect(t, m, hostileSpec(t, hostile.AnswerThenExit, map[string]string{"HOSTILE_BIG": strconv.Itoa(8 << 20)}))
-		r, err := m.CallTool(t.Context(), hostile.Tool, nil, 0)
-		require.NoError(t, err)
-		assert.Len(t, text(t, r), 8<<20)
-		require.Eventually(t, func() bool { return !m.Status().Connected }, 5*time.Second, 10*time.Millisecond)
-		assert.Contains(t, m.Status().Last.Reason, "exited with status 0")
-	})
+	// A target may answer and then exit: the answer is delivered, also
+	// when the drain grace is far shorter than reading and decoding 8 MB
+	// takes, because the grace counts only the time stdout is silent.
+	for name, grace := range map[string]time.Duration{
+		"an answer written just before the target exits is delivered":       0,
+		"an answer still being read when the drain grace ends is delivered": time.Millisecond,
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := newManager(t, nil)
+			m.drainGrace = grace
+			connect(t, m, hostileSpec(t, hostile.AnswerThenExit, map[string]string{"HOSTILE_BIG": strconv.Itoa(8 << 20)}))
+			r, err := m.CallTool(t.Context(), hostile.Tool, nil, 0)
+			require.NoError(t, err)
+			assert.Len(t, text(t, r), 8<<20)
+			require.Eventually(t, func() bool { return !m.Status().Connected }, 5*time.Second, 10*time.Millisecond)
+			assert.Contains(t, m.Status().Last.Reason, "exited with status 0")
+		})
+	}
 	t.Run("a secret past the display cut leaves no prefix behind", func(t *testing.T) {
 		const secret = "sk-cut-boundary-SECRET-1234"
 		m := newManager(t, nil)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 )
 
 func TestExportChecksThenRunChecksPasses(t *testing.T) {
@@ -74,7 +75,7 @@ func TestRunChecksRefusesBadSpecs(t *testing.T) {
 	assert.Equal(t, "invalid_arguments", errType(env), "no target and no connection")
 
 	env = h.call("run_checks", map[string]any{"spec": map[string]any{
-		"target": map[string]any{"command": os.Args[0], "args": []any{"--mode", "exit-before-init"}, "env": map[string]any{runAsTarget: "1"}},
+		"target": map[string]any{"command": os.Args[0], "args": []any{"--mode", "exit-before-init"}, "env": map[string]any{hostile.Behaviour: hostile.ExampleServer}},
 		"steps":  []any{map[string]any{"ping": true}},
 	}})
 	assert.Equal(t, "connection_failed", errType(env))

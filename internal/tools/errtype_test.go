@@ -9,6 +9,7 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/check"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 )
 
 // TestToolsAndChecksNameRealErrorsAlike makes real failures (a refused
@@ -18,7 +19,7 @@ import (
 func TestToolsAndChecksNameRealErrorsAlike(t *testing.T) {
 	t.Parallel()
 	exampleTarget := func(mode exampleserver.Mode) *check.Target {
-		return &check.Target{Command: os.Args[0], Args: []string{"--mode", string(mode)}, Env: map[string]string{runAsTarget: "1"}}
+		return &check.Target{Command: os.Args[0], Args: []string{"--mode", string(mode)}, Env: hostile.Env(hostile.ExampleServer)}
 	}
 	connectFailures := []struct {
 		name    string

@@ -27,33 +27,18 @@ import (
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 )
 
-// runAsTarget makes the test binary run the example server (with its
-// command-line arguments) instead of the tests: targets are real processes.
-const runAsTarget = "MCP_TOOLS_TEST_RUN_AS_TARGET"
-
+// TestMain lets the test binary be its own target (hostile.ServeIfAsked):
+// the example server (targetArgs) or a hostile target, so that targets are
+// real processes.
 func TestMain(m *testing.M) {
-	if b := os.Getenv(hostile.Behaviour); b != "" {
-		hostile.Main(b, os.Stdin, os.Stdout)
-		os.Exit(0)
-	}
-	if os.Getenv(runAsTarget) != "" {
-		os.Unsetenv(runAsTarget)
-		if err := exampleserver.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	// Under -race a Go program sleeps a second before exiting; the targets
-	// these tests start must exit when their stdin closes, as real ones do.
-	_ = os.Setenv("GORACE", "atexit_sleep_ms=0")
+	hostile.ServeIfAsked(nil)
 	os.Exit(m.Run())
 }
 
 // targetArgs returns connect's arguments for the example server in mode,
 // run as a re-executed test binary.
 func targetArgs(mode exampleserver.Mode, extra map[string]any) map[string]any {
-	env := map[string]any{runAsTarget: "1"}
+	env := map[string]any{hostile.Behaviour: hostile.ExampleServer}
 	args := map[string]any{
 		"command": os.Args[0],
 		"args":    []any{"--mode", string(mode)},

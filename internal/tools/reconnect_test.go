@@ -13,6 +13,7 @@ import (
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 )
 
 func TestReconnectTool(t *testing.T) {
@@ -54,7 +55,7 @@ func TestReconnectTool(t *testing.T) {
 	assert.Equal(t, "replaced", get(env, "metadata", "previous_connection", "ended_by"))
 	assert.Contains(t, env["message"], "Nothing changed")
 	for _, out := range h.rawOutputs() {
-		assert.NotContains(t, out, runAsTarget+"\":\"1", "the spec's env values are never shown")
+		assert.NotContains(t, out, hostile.Behaviour+"\":\""+hostile.ExampleServer, "the spec's env values are never shown")
 	}
 }
 

@@ -72,7 +72,7 @@ func TestRunChecksStartsOnlyWhatThePolicyAllows(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist, "no process ran")
 
 	env = h.call("run_checks", map[string]any{"spec": map[string]any{
-		"target": map[string]any{"command": os.Args[0], "env": map[string]any{runAsTarget: "1", "LD_PRELOAD": "/tmp/evil.so"}},
+		"target": map[string]any{"command": os.Args[0], "env": map[string]any{hostile.Behaviour: hostile.ExampleServer, "LD_PRELOAD": "/tmp/evil.so"}},
 		"steps":  []any{map[string]any{"ping": true}},
 	}})
 	assert.Equal(t, "invalid_arguments", errType(env), "env is checked too: %v", env)

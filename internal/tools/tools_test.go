@@ -17,6 +17,7 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exampleserver"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 )
 
@@ -130,7 +131,7 @@ func TestSession(t *testing.T) {
 		connectedAt, err := time.Parse(time.RFC3339, conn["connected_at"].(string))
 		require.NoError(t, err)
 		assert.Equal(t, time.UTC, connectedAt.Location())
-		assert.Contains(t, get(conn, "process", "env_names"), runAsTarget)
+		assert.Contains(t, get(conn, "process", "env_names"), hostile.Behaviour)
 		assert.NotContains(t, env, "replaced_connection")
 		assert.Contains(t, env["message"], "Connected to "+exampleserver.ServerName)
 	})
