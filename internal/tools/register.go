@@ -1,10 +1,13 @@
 //lint:file-ignore SA1019 log notifications to the host are deprecated from protocol 2026-07-28 on, but the tester offers only earlier versions, where hosts show them.
 
-// Package tools implements the tools mcp-test-mcp offers its host: connect,
-// disconnect, status, list_tools and call_tool (SPEC §2–§6). Each handler
-// decodes and checks its input, asks the connmgr.Manager to do the work, and
-// shapes the answer into the envelope of SPEC §1: structuredContent declared
-// by an outputSchema, and the same JSON as one text block.
+// Package tools implements the tools mcp-test-mcp offers its host (SPEC
+// §2–§12, registered in Register): connecting, listing and calling the
+// target's tools, resources and prompts, its notifications, checks and the
+// audit. Each handler decodes and checks its input, asks the
+// connmgr.Manager to do the work (steps.go has the shared steps), and shapes
+// the answer into the envelope of SPEC §1: structuredContent declared by an
+// outputSchema, and the same JSON as one text block, cut to fit the host's
+// limits (fit.go). Errors are named by errtype.Classify.
 package tools
 
 import (
