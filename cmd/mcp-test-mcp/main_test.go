@@ -26,6 +26,7 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exitcode"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testtargets"
 )
 
 // binary is the tester, built once by TestMain.
@@ -55,7 +56,7 @@ type tester struct {
 	cmd    *exec.Cmd
 	cs     *mcp.ClientSession
 	stdin  io.WriteCloser
-	stderr *syncBuffer
+	stderr *testtargets.Buffer
 
 	done    chan struct{} // closed when the process has been waited for
 	waitErr error         // set before done is closed
@@ -73,7 +74,7 @@ func startTester(t testing.TB, env ...string) *tester {
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	tt := &tester{cmd: cmd, stdin: stdin, stderr: &syncBuffer{}, done: make(chan struct{})}
+	tt := &tester{cmd: cmd, stdin: stdin, stderr: &testtargets.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = tt.stderr
 	require.NoError(t, cmd.Start())
 
@@ -314,24 +315,6 @@ func runBinary(t *testing.T, env []string, args ...string) (int, string, string)
 		require.NoError(t, err)
 	}
 	return code, stdout.String(), stderr.String()
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startHTTPExampleProcess runs `mcp-test-mcp example-server --http` as a

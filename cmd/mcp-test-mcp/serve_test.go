@@ -19,20 +19,21 @@ import (
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/exitcode"
 	httpserve "github.com/mcp-test-mcp/mcp-test-mcp/internal/serve"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testtargets"
 )
 
 // served is `mcp-test-mcp serve` running as a process.
 type served struct {
 	cmd    *exec.Cmd
 	url    string // http://127.0.0.1:PORT/mcp
-	stderr *syncBuffer
+	stderr *testtargets.Buffer
 	done   chan struct{}
 	err    error // set before done is closed
 }
 
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
-	s := &served{stderr: &syncBuffer{}, done: make(chan struct{})}
+	s := &served{stderr: &testtargets.Buffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(binary, append([]string{"serve", "--http", "127.0.0.1:0"}, args...)...)
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	s.cmd.Env = append(os.Environ(), "MCP_TEST_LOG_LEVEL=debug")

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testtargets"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -261,7 +262,7 @@ func TestHangReportsCancellation(t *testing.T) {
 			require.Eventually(t, func() bool { _, l := n.counts(); return l == 1 }, 5e9, 1e6)
 			cancel()
 			assert.ErrorIs(t, <-errc, context.Canceled)
-			srv.stderr.waitContains(t, "hang: cancelled by client\n")
+			srv.stderr.WaitContains(t, "hang: cancelled by client\n")
 
 			res := callTool(t, cs, "echo", map[string]any{"message": "still here"})
 			assert.Equal(t, "still here", text(res))
@@ -324,7 +325,7 @@ func (r failingReader) Read([]byte) (int, error) {
 }
 
 func TestExitBeforeInitReadsNothing(t *testing.T) {
-	var stderr syncBuffer
+	var stderr testtargets.Buffer
 	var exits exitRecorder
 	err := Run(t.Context(), &Options{Mode: ModeExitBeforeInit, Stdin: failingReader{t}, Stderr: &stderr, Exit: exits.exit})
 
@@ -366,8 +367,8 @@ func TestStderrFlood(t *testing.T) {
 
 	res := callTool(t, cs, "echo", map[string]any{"message": "x"})
 	assert.Equal(t, "x", text(res))
-	srv.stderr.waitContains(t, "stderr-flood call line 1000: ")
-	srv.stderr.waitContains(t, "stderr-flood startup line 20000: ")
+	srv.stderr.WaitContains(t, "stderr-flood call line 1000: ")
+	srv.stderr.WaitContains(t, "stderr-flood startup line 20000: ")
 	assert.Greater(t, len(srv.stderr.String()), 2_000_000)
 }
 
@@ -445,7 +446,7 @@ func TestMainReturnsWhenStdinCloses(t *testing.T) {
 }
 
 func TestPanicBecomesAnError(t *testing.T) {
-	var stderr syncBuffer
+	var stderr testtargets.Buffer
 	s, err := NewServer(ModeNormal, &stderr, nil)
 	require.NoError(t, err)
 	s.AddTool(&mcp.Tool{Name: "panic", InputSchema: json.RawMessage(`{"type":"object"}`)},

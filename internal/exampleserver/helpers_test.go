@@ -1,18 +1,17 @@
 package exampleserver
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testtargets"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
 )
@@ -33,41 +32,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor waits until the buffer matches re and returns the submatches.
-func (b *syncBuffer) waitFor(t *testing.T, re *regexp.Regexp) []string {
-	t.Helper()
-	var m []string
-	require.Eventually(t, func() bool {
-		m = re.FindStringSubmatch(b.String())
-		return m != nil
-	}, 5*time.Second, 2*time.Millisecond, "stderr never matched %s; it is:\n%s", re, b)
-	return m
-}
-
-// waitContains waits until the buffer contains s.
-func (b *syncBuffer) waitContains(t *testing.T, s string) {
-	t.Helper()
-	b.waitFor(t, regexp.MustCompile(regexp.QuoteMeta(s)))
 }
 
 // exitRecorder stands in for os.Exit.
@@ -92,7 +56,7 @@ func (r *exitRecorder) get() []int {
 type stdioServer struct {
 	stdin  *io.PipeWriter // the server's stdin
 	stdout *io.PipeReader // the server's stdout
-	stderr *syncBuffer
+	stderr *testtargets.Buffer
 	exits  *exitRecorder
 	done   chan error // receives Run's result
 	cancel context.CancelFunc
@@ -105,7 +69,7 @@ func startStdio(t *testing.T, args ...string) *stdioServer {
 	require.NoError(t, err)
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	s := &stdioServer{stdin: inW, stdout: outR, stderr: &syncBuffer{}, exits: &exitRecorder{}, done: make(chan error, 1)}
+	s := &stdioServer{stdin: inW, stdout: outR, stderr: &testtargets.Buffer{}, exits: &exitRecorder{}, done: make(chan error, 1)}
 	opts.Stdin, opts.Stdout, opts.Stderr, opts.Exit = inR, outW, s.stderr, s.exits.exit
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel

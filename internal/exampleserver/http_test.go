@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testtargets"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,7 +30,7 @@ func startHTTP(t *testing.T, args ...string) string {
 // streamable HTTP and SSE URLs it printed.
 func startHTTPOutput(t *testing.T, args ...string) [3]string {
 	t.Helper()
-	var stderr syncBuffer
+	var stderr testtargets.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -44,8 +45,8 @@ func startHTTPOutput(t *testing.T, args ...string) [3]string {
 			t.Error("Main did not return after its context was cancelled")
 		}
 	})
-	base := stderr.waitFor(t, listeningRE)[1]
-	m := stderr.waitFor(t, endpointsRE)
+	base := stderr.WaitFor(t, listeningRE)[1]
+	m := stderr.WaitFor(t, endpointsRE)
 	return [3]string{base, m[1], m[2]}
 }
 

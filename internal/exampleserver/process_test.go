@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/testtargets"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,13 +21,13 @@ import (
 
 // exampleCommand runs this test binary as "mcp-test-mcp example-server ARGS"
 // in its own process group; Cleanup kills the group.
-func exampleCommand(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
+func exampleCommand(t *testing.T, args ...string) (*exec.Cmd, *testtargets.Buffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{subcommand}, args...)...)
 	cmd.Env = append(os.Environ(), runAsExample+"=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = 5 * time.Second
-	stderr := &syncBuffer{}
+	stderr := &testtargets.Buffer{}
 	cmd.Stderr = stderr
 	t.Cleanup(func() {
 		if cmd.Process != nil {
@@ -100,7 +101,7 @@ func TestIgnoreSIGTERM(t *testing.T) {
 	cmd, stderr := exampleCommand(t, "--mode", "ignore-sigterm")
 	cs := connectCommand(t, cmd)
 	pid := cmd.Process.Pid
-	grandchild, err := strconv.Atoi(stderr.waitFor(t, grandchildRE)[1])
+	grandchild, err := strconv.Atoi(stderr.WaitFor(t, grandchildRE)[1])
 	require.NoError(t, err)
 
 	t.Run("the grandchild shares the child's process group", func(t *testing.T) {
