@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -302,26 +303,11 @@ func (f *checkFlags) target(pos []string, dash bool, spec *check.Spec, lookup fu
 	if f.cwd != "" {
 		t.Cwd = f.cwd
 	}
-	if len(f.env) > 0 && t.Env == nil {
-		t.Env = map[string]string{}
+	if t.Env, _, err = withPairs(t.Env, "--env", f.env, "NAME=value"); err != nil {
+		return nil, nil, err
 	}
-	for _, kv := range f.env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, nil, &usageError{fmt.Sprintf("--env %q: must be NAME=value", kv)}
-		}
-		t.Env[k] = v
-	}
-	if len(f.headers) > 0 && t.Headers == nil {
-		t.Headers = map[string]string{}
-	}
-	for _, kv := range f.headers {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, nil, &usageError{fmt.Sprintf("--header %q: must be Name=value", kv)}
-		}
-		t.Headers[k] = v
-		secrets = append(secrets, v)
+	if t.Headers, secrets, err = withPairs(t.Headers, "--header", f.headers, "Name=value"); err != nil {
+		return nil, nil, err
 	}
 	if f.bearerToken != "" {
 		t.BearerToken = f.bearerToken
@@ -331,6 +317,28 @@ func (f *checkFlags) target(pos []string, dash bool, spec *check.Spec, lookup fu
 		t.BearerToken = tok
 	}
 	return t, secrets, nil
+}
+
+// withPairs returns m (copied, so that a spec's own map is not changed)
+// with the NAME=value pairs given to flag added, and the values added.
+func withPairs(m map[string]string, flag string, pairs []string, form string) (map[string]string, []string, error) {
+	if len(pairs) == 0 {
+		return m, nil, nil
+	}
+	m = maps.Clone(m)
+	if m == nil {
+		m = map[string]string{}
+	}
+	var values []string
+	for _, kv := range pairs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, nil, &usageError{fmt.Sprintf("%s %q: must be %s", flag, kv, form)}
+		}
+		m[k] = v
+		values = append(values, v)
+	}
+	return m, values, nil
 }
 
 // oauthOptions turns the --oauth flags into oauthflow.Options; nil without

@@ -52,13 +52,9 @@ func TestConformanceArgs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			args, shown, err := conformanceArgs(tt.scenario, tt.context, base)
-			if tt.wantErrMsg != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tt.wantErrMsg)
-				assert.Equal(t, exitcode.Usage, exitCode(err))
+			if usageErrorWanted(t, err, tt.wantErrMsg) {
 				return
 			}
-			require.NoError(t, err)
 			assert.Equal(t, tt.wantArgs, strings.Join(args, " "))
 			if tt.wantShown == "" {
 				tt.wantShown = tt.wantArgs
@@ -117,15 +113,25 @@ func TestCheckOAuthFlags(t *testing.T) {
 			f.format, f.failOn = "text", "error"
 			lookup := func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }
 			opts, err := f.options([]string{url}, false, lookup)
-			if tt.wantErrMsg != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tt.wantErrMsg)
-				assert.Equal(t, exitcode.Usage, exitCode(err))
+			if usageErrorWanted(t, err, tt.wantErrMsg) {
 				return
 			}
-			require.NoError(t, err)
 			assert.Equal(t, tt.wantOAuth, opts.OAuth)
 			assert.Equal(t, tt.wantBearer, opts.Target.BearerToken)
 		})
 	}
+}
+
+// usageErrorWanted checks err against want: a usage error containing want,
+// or no error when want is empty. It reports whether an error was wanted.
+func usageErrorWanted(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want == "" {
+		require.NoError(t, err)
+		return false
+	}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), want)
+	assert.Equal(t, exitcode.Usage, exitCode(err))
+	return true
 }
