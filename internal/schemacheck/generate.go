@@ -45,6 +45,14 @@ func Arguments(schema any) (args map[string]any, err error) {
 	if len(g.unmet) > 0 {
 		return args, g.unmet[0]
 	}
+	// The generator meets each keyword on its own; what it made must also
+	// meet them together (a pattern and a minLength, a format and a
+	// maxLength). A schema the validator cannot resolve is not judged.
+	if resolved, rerr := Resolve(decoded); rerr == nil {
+		if verr := resolved.Validate(args); verr != nil {
+			return args, &UnsatisfiableError{Reason: "the generated arguments do not validate: " + strings.Join(Errors(verr), "; ")}
+		}
+	}
 	return args, nil
 }
 

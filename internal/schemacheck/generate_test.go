@@ -95,9 +95,11 @@ func hostileSchemas(t *testing.T) map[string]any {
 func TestArgumentsBoundsHostileSchemas(t *testing.T) {
 	schemas := hostileSchemas(t)
 	// unmet is the part of the schema each one's arguments cannot meet,
-	// or empty when they meet it all.
+	// empty when they meet it all, or wholeSchema when they fail only the
+	// validation against the whole schema (no string is at most -1 long).
+	const wholeSchema = "(whole schema)"
 	unmet := map[string]string{
-		"negative_max_length": "",
+		"negative_max_length": wholeSchema,
 		"negative_min_items":  "",
 		"huge_min_length":     "properties.s.minLength",
 		"huge_min_items":      "properties.a.minItems",
@@ -111,9 +113,15 @@ func TestArgumentsBoundsHostileSchemas(t *testing.T) {
 	gen := func(name string) map[string]any {
 		t.Helper()
 		args, err := Arguments(schemas[name])
-		if unmet[name] == "" {
+		switch unmet[name] {
+		case "":
 			require.NoError(t, err, name)
-		} else {
+		case wholeSchema:
+			var u *UnsatisfiableError
+			require.ErrorAs(t, err, &u, name)
+			assert.Empty(t, u.Path)
+			assert.Contains(t, u.Reason, "do not validate")
+		default:
 			var u *UnsatisfiableError
 			require.ErrorAs(t, err, &u, name)
 			assert.Equal(t, unmet[name], u.Path, "%s: %s", name, u.Reason)
@@ -123,7 +131,7 @@ func TestArgumentsBoundsHostileSchemas(t *testing.T) {
 		assert.Less(t, len(b), 1<<20, "%s: at most a few hundred KiB of arguments", name)
 		return args
 	}
-	assert.Equal(t, "", gen("negative_max_length")["s"], "a negative maxLength is 0")
+	assert.Equal(t, "", gen("negative_max_length")["s"], "a negative maxLength is taken as 0, and said to fail")
 	assert.Equal(t, []any{}, gen("negative_min_items")["a"], "a negative minItems is 0")
 	assert.Len(t, gen("huge_min_length")["s"], maxStringLen, "minLength is capped")
 	items := gen("huge_min_items")["a"].([]any)
@@ -153,6 +161,12 @@ func TestArgumentsSayWhatTheyCannotMeet(t *testing.T) {
 			"properties.r", `$ref "https://example.com/s.json" is not followed`},
 		{"a required object nested in itself", `{"type":"object","properties":{"x":{"$ref":"#"}},"required":["x"]}`,
 			"properties.x" + strings.Repeat(".properties.x", maxDepth-1), "nests deeper than 16 levels"},
+		// Each keyword met on its own, not together: the result is
+		// validated against the whole schema.
+		{"a pattern and a minLength", `{"type":"object","properties":{"n":{"type":"string","pattern":"^[0-9]+$","minLength":3}},"required":["n"]}`,
+			"", "the generated arguments do not validate"},
+		{"a pattern and a maxLength", `{"type":"object","properties":{"n":{"type":"string","pattern":"^test@","maxLength":3}},"required":["n"]}`,
+			"", "the generated arguments do not validate"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
