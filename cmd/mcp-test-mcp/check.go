@@ -277,7 +277,7 @@ func (f *checkFlags) options(pos []string, dash bool, lookup func(string) (strin
 // URL, or a command after --, else the spec's target; --transport, --cwd,
 // --env, --header and --bearer-token then apply to it. secrets are the
 // header values given on the command line. The target's description is
-// checked by connmgr.Spec.Validate when the run connects.
+// checked by connmgr.Spec.Validate, as a spec file's is.
 func (f *checkFlags) target(pos []string, dash bool, spec *check.Spec, lookup func(string) (string, bool)) (t *check.Target, secrets []string, err error) {
 	switch {
 	case dash && len(pos) == 1 && len(pos[0]) > 0 && !strings.Contains(pos[0], "://"):
@@ -315,6 +315,11 @@ func (f *checkFlags) target(pos []string, dash bool, spec *check.Spec, lookup fu
 		// The environment's token is a default for HTTP targets; a command
 		// target is not refused because the variable is set.
 		t.BearerToken = tok
+	}
+	// A target the flags make impossible is a usage error (exit 2), as
+	// the same target in a spec file is.
+	if err := t.Spec().Validate(); err != nil {
+		return nil, nil, &usageError{err.Error()}
 	}
 	return t, secrets, nil
 }

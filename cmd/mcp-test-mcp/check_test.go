@@ -104,8 +104,8 @@ steps:
 		{
 			name:       "a flag that does not fit the target gets connmgr's one message",
 			args:       []string{"--header", "X-A=b", "--", binary, "example-server"},
-			wantCode:   3,
-			wantStdout: []string{"could not connect (invalid_arguments)", "headers and bearer_token apply only to HTTP targets"},
+			wantCode:   2,
+			wantStderr: []string{"headers and bearer_token apply only to HTTP targets"},
 		},
 		{
 			name:       "an unstartable target exits 3 with its stderr tail",
