@@ -220,7 +220,7 @@ func serve(ctx context.Context, cfg config, stdin io.Reader, stdout, stderr io.W
 	logger.Info("serving MCP over stdio", "version", version)
 	err = server.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopCloser{stdout}})
 	if ctx.Err() != nil {
-		logger.Info("stopping", "cause", context.Cause(ctx))
+		logger.Info("stopping", "error", context.Cause(ctx))
 		return nil
 	}
 	if err != nil {

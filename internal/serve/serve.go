@@ -205,7 +205,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serving HTTP: %w", err)
 	case <-ctx.Done():
 	}
-	s.log.Info("stopping", "cause", context.Cause(ctx))
+	s.log.Info("stopping", "error", context.Cause(ctx))
 	// Stop accepting; streams never go idle, so close what is left soon.
 	sctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	if err := srv.Shutdown(sctx); err != nil {

@@ -207,17 +207,15 @@ type lateClose struct {
 	done bool               // run has been called; guarded by mu
 }
 
-// close has ss closed by run; when run has already been called (the
-// starting request has ended), the close runs on a goroutine of its own,
-// which waits only for the request under way.
+// close has ss closed by run. When run has already been called, the
+// request that started the session has ended: that is an SSE session's
+// GET, and go-sdk closes the session itself when its GET returns.
 func (l *lateClose) close(ss *mcp.ServerSession) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.done {
-		go ss.Close()
-		return
+	if !l.done {
+		l.ss = ss
 	}
-	l.ss = ss
 }
 
 // run closes the session handed to close, if any.

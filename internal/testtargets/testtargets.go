@@ -239,6 +239,9 @@ func start(t testing.TB, hc HTTPCommand, port int) *Server {
 	c.Stdout = s.output
 	c.Stderr = s.output
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Wait also waits for the copies of stdout and stderr, which a process
+	// that left the group could hold open: give up on them after a while.
+	c.WaitDelay = 5 * time.Second
 	if err := c.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
