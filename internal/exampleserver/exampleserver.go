@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Mode selects how the example server behaves.
@@ -266,7 +267,12 @@ func Run(ctx context.Context, opts *Options) error {
 		}()
 		defer func() {
 			close(stop)
-			<-done
+			// A write to a full stderr pipe nobody reads may never
+			// return; the process is ending, so wait only a moment.
+			select {
+			case <-done:
+			case <-time.After(time.Second):
+			}
 		}()
 	}
 
