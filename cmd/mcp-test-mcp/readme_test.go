@@ -170,6 +170,32 @@ func TestArchitectureMatchesTheCode(t *testing.T) {
 			pkgs = append(pkgs, "internal/"+e.Name())
 		}
 	}
+	// Imports point down the table: a package imports only those listed
+	// after it.
+	const module = "github.com/mcp-test-mcp/mcp-test-mcp/"
+	for i, pkg := range listed {
+		files, err := filepath.Glob(filepath.Join(repoRoot, pkg, "*.go"))
+		require.NoError(t, err)
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+			require.NoError(t, err)
+			for _, imp := range parsed.Imports {
+				path, _ := strconv.Unquote(imp.Path.Value)
+				rest, ok := strings.CutPrefix(path, module+"internal/")
+				if !ok {
+					continue
+				}
+				dep := "internal/" + strings.Split(rest, "/")[0]
+				if dep == pkg {
+					continue
+				}
+				assert.Contains(t, listed[i+1:], dep, "%s imports %s, which ARCHITECTURE.md lists above it", f, dep)
+			}
+		}
+	}
 	slices.Sort(listed)
 	assert.Equal(t, pkgs, listed, "ARCHITECTURE.md's package table and the folders under internal/")
 

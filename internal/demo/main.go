@@ -1,6 +1,6 @@
 //lint:file-ignore SA1019 the demo shows the log notifications the tester sends, which hosts display on protocol versions before 2026-07-28.
 
-// Command demo shows mcp-test-mcp at work, as `make demo` runs it: it starts
+// Command demo shows mcp-test-mcp at work, as `make demo-host` runs it: it starts
 // the tester over stdio as a host would, points it at the example server,
 // and prints what each tool answers.
 //
