@@ -19,6 +19,11 @@ var ErrNotConnected = errors.New("not connected to an MCP server")
 // started (no target, both URL and command, an unknown transport...).
 var ErrInvalidSpec = errors.New("invalid connection spec")
 
+// ErrInvalidRequest wraps a raw request the tester could not send as
+// asked (params that do not encode or do not fit the method); nothing was
+// sent.
+var ErrInvalidRequest = errors.New("invalid request")
+
 // ErrClosed is returned by Connect and Reconnect on a Manager that was
 // closed: the tester is shutting down, and starts no target.
 var ErrClosed = errors.New("the tester is shutting down")

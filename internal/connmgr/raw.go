@@ -31,7 +31,7 @@ func (m *Manager) RawRequest(ctx context.Context, method string, params any, tim
 	}
 	p, err := json.Marshal(params)
 	if err != nil {
-		return nil, fmt.Errorf("%w: encoding the params of %s: %v", ErrInvalidSpec, method, err)
+		return nil, fmt.Errorf("%w: encoding the params of %s: %v", ErrInvalidRequest, method, err)
 	}
 	if params == nil {
 		p = []byte("{}")
@@ -78,7 +78,7 @@ func (c *conn) sendTyped(ctx context.Context, method string, params json.RawMess
 		return sendDecoded(ctx, method, params, c.cs.Complete)
 	}
 	if err := mcp.AddSendingCustomMethod[*rawParams, *rawResult](c.client, method); err != nil {
-		return nil, fmt.Errorf("%w: raw requests do not support %s: %v", ErrInvalidSpec, method, err)
+		return nil, fmt.Errorf("%w: raw requests do not support %s: %v", ErrInvalidRequest, method, err)
 	}
 	res, err := mcp.CallCustomMethod[*rawParams, *rawResult](ctx, c.cs, method, &rawParams{raw: params})
 	if err != nil {
@@ -92,7 +92,7 @@ func (c *conn) sendTyped(ctx context.Context, method string, params json.RawMess
 func sendDecoded[P, R any](ctx context.Context, method string, params json.RawMessage, send func(context.Context, *P) (R, error)) (any, error) {
 	var p P
 	if err := json.Unmarshal(params, &p); err != nil {
-		return nil, fmt.Errorf("%w: the params of %s do not fit it: %v", ErrInvalidSpec, method, err)
+		return nil, fmt.Errorf("%w: the params of %s do not fit it: %v", ErrInvalidRequest, method, err)
 	}
 	return send(ctx, &p)
 }

@@ -140,7 +140,14 @@ func Classify(err error, during Op) Info {
 		return Info{
 			Type:       InvalidArguments,
 			Message:    Sentence(err.Error()),
-			Suggestion: "Fix the connect arguments: pass exactly one of url and command, and a transport that fits the target.",
+			Suggestion: "Fix the target's description as the message says (url or command, and only the options that fit it: headers and bearer_token for HTTP, args, env and cwd for stdio).",
+		}
+
+	case errors.Is(err, connmgr.ErrInvalidRequest):
+		return Info{
+			Type:       InvalidArguments,
+			Message:    Sentence(err.Error()),
+			Suggestion: "Fix the params so that they fit the method as the MCP specification defines it; nothing was sent.",
 		}
 
 	case errors.As(err, &spawnErr):

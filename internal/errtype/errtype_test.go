@@ -69,6 +69,14 @@ func TestClassify(t *testing.T) {
 		},
 		{name: "a bad spec", err: fmt.Errorf("%w: headers need an HTTP transport", connmgr.ErrInvalidSpec), during: Connect, wantType: InvalidArguments},
 		{
+			name: "a raw request whose params do not fit its method is not blamed on the target's description", during: Request, wantType: InvalidArguments,
+			err: fmt.Errorf("%w: the params of prompts/get do not fit it", connmgr.ErrInvalidRequest),
+			check: func(t *testing.T, e Info) {
+				assert.Contains(t, e.Suggestion, "Fix the params")
+				assert.NotContains(t, e.Suggestion, "url or command")
+			},
+		},
+		{
 			name: "a spawn failure carries its hint", during: Connect, wantType: ConnectionFailed,
 			err: &connmgr.SpawnError{Command: "npx -y foo", Hint: "pass command: npx, args: [-y, foo]", Err: errors.New("not found")},
 			check: func(t *testing.T, e Info) {
