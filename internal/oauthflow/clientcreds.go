@@ -235,31 +235,39 @@ func secretStyle(methods []string) oauth2.AuthStyle {
 // the challenge's resource_metadata URL, else under the resource's path,
 // else at the root (the MCP authorization spec's order). Without any, the
 // 2025-03-26 rule applies: the resource's origin is the authorization
-// server.
+// server. A resource_metadata URL that does not serve valid metadata for
+// resource is an error, not a reason to fall back: the client's
+// credentials must not go to a server the target did not name.
 func (c *clientCredentials) resourceMetadata(ctx context.Context, challenges []oauthex.Challenge, resource string) (*oauthex.ProtectedResourceMetadata, error) {
 	ru, err := url.Parse(resource)
 	if err != nil {
 		return nil, fmt.Errorf("parsing the target URL: %w", err)
 	}
-	type candidate struct{ url, resource string }
+	type candidate struct {
+		url, resource string
+		named         bool // by the target's challenge
+	}
 	var cands []candidate
 	for _, ch := range challenges {
 		if u := ch.Params["resource_metadata"]; u != "" {
-			cands = append(cands, candidate{u, resource})
+			cands = append(cands, candidate{u, resource, true})
 			break
 		}
 	}
 	mu := *ru
 	mu.RawQuery, mu.Fragment = "", ""
 	mu.Path = "/.well-known/oauth-protected-resource/" + strings.TrimLeft(ru.Path, "/")
-	cands = append(cands, candidate{mu.String(), resource})
+	cands = append(cands, candidate{mu.String(), resource, false})
 	origin := *ru
 	origin.Path, origin.RawQuery, origin.Fragment = "", "", ""
 	mu.Path = "/.well-known/oauth-protected-resource"
-	cands = append(cands, candidate{mu.String(), origin.String()})
+	cands = append(cands, candidate{mu.String(), origin.String(), false})
 	var errs []error
 	for _, cand := range cands {
 		prm, err := oauthex.GetProtectedResourceMetadata(ctx, cand.url, cand.resource, c.client)
+		if err != nil && cand.named {
+			return nil, fmt.Errorf("reading the protected resource metadata the target names: %w", err)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -10,9 +10,13 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -234,4 +238,35 @@ func TestNewRefusesABadPrivateKey(t *testing.T) {
 			assert.NotContains(t, err.Error(), strings.Split(ecPEM, "\n")[1])
 		})
 	}
+}
+
+func TestClientCredentialsSendNothingWhenTheMetadataIsForAnotherResource(t *testing.T) {
+	t.Parallel()
+	as := oauthtest.NewAuthServer(t)
+	// A target whose challenge names metadata for another resource, with
+	// the real authorization server: the secret must go neither there nor,
+	// by the 2025-03-26 fallback, to the target's own /token.
+	var fallbackHits atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
+		fallbackHits.Add(1)
+		http.Error(w, "no", http.StatusBadRequest)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	mux.HandleFunc("/prm", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"resource":"https://evil.example.com/mcp","authorization_servers":[%q]}`, as.URL())
+	})
+	mux.HandleFunc("/mcp", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="`+srv.URL+`/prm"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	var secrets redact.Secrets
+	_, flow, err := connect(t, srv.URL+"/mcp", &oauthflow.Options{ClientCredentials: true, ClientID: as.ClientID, ClientSecret: as.ClientSecret}, &secrets)
+	require.Error(t, err)
+	assert.ErrorContains(t, flow.Failure(), "reading the protected resource metadata the target names")
+	assert.ErrorContains(t, flow.Failure(), "evil.example.com")
+	assert.Empty(t, as.Requests().TokenRequests)
+	assert.Zero(t, fallbackHits.Load())
 }
