@@ -35,7 +35,8 @@ CONFORMANCE_STAMP := $(CONFORMANCE_DIR)/.installed
 # credentials) in MCP_CONFORMANCE_CONTEXT. One command serves every scenario;
 # the suite splits it on spaces. conformance-client (hidden) runs check with
 # these flags plus the ones the scenario needs: --oauth --oauth-auto-approve
-# for auth/*, the context's pre-registered client, and the client metadata
+# for auth/* (--oauth --oauth-client-credentials for auth/client-credentials-*),
+# the context's pre-registered client and private key, and the client metadata
 # document URL for auth/basic-cimd.
 CONFORMANCE_CLIENT := $(BIN)/mcp-test-mcp conformance-client --call-all --include-destructive --elicitation-action accept
 

@@ -54,6 +54,7 @@ Examples:
   mcp-test-mcp check --snapshot surface.json http://localhost:3000/mcp
   mcp-test-mcp check --audit --fail-on warning -- ./my-server
   mcp-test-mcp check --oauth --timeout 5m https://mcp.example.com/mcp
+  mcp-test-mcp check --oauth --oauth-client-credentials --oauth-client-id ci-bot https://mcp.example.com/mcp
 
 Exit codes:
   0    every check passed
@@ -85,6 +86,8 @@ type checkFlags struct {
 	oauthRedirectURL, oauthClientMetadataURL string
 	oauthClientID, oauthClientSecret         string
 	oauthScopes                              listFlag
+	oauthClientCredentials                   bool
+	oauthPrivateKeyFile, oauthSigningAlg     string
 }
 
 // runCheck is `mcp-test-mcp check`.
@@ -125,6 +128,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.oauthClientID, "oauth-client-id", "", "with --oauth, the `ID` of a pre-registered client")
 	fs.StringVar(&f.oauthClientSecret, "oauth-client-secret", "", "with --oauth-client-id, the client's `secret`; default $MCP_TEST_OAUTH_CLIENT_SECRET")
 	fs.Var(&f.oauthScopes, "oauth-scope", "with --oauth, also request these `scopes` (comma- or space-separated, repeatable)")
+	fs.BoolVar(&f.oauthClientCredentials, "oauth-client-credentials", false, "with --oauth and --oauth-client-id, run the client_credentials grant (no user, no browser) instead of the authorization-code flow, authenticated by the client secret or --oauth-private-key-file")
+	fs.StringVar(&f.oauthPrivateKeyFile, "oauth-private-key-file", "", "with --oauth-client-credentials, sign a private_key_jwt client assertion with this PEM private key `file` instead of sending a secret")
+	fs.StringVar(&f.oauthSigningAlg, "oauth-signing-alg", "", "with --oauth-private-key-file, the assertion's `algorithm`: "+strings.Join(oauthflow.SigningAlgs, ", ")+" (default: the key's own)")
 	// Flags may come before or after a URL; everything after -- is the
 	// command.
 	var pos []string
@@ -361,6 +367,9 @@ func (f *checkFlags) oauthOptions(lookup func(string) (string, bool)) (*oauthflo
 			{"--oauth-client-id", f.oauthClientID != ""},
 			{"--oauth-client-secret", f.oauthClientSecret != ""},
 			{"--oauth-scope", len(f.oauthScopes) > 0},
+			{"--oauth-client-credentials", f.oauthClientCredentials},
+			{"--oauth-private-key-file", f.oauthPrivateKeyFile != ""},
+			{"--oauth-signing-alg", f.oauthSigningAlg != ""},
 		} {
 			if v.set {
 				return nil, &usageError{v.name + " needs --oauth"}
@@ -375,12 +384,20 @@ func (f *checkFlags) oauthOptions(lookup func(string) (string, bool)) (*oauthflo
 		ClientID:          f.oauthClientID,
 		ClientSecret:      f.oauthClientSecret,
 		Scopes:            f.oauthScopes,
+		ClientCredentials: f.oauthClientCredentials,
+		PrivateKeyFile:    f.oauthPrivateKeyFile,
+		SigningAlg:        f.oauthSigningAlg,
 	}
-	if o.ClientSecret == "" && o.ClientID != "" {
+	if o.ClientSecret == "" && o.ClientID != "" && o.PrivateKeyFile == "" {
 		o.ClientSecret, _ = lookup("MCP_TEST_OAUTH_CLIENT_SECRET")
 	}
-	if o.ClientSecret != "" && o.ClientID == "" {
+	switch {
+	case o.ClientSecret != "" && o.ClientID == "":
 		return nil, &usageError{"--oauth-client-secret needs --oauth-client-id"}
+	case o.PrivateKeyFile != "" && !o.ClientCredentials:
+		return nil, &usageError{"--oauth-private-key-file needs --oauth-client-credentials"}
+	case o.SigningAlg != "" && o.PrivateKeyFile == "":
+		return nil, &usageError{"--oauth-signing-alg needs --oauth-private-key-file"}
 	}
 	return o, nil
 }

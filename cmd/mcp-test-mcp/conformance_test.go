@@ -20,6 +20,7 @@ func TestConformanceArgs(t *testing.T) {
 		context    string
 		wantArgs   string
 		wantShown  string
+		wantKey    string // the private key written
 		wantErrMsg string
 	}{
 		{
@@ -45,15 +46,39 @@ func TestConformanceArgs(t *testing.T) {
 			wantArgs:  "--call-all --elicitation-action accept --oauth --oauth-auto-approve --oauth-client-id pre --oauth-client-secret s3cret-value http://localhost:3000/mcp",
 			wantShown: "--call-all --elicitation-action accept --oauth --oauth-auto-approve --oauth-client-id pre --oauth-client-secret *** http://localhost:3000/mcp",
 		},
+		{
+			name:      "auth/client-credentials-basic runs the grant with the context's client and secret, not the authorization-code flow",
+			scenario:  "auth/client-credentials-basic",
+			context:   `{"client_id":"conformance-test-client","client_secret":"conformance-test-secret"}`,
+			wantArgs:  "--call-all --elicitation-action accept --oauth --oauth-client-credentials --oauth-client-id conformance-test-client --oauth-client-secret conformance-test-secret http://localhost:3000/mcp",
+			wantShown: "--call-all --elicitation-action accept --oauth --oauth-client-credentials --oauth-client-id conformance-test-client --oauth-client-secret *** http://localhost:3000/mcp",
+		},
+		{
+			name:     "auth/client-credentials-jwt writes the context's key to a file and passes its algorithm",
+			scenario: "auth/client-credentials-jwt",
+			context:  `{"client_id":"conformance-test-client","private_key_pem":"-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n","signing_algorithm":"ES256"}`,
+			wantArgs: "--call-all --elicitation-action accept --oauth --oauth-client-credentials --oauth-client-id conformance-test-client --oauth-private-key-file /tmp/written.pem --oauth-signing-alg ES256 http://localhost:3000/mcp",
+			wantKey:  "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n",
+		},
 		{name: "no scenario is a usage error", wantErrMsg: "MCP_CONFORMANCE_SCENARIO"},
 		{name: "a context that is not JSON is a usage error", scenario: "auth/x", context: "{", wantErrMsg: "MCP_CONFORMANCE_CONTEXT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			args, shown, err := conformanceArgs(tt.scenario, tt.context, base)
+			var written []string
+			writeKey := func(pem string) (string, error) {
+				written = append(written, pem)
+				return "/tmp/written.pem", nil
+			}
+			args, shown, err := conformanceArgs(tt.scenario, tt.context, base, writeKey)
 			if usageErrorWanted(t, err, tt.wantErrMsg) {
 				return
+			}
+			if tt.wantKey != "" {
+				assert.Equal(t, []string{tt.wantKey}, written)
+			} else {
+				assert.Empty(t, written)
 			}
 			assert.Equal(t, tt.wantArgs, strings.Join(args, " "))
 			if tt.wantShown == "" {
@@ -103,7 +128,22 @@ func TestCheckOAuthFlags(t *testing.T) {
 			env:        map[string]string{"MCP_TEST_BEARER_TOKEN": "tok-env", "MCP_TEST_OAUTH_CLIENT_SECRET": "ignored"},
 			wantBearer: "tok-env",
 		},
+		{
+			name:      "the client-credentials flags reach the options",
+			flags:     checkFlags{oauth: true, oauthClientCredentials: true, oauthClientID: "cli", oauthPrivateKeyFile: "key.pem", oauthSigningAlg: "ES256"},
+			env:       map[string]string{"MCP_TEST_OAUTH_CLIENT_SECRET": "not-with-a-key"},
+			wantOAuth: &oauthflow.Options{ClientCredentials: true, ClientID: "cli", PrivateKeyFile: "key.pem", SigningAlg: "ES256"},
+		},
+		{
+			name:      "client credentials take the secret from the environment",
+			flags:     checkFlags{oauth: true, oauthClientCredentials: true, oauthClientID: "cli"},
+			env:       map[string]string{"MCP_TEST_OAUTH_CLIENT_SECRET": "from-env"},
+			wantOAuth: &oauthflow.Options{ClientCredentials: true, ClientID: "cli", ClientSecret: "from-env"},
+		},
 		{name: "an --oauth-* flag needs --oauth", flags: checkFlags{oauthAutoApprove: true}, wantErrMsg: "--oauth-auto-approve needs --oauth"},
+		{name: "--oauth-client-credentials needs --oauth", flags: checkFlags{oauthClientCredentials: true}, wantErrMsg: "--oauth-client-credentials needs --oauth"},
+		{name: "a private key needs --oauth-client-credentials", flags: checkFlags{oauth: true, oauthClientID: "cli", oauthPrivateKeyFile: "key.pem"}, wantErrMsg: "--oauth-private-key-file needs --oauth-client-credentials"},
+		{name: "a signing algorithm needs a private key", flags: checkFlags{oauth: true, oauthClientCredentials: true, oauthClientID: "cli", oauthClientSecret: "s", oauthSigningAlg: "ES256"}, wantErrMsg: "--oauth-signing-alg needs --oauth-private-key-file"},
 		{name: "a client secret needs a client ID", flags: checkFlags{oauth: true, oauthClientSecret: "sec"}, wantErrMsg: "--oauth-client-secret needs --oauth-client-id"},
 	}
 	for _, tt := range tests {

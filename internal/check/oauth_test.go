@@ -1,7 +1,14 @@
 package check
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -106,4 +113,58 @@ func TestRunOAuthReportsWhyTheFlowFailed(t *testing.T) {
 	assert.Contains(t, rep.ConnectError.Message, "HTTP 401")
 	assert.Contains(t, rep.ConnectError.Message, "the OAuth flow failed: the authorization server refused: access_denied: the user said no")
 	assert.Equal(t, 3, rep.ExitCode())
+}
+
+func TestRunOAuthClientCredentialsKeepsEverySecretOutOfTheReport(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		withKey    bool
+		wantMethod string
+	}{
+		{name: "with the client secret (client_secret_basic)", wantMethod: "client_secret_basic"},
+		{name: "with a signed assertion (private_key_jwt)", withKey: true, wantMethod: "private_key_jwt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			as := oauthtest.NewAuthServer(t)
+			target := oauthtest.NewProtectedServer(t, as, false)
+			oauth := &oauthflow.Options{ClientCredentials: true, ClientID: as.ClientID}
+			var pemText string
+			if tt.withKey {
+				key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+				require.NoError(t, err)
+				as.PublicKey = key.Public()
+				der, err := x509.MarshalPKCS8PrivateKey(key)
+				require.NoError(t, err)
+				pemText = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+				oauth.PrivateKeyFile = filepath.Join(t.TempDir(), "key.pem")
+				require.NoError(t, os.WriteFile(oauth.PrivateKeyFile, []byte(pemText), 0o600))
+			} else {
+				oauth.ClientSecret = as.ClientSecret
+			}
+			rep, err := Run(t.Context(), &Options{Spec: whoamiSpec(t), Target: &Target{URL: target}, CallAll: true, OAuth: oauth})
+			require.NoError(t, err)
+			require.Nil(t, rep.ConnectError)
+			// Everything passes but the step that shows the token.
+			assert.Equal(t, 1, rep.Summary.Failed, "%+v", rep.Checks)
+
+			req := as.Requests()
+			assert.Empty(t, req.Authorizations)
+			require.NotEmpty(t, req.TokenRequests)
+			assert.Equal(t, tt.wantMethod, req.TokenAuth[0])
+			secrets := []string{oauthtest.Token, as.ClientSecret}
+			if tt.withKey {
+				secrets = append(secrets, req.TokenRequests[0].Get("client_assertion"), strings.Split(pemText, "\n")[1])
+			}
+			reports := renderedReports(t, rep)
+			for _, out := range reports {
+				for _, secret := range secrets {
+					assert.NotContains(t, out, secret)
+				}
+			}
+			assert.Contains(t, reports[0], `called with ***`, "the echoed token is masked")
+		})
+	}
 }

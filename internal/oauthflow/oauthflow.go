@@ -1,8 +1,10 @@
 // Package oauthflow is the headless OAuth 2.1 client mcp-test-mcp uses for
 // streamable HTTP targets that answer 401 or 403: go-sdk's authorization-code
 // handler with PKCE, an auto-approve fetcher for test authorization servers,
-// a loopback listener for a browser's redirect, and a record of every code
-// and token it handles so that none reaches a report. The check command uses
+// a loopback listener for a browser's redirect, the client-credentials grant
+// (with a client secret or a signed JWT assertion) for machine clients, and
+// a record of every secret, code, assertion and token it handles so that
+// none reaches a report. The check command uses
 // it; it hands a Flow to connmgr as the connection's auth.OAuthHandler.
 package oauthflow
 
@@ -38,13 +40,30 @@ const DefaultRedirectURL = "http://127.0.0.1:0/callback"
 // URL).
 var ErrInvalid = errors.New("invalid OAuth options")
 
-// Options configures the OAuth 2.1 authorization-code flow with PKCE
-// (go-sdk's auth.AuthorizationCodeHandler) that runs when a streamable HTTP
-// target answers 401 or 403. The client registers itself, in go-sdk's order
-// of preference: the client ID metadata document when the authorization
-// server supports one, else the pre-registered client, else dynamic client
-// registration, which is always offered.
+// Options configures the OAuth flow that runs when a streamable HTTP target
+// answers 401 or 403: by default the authorization-code flow with PKCE
+// (go-sdk's auth.AuthorizationCodeHandler), in which the client registers
+// itself, in go-sdk's order of preference: the client ID metadata document
+// when the authorization server supports one, else the pre-registered
+// client, else dynamic client registration, which is always offered. With
+// ClientCredentials, the client-credentials grant instead.
 type Options struct {
+	// ClientCredentials runs the client-credentials grant (no user, no
+	// browser) instead of the authorization-code flow: the pre-registered
+	// ClientID authenticates with ClientSecret (client_secret_basic, or
+	// client_secret_post where the authorization server lists only that)
+	// or with a JWT assertion signed by PrivateKeyFile (private_key_jwt).
+	// False means the authorization-code flow.
+	ClientCredentials bool
+	// PrivateKeyFile is a PEM private key (PKCS #8, SEC 1 EC or PKCS #1
+	// RSA) that signs the client assertion of private_key_jwt; empty means
+	// none. It needs ClientCredentials and excludes ClientSecret. Its
+	// contents are scrubbed from the report, and so is every assertion.
+	PrivateKeyFile string
+	// SigningAlg is the assertion's JWS algorithm, one of SigningAlgs;
+	// empty means the key's own (ES256, ES384, ES512 by curve, RS256 for
+	// RSA, EdDSA for Ed25519).
+	SigningAlg string
 	// RedirectURL is where the authorization server sends the user back and
 	// the redirect URI sent in dynamic client registration; empty means
 	// DefaultRedirectURL. A loopback http URL with port 0 gets a free
@@ -127,6 +146,15 @@ func (o *Options) Validate(t Target) error {
 	if o.ClientSecret != "" && o.ClientID == "" {
 		return invalid("a client secret needs a client ID")
 	}
+	if o.ClientCredentials {
+		if err := o.validateClientCredentials(); err != nil {
+			return invalid("%s", err)
+		}
+		return nil
+	}
+	if o.PrivateKeyFile != "" || o.SigningAlg != "" {
+		return invalid("a private key (and its signing algorithm) is for the client-credentials grant: turn it on")
+	}
 	if o.ClientMetadataURL != "" {
 		m, err := url.Parse(o.ClientMetadataURL)
 		if err != nil || m.Scheme != "https" || m.Host == "" || strings.Trim(m.Path, "/") == "" {
@@ -143,6 +171,26 @@ func (o *Options) Validate(t Target) error {
 	}
 	if !o.AutoApprove && !isLoopbackHTTP(r) {
 		return invalid("the redirect URL %q must be a loopback http URL (127.0.0.1, [::1] or localhost) to receive the browser's redirect; with auto-approve any URL works", redirect)
+	}
+	return nil
+}
+
+// validateClientCredentials reports options that the client-credentials
+// grant cannot use.
+func (o *Options) validateClientCredentials() error {
+	switch {
+	case o.ClientID == "":
+		return errors.New("the client-credentials grant needs a pre-registered client ID")
+	case o.ClientSecret == "" && o.PrivateKeyFile == "":
+		return errors.New("the client-credentials grant needs the client's secret or a private key file to sign its assertion")
+	case o.ClientSecret != "" && o.PrivateKeyFile != "":
+		return errors.New("give the client-credentials grant a client secret or a private key, not both")
+	case o.SigningAlg != "" && o.PrivateKeyFile == "":
+		return errors.New("a signing algorithm needs a private key file")
+	case o.SigningAlg != "" && !slices.Contains(SigningAlgs, o.SigningAlg):
+		return fmt.Errorf("the signing algorithm %q is not one of %s", o.SigningAlg, strings.Join(SigningAlgs, ", "))
+	case o.ClientMetadataURL != "", o.RedirectURL != "", o.AutoApprove:
+		return errors.New("a client metadata URL, a redirect URL and auto-approve belong to the authorization-code flow, not to the client-credentials grant")
 	}
 	return nil
 }
@@ -173,7 +221,7 @@ func isLoopbackHTTP(u *url.URL) bool {
 // auth.OAuthHandler that records every token it hands out as a secret, so
 // that no token can reach the report.
 type Flow struct {
-	handler  *auth.AuthorizationCodeHandler
+	handler  auth.OAuthHandler
 	secrets  *redact.Secrets
 	prompt   io.Writer
 	redirect string
@@ -200,15 +248,24 @@ type Flow struct {
 
 var _ auth.OAuthHandler = (*Flow)(nil)
 
-// New builds the handler; without auto-approve it starts listening on the
-// redirect URL. secrets receives the client secret, the authorization codes
-// and the tokens. The caller must call Close.
+// New builds the handler; for the authorization-code flow without
+// auto-approve it starts listening on the redirect URL. secrets receives
+// the client secret, the private key, the authorization codes, the
+// assertions and the tokens. The caller must call Close.
 func New(o *Options, secrets *redact.Secrets) (*Flow, error) {
 	f := &Flow{secrets: secrets, prompt: o.Prompt, flowSem: make(chan struct{}, 1)}
 	if f.prompt == nil {
 		f.prompt = os.Stderr
 	}
 	secrets.Add(o.ClientSecret)
+	if o.ClientCredentials {
+		h, err := newClientCredentials(o, secrets)
+		if err != nil {
+			return nil, err
+		}
+		f.handler = h
+		return f, nil
+	}
 	redirect, err := url.Parse(orDefault(o.RedirectURL, DefaultRedirectURL))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)

@@ -48,6 +48,16 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "a remote redirect URL is valid with auto-approve", target: Target{URL: target}, oauth: Options{RedirectURL: "https://app.example.com/cb", AutoApprove: true}},
 		{name: "port 0 is refused on a remote redirect URL", target: Target{URL: target}, oauth: Options{RedirectURL: "https://app.example.com:0/cb", AutoApprove: true}, wantErr: "port 0"},
 		{name: "localhost is a loopback redirect URL", target: Target{URL: target}, oauth: Options{RedirectURL: "http://localhost:8976/cb"}},
+		{name: "client credentials with a secret are valid", target: Target{URL: target}, oauth: Options{ClientCredentials: true, ClientID: "cli", ClientSecret: "s3cret"}},
+		{name: "client credentials with a key are valid", target: Target{URL: target}, oauth: Options{ClientCredentials: true, ClientID: "cli", PrivateKeyFile: "key.pem", SigningAlg: "ES256"}},
+		{name: "client credentials need a client ID", target: Target{URL: target}, oauth: Options{ClientCredentials: true, PrivateKeyFile: "key.pem"}, wantErr: "needs a pre-registered client ID"},
+		{name: "client credentials need a secret or a key", target: Target{URL: target}, oauth: Options{ClientCredentials: true, ClientID: "cli"}, wantErr: "secret or a private key file"},
+		{name: "client credentials take a secret or a key, not both", target: Target{URL: target}, oauth: Options{ClientCredentials: true, ClientID: "cli", ClientSecret: "s3cret", PrivateKeyFile: "key.pem"}, wantErr: "not both"},
+		{name: "a signing algorithm needs a key", target: Target{URL: target}, oauth: Options{ClientCredentials: true, ClientID: "cli", ClientSecret: "s3cret", SigningAlg: "ES256"}, wantErr: "needs a private key file"},
+		{name: "an unknown signing algorithm is refused", target: Target{URL: target}, oauth: Options{ClientCredentials: true, ClientID: "cli", PrivateKeyFile: "key.pem", SigningAlg: "HS256"}, wantErr: `"HS256" is not one of`},
+		{name: "auto-approve is for the authorization-code flow", target: Target{URL: target}, oauth: Options{ClientCredentials: true, ClientID: "cli", ClientSecret: "s3cret", AutoApprove: true}, wantErr: "belong to the authorization-code flow"},
+		{name: "a private key without client credentials is refused", target: Target{URL: target}, oauth: Options{ClientID: "cli", PrivateKeyFile: "key.pem"}, wantErr: "is for the client-credentials grant"},
+		{name: "client credentials still need an http target", target: Target{}, oauth: Options{ClientCredentials: true, ClientID: "cli", ClientSecret: "s3cret"}, wantErr: "needs an http(s) URL target"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,10 +6,18 @@ package oauthtest
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/sha256"
+	_ "crypto/sha512" // SHA-384 and SHA-512 for VerifyJWS
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -34,22 +42,38 @@ const (
 // AuthServer is a small OAuth 2.1 authorization server: metadata, dynamic
 // client registration, an authorization endpoint that approves at once (or
 // refuses, with Deny set) and a token endpoint that checks PKCE and, for the
-// pre-registered client, its secret.
+// pre-registered client, its secret. It also grants client_credentials to
+// the pre-registered client, authenticated by its secret (in the
+// Authorization header or the form) or by a JWT assertion that PublicKey
+// verifies. Set the exported fields before the first request.
 type AuthServer struct {
 	srv *httptest.Server
 	// ClientID and ClientSecret are the pre-registered client's.
 	ClientID     string
 	ClientSecret string
-	// Deny makes the authorization endpoint refuse; set it before the
-	// first request.
+	// Deny makes the authorization endpoint refuse.
 	Deny bool
+	// TokenAuthMethods are the token_endpoint_auth_methods_supported of
+	// the metadata, and the only ones client_credentials accepts; nil
+	// means client_secret_post, client_secret_basic, private_key_jwt and
+	// none.
+	TokenAuthMethods []string
+	// PublicKey verifies private_key_jwt assertions; nil refuses them.
+	PublicKey crypto.PublicKey
+	// SigningAlgs are the token_endpoint_auth_signing_alg_values_supported
+	// of the metadata; nil leaves them out.
+	SigningAlgs []string
+	// ExpiresIn is the tokens' expires_in; 0 means an hour.
+	ExpiresIn int
 
 	// mu guards the fields below.
 	mu             sync.Mutex
 	registrations  []oauthex.ClientRegistrationMetadata
 	authorizations []url.Values
 	tokenRequests  []url.Values
+	tokenAuth      []string          // the client authentication of each token request
 	challenges     map[string]string // code → code_challenge
+	jtis           map[string]bool   // assertion IDs seen, refused if replayed
 	issued         map[string]bool   // access tokens
 }
 
@@ -58,23 +82,30 @@ type Requests struct {
 	Registrations  []oauthex.ClientRegistrationMetadata
 	Authorizations []url.Values
 	TokenRequests  []url.Values
+	// TokenAuth is how each token request authenticated its client:
+	// client_secret_basic, client_secret_post, private_key_jwt or none.
+	TokenAuth []string
 }
 
 // NewAuthServer starts an AuthServer, closed when t ends.
 func NewAuthServer(t testing.TB) *AuthServer {
-	a := &AuthServer{ClientID: "pre-registered", ClientSecret: "client-SECRET-7730", challenges: map[string]string{}, issued: map[string]bool{}}
+	a := &AuthServer{ClientID: "pre-registered", ClientSecret: "client-SECRET-7730", challenges: map[string]string{}, issued: map[string]bool{}, jtis: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{
+		meta := map[string]any{
 			"issuer":                                a.srv.URL,
 			"authorization_endpoint":                a.srv.URL + "/authorize",
 			"token_endpoint":                        a.srv.URL + "/token",
 			"registration_endpoint":                 a.srv.URL + "/register",
 			"response_types_supported":              []string{"code"},
-			"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
+			"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
 			"code_challenge_methods_supported":      []string{"S256"},
-			"token_endpoint_auth_methods_supported": []string{"client_secret_post", "none"},
-		})
+			"token_endpoint_auth_methods_supported": a.authMethods(),
+		}
+		if a.SigningAlgs != nil {
+			meta["token_endpoint_auth_signing_alg_values_supported"] = a.SigningAlgs
+		}
+		writeJSON(w, http.StatusOK, meta)
 	})
 	mux.HandleFunc("POST /register", func(w http.ResponseWriter, r *http.Request) {
 		var m oauthex.ClientRegistrationMetadata
@@ -117,6 +148,11 @@ func NewAuthServer(t testing.TB) *AuthServer {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		a.tokenRequests = append(a.tokenRequests, f)
+		if f.Get("grant_type") == "client_credentials" {
+			a.clientCredentials(w, r)
+			return
+		}
+		a.tokenAuth = append(a.tokenAuth, "")
 		sum := sha256.Sum256([]byte(f.Get("code_verifier")))
 		switch {
 		case f.Get("code") != Code:
@@ -135,6 +171,139 @@ func NewAuthServer(t testing.TB) *AuthServer {
 	return a
 }
 
+func (a *AuthServer) authMethods() []string {
+	if a.TokenAuthMethods != nil {
+		return a.TokenAuthMethods
+	}
+	return []string{"client_secret_post", "client_secret_basic", "private_key_jwt", "none"}
+}
+
+// clientCredentials answers a client_credentials token request, under
+// a.mu: the client must authenticate with a method of authMethods.
+func (a *AuthServer) clientCredentials(w http.ResponseWriter, r *http.Request) {
+	method, err := a.authenticate(r)
+	a.tokenAuth = append(a.tokenAuth, method)
+	if err == nil && !slices.Contains(a.authMethods(), method) {
+		err = fmt.Errorf("%s is not an allowed method", method)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": err.Error()})
+		return
+	}
+	a.issued[Token] = true
+	expires := a.ExpiresIn
+	if expires == 0 {
+		expires = 3600
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": Token, "token_type": "Bearer", "expires_in": expires})
+}
+
+// authenticate returns how r authenticates the pre-registered client, and
+// an error if it does not.
+func (a *AuthServer) authenticate(r *http.Request) (string, error) {
+	f := r.PostForm
+	if id, secret, ok := r.BasicAuth(); ok {
+		// RFC 6749 section 2.3.1: both are form-encoded first.
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+		if id != a.ClientID || secret != a.ClientSecret {
+			return "client_secret_basic", errors.New("wrong client ID or secret")
+		}
+		return "client_secret_basic", nil
+	}
+	if f.Has("client_assertion") {
+		if f.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+			return "private_key_jwt", fmt.Errorf("client_assertion_type %q", f.Get("client_assertion_type"))
+		}
+		return "private_key_jwt", a.verifyAssertion(f.Get("client_assertion"), f.Get("client_id"))
+	}
+	if f.Has("client_secret") {
+		if f.Get("client_id") != a.ClientID || f.Get("client_secret") != a.ClientSecret {
+			return "client_secret_post", errors.New("wrong client ID or secret")
+		}
+		return "client_secret_post", nil
+	}
+	return "none", errors.New("no client authentication")
+}
+
+// verifyAssertion checks a private_key_jwt assertion (RFC 7523 section 3),
+// under a.mu: signed by PublicKey, iss and sub the client, aud the issuer,
+// not expired, not replayed.
+func (a *AuthServer) verifyAssertion(jws, clientID string) error {
+	if a.PublicKey == nil {
+		return errors.New("no public key to verify assertions with")
+	}
+	claims, err := VerifyJWS(jws, a.PublicKey)
+	if err != nil {
+		return err
+	}
+	exp, _ := claims["exp"].(float64)
+	jti, _ := claims["jti"].(string)
+	switch {
+	case claims["iss"] != a.ClientID || claims["sub"] != a.ClientID:
+		return fmt.Errorf("iss %v and sub %v must be the client ID", claims["iss"], claims["sub"])
+	case clientID != "" && clientID != a.ClientID:
+		return fmt.Errorf("client_id %q", clientID)
+	case claims["aud"] != a.srv.URL:
+		return fmt.Errorf("aud %v must be the issuer %s", claims["aud"], a.srv.URL)
+	case time.Unix(int64(exp), 0).Before(time.Now()):
+		return errors.New("the assertion has expired (or has no exp)")
+	case jti == "" || a.jtis[jti]:
+		return errors.New("the assertion's jti is missing or replayed")
+	}
+	a.jtis[jti] = true
+	return nil
+}
+
+// VerifyJWS checks a compact JWS signed by the private key of pub (ES256,
+// ES384, ES512, RS256, RS384, RS512 or EdDSA) and returns its claims. It is
+// written apart from oauthflow's signing so that each checks the other.
+func VerifyJWS(jws string, pub crypto.PublicKey) (map[string]any, error) {
+	parts := strings.Split(jws, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("not a compact JWS")
+	}
+	enc := base64.RawURLEncoding
+	var header struct{ Alg, Typ string }
+	if b, err := enc.DecodeString(parts[0]); err != nil || json.Unmarshal(b, &header) != nil {
+		return nil, errors.New("the JWS header does not decode")
+	}
+	sig, err := enc.DecodeString(parts[2])
+	if err != nil {
+		return nil, errors.New("the JWS signature does not decode")
+	}
+	signed := []byte(parts[0] + "." + parts[1])
+	hashes := map[string]crypto.Hash{"256": crypto.SHA256, "384": crypto.SHA384, "512": crypto.SHA512}
+	h := hashes[strings.TrimLeft(header.Alg, "ESR")]
+	var digest []byte
+	if h != 0 {
+		hh := h.New()
+		hh.Write(signed)
+		digest = hh.Sum(nil)
+	}
+	ok := false
+	switch key := pub.(type) {
+	case *ecdsa.PublicKey:
+		n := (key.Curve.Params().BitSize + 7) / 8
+		want := map[int]string{32: "ES256", 48: "ES384", 66: "ES512"}[n]
+		if header.Alg == want && len(sig) == 2*n {
+			ok = ecdsa.Verify(key, digest, new(big.Int).SetBytes(sig[:n]), new(big.Int).SetBytes(sig[n:]))
+		}
+	case *rsa.PublicKey:
+		ok = h != 0 && strings.HasPrefix(header.Alg, "RS") && rsa.VerifyPKCS1v15(key, h, digest, sig) == nil
+	case ed25519.PublicKey:
+		ok = header.Alg == "EdDSA" && ed25519.Verify(key, signed, sig)
+	}
+	if !ok {
+		return nil, fmt.Errorf("the %s signature does not verify with a %T", header.Alg, pub)
+	}
+	var claims map[string]any
+	if b, err := enc.DecodeString(parts[1]); err != nil || json.Unmarshal(b, &claims) != nil {
+		return nil, errors.New("the JWS claims do not decode")
+	}
+	return claims, nil
+}
+
 // URL is the authorization server's issuer URL.
 func (a *AuthServer) URL() string { return a.srv.URL }
 
@@ -146,6 +315,7 @@ func (a *AuthServer) Requests() Requests {
 		Registrations:  slices.Clone(a.registrations),
 		Authorizations: slices.Clone(a.authorizations),
 		TokenRequests:  slices.Clone(a.tokenRequests),
+		TokenAuth:      slices.Clone(a.tokenAuth),
 	}
 }
 
