@@ -96,7 +96,7 @@ func Run(ctx context.Context, opts *Options) (*Report, error) {
 		return nil, ErrNoTarget
 	}
 	if opts.OAuth != nil {
-		if err := opts.OAuth.Validate(oauthflow.Target{URL: target.URL, Transport: target.Transport, BearerToken: target.BearerToken, Headers: target.Headers}); err != nil {
+		if err := opts.OAuth.Validate(target.Spec()); err != nil {
 			return nil, err
 		}
 	}

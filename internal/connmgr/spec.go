@@ -44,8 +44,10 @@ func (s Spec) Validate() error {
 		if len(s.Env) > 0 || len(s.Args) > 0 || s.Cwd != "" {
 			return invalid("args, env and cwd apply only to stdio targets")
 		}
-		if s.OAuth != nil && (httpTransport(u, tr) != TransportStreamableHTTP || s.BearerToken != "") {
-			return invalid("OAuth needs the streamable-http transport and no bearer_token")
+		if s.OAuth != nil {
+			if why := s.OAuthProblem(); why != "" {
+				return invalid("%s", why)
+			}
 		}
 		for name, v := range s.Headers {
 			if !validHeaderName(name) {
@@ -66,7 +68,7 @@ func (s Spec) Validate() error {
 	case tr != TransportAuto && tr != TransportStdio:
 		return invalid("transport %s needs an http(s) url", tr)
 	case s.OAuth != nil:
-		return invalid("OAuth applies only to streamable HTTP targets")
+		return invalid("%s", s.OAuthProblem())
 	case len(s.Headers) > 0 || s.BearerToken != "":
 		return invalid("headers and bearer_token apply only to HTTP targets; pass secrets to a stdio target through env")
 	}
@@ -90,6 +92,34 @@ func (s Spec) transport() string {
 		return TransportAuto
 	}
 	return s.Transport
+}
+
+// OAuthProblem says why OAuth cannot run against s, or returns "" when it
+// can: it needs a streamable HTTP URL and no other credentials. Validate
+// asks it when s.OAuth is set, and the OAuth flow before it is built; each
+// wraps the answer in its own error.
+func (s Spec) OAuthProblem() string {
+	if !s.IsHTTP() {
+		return "OAuth needs an http(s) URL target, not a stdio command"
+	}
+	u, err := url.Parse(s.URL)
+	if err != nil || u.Host == "" {
+		return fmt.Sprintf("the target URL %s does not parse", redact.URL(s.URL))
+	}
+	switch tr := s.transport(); {
+	case tr == TransportAuto && httpTransport(u, tr) == TransportSSE:
+		return "OAuth needs streamable HTTP, and a URL ending in /sse means legacy SSE (set the transport to streamable-http if it is not)"
+	case tr != TransportAuto && tr != TransportStreamableHTTP:
+		return fmt.Sprintf("OAuth needs the streamable-http transport, not %s", tr)
+	case s.BearerToken != "":
+		return "give a bearer token or OAuth, not both"
+	}
+	for k := range s.Headers {
+		if strings.EqualFold(k, "Authorization") {
+			return "an Authorization header and OAuth exclude each other"
+		}
+	}
+	return ""
 }
 
 // IsHTTP reports whether s's URL is an http(s) URL rather than a path.

@@ -27,6 +27,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"golang.org/x/oauth2"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
 
@@ -101,47 +102,17 @@ type Options struct {
 // context of its own, so without it a stuck server would stall a call.
 const httpTimeout = 30 * time.Second
 
-// Target is what Validate needs to know of the target the flow is for.
-type Target struct {
-	// URL is the target's URL; a stdio target has none.
-	URL string
-	// Transport is "", "auto", "streamable-http", "sse" or "stdio".
-	Transport string
-	// BearerToken is the target's static token, which excludes OAuth.
-	BearerToken string
-	// Headers are sent with every request; an Authorization header
-	// excludes OAuth.
-	Headers map[string]string
-}
+// Target is the target OAuth runs against; connmgr.Spec.OAuthProblem
+// says whether it can.
+type Target = connmgr.Spec
 
 // Validate reports options that cannot work with t, wrapping ErrInvalid.
 func (o *Options) Validate(t Target) error {
 	invalid := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 	}
-	if t.URL == "" || !(strings.HasPrefix(t.URL, "http://") || strings.HasPrefix(t.URL, "https://")) {
-		return invalid("OAuth needs an http(s) URL target, not a stdio command")
-	}
-	u, err := url.Parse(t.URL)
-	if err != nil || u.Host == "" {
-		return invalid("the target URL %s does not parse", redact.URL(t.URL))
-	}
-	switch t.Transport {
-	case "", "auto":
-		if strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/sse") {
-			return invalid("OAuth needs streamable HTTP, and a URL ending in /sse means legacy SSE (set the transport to streamable-http if it is not)")
-		}
-	case "streamable-http":
-	default:
-		return invalid("OAuth needs the streamable-http transport, not %s", t.Transport)
-	}
-	if t.BearerToken != "" {
-		return invalid("give a bearer token or OAuth, not both")
-	}
-	for k := range t.Headers {
-		if strings.EqualFold(k, "Authorization") {
-			return invalid("an Authorization header and OAuth exclude each other")
-		}
+	if why := t.OAuthProblem(); why != "" {
+		return invalid("%s", why)
 	}
 	if o.ClientSecret != "" && o.ClientID == "" {
 		return invalid("a client secret needs a client ID")
