@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/schemacheck"
 )
 
@@ -54,11 +55,11 @@ func (r *runner) callGenerated(ctx context.Context, t *mcp.Tool) {
 		c.Message = "the structured content does not match the tool's outputSchema"
 		c.Failures = []Failure{{Expectation: "output_schema_valid", Expected: "structured content that matches the outputSchema", Actual: strings.Join(obs.schema.errors, "; ")}}
 	case obs.isError && r.opts.Strict:
-		c.Status, c.ErrorType = StatusFailed, "tool_error"
+		c.Status, c.ErrorType = StatusFailed, string(errtype.ToolError)
 		c.Message = "answered isError: true with generated arguments: " + firstLine(obs.text)
 		c.Failures = []Failure{{Expectation: "is_error", Expected: "false (with generated arguments " + show(args) + ")", Actual: "true: " + show(obs.text)}}
 	case obs.isError:
-		c.Status, c.ErrorType = StatusWarning, "tool_error"
+		c.Status, c.ErrorType = StatusWarning, string(errtype.ToolError)
 		c.Message = "answered isError: true to generated arguments, which may be wrong: " + firstLine(obs.text)
 	default:
 		c.Status = StatusPassed
@@ -88,7 +89,7 @@ func (r *runner) stillAnswers(ctx context.Context, c *Check) {
 	}
 	// An error answer (a target without ping) is an answer.
 	typ := ErrorType(err, false)
-	if typ != "timeout" && typ != "connection_lost" && typ != "not_connected" {
+	if typ != string(errtype.Timeout) && typ != string(errtype.ConnectionLost) && typ != string(errtype.NotConnected) {
 		return
 	}
 	if r.mgr.Status().Connected {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
@@ -337,7 +338,7 @@ func pathKey(key string) string {
 func evaluate(e *Expect, action string, o observation) []Failure {
 	var fails []Failure
 	fail := func(exp, want, got string) { fails = append(fails, Failure{exp, want, got}) }
-	wantToolError := e.ErrorType == "tool_error"
+	wantToolError := e.ErrorType == string(errtype.ToolError)
 	if o.err != nil {
 		switch {
 		case e.ErrorType == "":

@@ -9,6 +9,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 )
 
 // observation is what a request came back with, in a form expectations can
@@ -111,7 +112,7 @@ func (r *runner) step(ctx context.Context, st *Step) {
 	c.Failures = evaluate(exp, st.action, obs)
 	c.ErrorType = obs.errType
 	if obs.isError && obs.err == nil {
-		c.ErrorType = "tool_error"
+		c.ErrorType = string(errtype.ToolError)
 	}
 	switch {
 	case len(c.Failures) > 0:
