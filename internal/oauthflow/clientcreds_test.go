@@ -19,7 +19,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -98,11 +97,7 @@ func TestClientCredentialsGetsATokenWithoutAUser(t *testing.T) {
 			mgr, flow, err := connect(t, target, o, &secrets)
 			require.NoError(t, err)
 			assert.NoError(t, flow.Failure())
-			res, err := mgr.CallTool(t.Context(), "whoami", nil, 0)
-			require.NoError(t, err)
-			require.Len(t, res.Result.Content, 1)
-			text, ok := res.Result.Content[0].(*mcp.TextContent)
-			require.True(t, ok)
+			text := whoami(t, mgr)
 			assert.Equal(t, "called with "+oauthtest.Token, text.Text, "the target saw the grant's token")
 
 			req := as.Requests()

@@ -93,11 +93,7 @@ func TestFlowAutoApproveRecordsEverySecret(t *testing.T) {
 	mgr, flow, err := connect(t, target, &oauthflow.Options{AutoApprove: true, ClientID: as.ClientID, ClientSecret: as.ClientSecret}, &secrets)
 	require.NoError(t, err)
 	assert.NoError(t, flow.Failure())
-	res, err := mgr.CallTool(t.Context(), "whoami", nil, 0)
-	require.NoError(t, err)
-	require.Len(t, res.Result.Content, 1)
-	text, ok := res.Result.Content[0].(*mcp.TextContent)
-	require.True(t, ok)
+	text := whoami(t, mgr)
 	assert.Equal(t, "called with "+oauthtest.Token, text.Text, "the target saw the flow's token")
 	assert.Equal(t, "called with ***", secrets.Scrub(text.Text))
 	for _, secret := range []string{oauthtest.Token, oauthtest.Code, as.ClientSecret} {
@@ -184,4 +180,16 @@ func TestFlowFailureSaysWhy(t *testing.T) {
 	_, flow, err := connect(t, target, &oauthflow.Options{AutoApprove: true}, &secrets)
 	require.Error(t, err)
 	assert.ErrorContains(t, flow.Failure(), "the authorization server refused: access_denied: the user said no")
+}
+
+// whoami calls the protected server's whoami tool, which answers with the
+// token it was called with.
+func whoami(t *testing.T, mgr *connmgr.Manager) *mcp.TextContent {
+	t.Helper()
+	res, err := mgr.CallTool(t.Context(), "whoami", nil, 0)
+	require.NoError(t, err)
+	require.Len(t, res.Result.Content, 1)
+	text, ok := res.Result.Content[0].(*mcp.TextContent)
+	require.True(t, ok)
+	return text
 }
