@@ -265,3 +265,20 @@ steps:
 		})
 	}
 }
+
+// TestCheckReportsHideSecretFlags: a secret-looking flag's value on the
+// target's command line is masked in every report format and on stderr.
+func TestCheckReportsHideSecretFlags(t *testing.T) {
+	t.Parallel()
+	const secret = "sk-live-SECRET-7788"
+	junit := filepath.Join(t.TempDir(), "report.xml")
+	for _, format := range []string{"text", "json"} {
+		code, stdout, stderr := runCheckCommand(t, nil, "--format", format, "--junit", junit, "--", "/bin/sh", "-c", "exit 3", "x", "--api-key="+secret)
+		assert.Equal(t, 3, code, format)
+		assert.NotContains(t, stdout+stderr, secret, format)
+		assert.Contains(t, stdout, "--api-key=***", format)
+		xml, err := os.ReadFile(junit)
+		require.NoError(t, err)
+		assert.NotContains(t, string(xml), secret)
+	}
+}

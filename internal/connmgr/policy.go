@@ -87,7 +87,6 @@ func (p *CommandPolicy) refusal(spec Spec) error {
 	}
 	var secrets redact.Secrets
 	secrets.Add(spec.Secrets()...)
-	secrets.Add(secretArgValues(strings.Fields(spec.Command))...)
 	return fmt.Errorf("%w: %q is not one of the allowed programs (%s); nothing was started",
 		ErrRefused, secrets.Scrub(given), strings.Join(p.Allow, ", "))
 }

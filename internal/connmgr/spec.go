@@ -81,9 +81,12 @@ func (s Spec) Validate() error {
 }
 
 // Secrets are the secret values of s: header values, the bearer token,
-// secret-looking env values and URL parts.
+// secret-looking env values, URL parts, and the values of secret-looking
+// flags on the command line (--api-key=X, --token X), also in a command
+// line given as one string.
 func (s Spec) Secrets() []string {
-	return redact.ConnectionSecrets(s.URL, s.Env, s.Headers, s.BearerToken)
+	return append(redact.ConnectionSecrets(s.URL, s.Env, s.Headers, s.BearerToken),
+		secretArgValues(append(strings.Fields(s.Command), s.Args...))...)
 }
 
 // transport is s.Transport, auto when empty.

@@ -56,4 +56,7 @@ func TestSpecValidate(t *testing.T) {
 func TestSpecSecrets(t *testing.T) {
 	s := Spec{URL: "https://u:pw@h/mcp?token=t1", Headers: map[string]string{"X-Api-Key": "key-1"}, BearerToken: "bear-1"}
 	assert.Subset(t, s.Secrets(), []string{"pw", "t1", "key-1", "bear-1"})
+	cmd := Spec{Command: "server --api-key=k-1", Args: []string{"--token", "t-2", "--verbose"}, Env: map[string]string{"API_TOKEN": "e-3"}}
+	assert.Subset(t, cmd.Secrets(), []string{"k-1", "t-2", "e-3"}, "flag values on the command line, also in one string, and env values")
+	assert.NotContains(t, cmd.Secrets(), "--verbose")
 }

@@ -86,7 +86,7 @@ func (t *target) resolveStdio(spec Spec) (*target, error) {
 
 	// Secret flag values are known before anything can fail, so that no
 	// error repeats them, even for a command line given as one string.
-	t.secrets.Add(secretArgValues(append(strings.Fields(spec.Command), spec.Args...))...)
+	t.secrets.Add(spec.Secrets()...)
 	var shown []string
 	if spec.Command != "" {
 		path, err := t.lookPath(spec.Command)
