@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/connmgr"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/errtype"
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/redact"
 )
@@ -118,8 +119,6 @@ var actions = []string{
 	ActionCallTool, ActionReadResource, ActionGetPrompt, ActionListTools,
 	ActionListResources, ActionListResourceTemplates, ActionListPrompts, ActionPing,
 }
-
-var elicitationActions = []string{"accept", "decline", "cancel"}
 
 // SpecError is a problem with a spec: it could not be read, is not valid
 // YAML or JSON, has an unknown key, or a value that makes no sense.
@@ -491,7 +490,7 @@ func (s *Spec) validate(name string) error {
 		}
 	}
 	if c := s.Client; c != nil {
-		if c.ElicitationAction != "" && !slices.Contains(elicitationActions, c.ElicitationAction) {
+		if c.ElicitationAction != "" && !slices.Contains(connmgr.ElicitationActions, c.ElicitationAction) {
 			return bad(0, "client.elicitation_action %q is not one of accept, decline, cancel", c.ElicitationAction)
 		}
 		if c.ElicitationContent != nil && c.ElicitationAction != "accept" {

@@ -33,6 +33,10 @@ type ClientSide struct {
 	ListRoots func(ctx context.Context) (roots []*mcp.Root, answeredBy string, err error)
 }
 
+// ElicitationActions are the answers a client can give an elicitation
+// request (the action of its result).
+var ElicitationActions = []string{"accept", "decline", "cancel"}
+
 // CapabilityError reports a request for a feature the target did not
 // declare in initialize.
 type CapabilityError struct {

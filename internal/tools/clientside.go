@@ -93,8 +93,6 @@ func (s *clientCapsStore) get(connID string) *ClientCapabilities {
 	return &c
 }
 
-var elicitationActions = []string{"accept", "decline", "cancel"}
-
 // checkClient checks connect's client-side arguments.
 func (in *ConnectInput) checkClient() error {
 	cc := in.ClientCapabilities
@@ -102,9 +100,9 @@ func (in *ConnectInput) checkClient() error {
 		cc = &ClientCapabilitiesInput{}
 	}
 	off := func(b *bool) bool { return b != nil && !*b }
-	if in.ElicitationAction != "" && !slices.Contains(elicitationActions, in.ElicitationAction) {
+	if in.ElicitationAction != "" && !slices.Contains(connmgr.ElicitationActions, in.ElicitationAction) {
 		return &errtype.ArgError{
-			Msg:        fmt.Sprintf("elicitation_action %q is not one of %s", in.ElicitationAction, strings.Join(elicitationActions, ", ")),
+			Msg:        fmt.Sprintf("elicitation_action %q is not one of %s", in.ElicitationAction, strings.Join(connmgr.ElicitationActions, ", ")),
 			Suggestion: "Pass accept (with elicitation_content, or none to use the schema's defaults), decline or cancel.",
 		}
 	}
