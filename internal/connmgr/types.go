@@ -231,6 +231,10 @@ type LogEntry struct {
 type CallResult struct {
 	// Result is the target's answer, as decoded by go-sdk.
 	Result *mcp.CallToolResult
+	// Raw is the result as the target sent it over stdio: unknown fields
+	// and numbers' exact text included. Over HTTP it is Result encoded
+	// again.
+	Raw json.RawMessage
 	// Tool is the tool's definition from the target's tools/list, or nil if
 	// the list could not be fetched.
 	Tool *mcp.Tool

@@ -108,12 +108,14 @@ type ToolCall struct {
 	ToolName  string `json:"tool_name"`
 	Arguments any    `json:"arguments" jsonschema:"the arguments sent; values of secret-looking names are shown as ***"`
 	IsError   bool   `json:"is_error" jsonschema:"the target's isError"`
-	Content   []any  `json:"content" jsonschema:"every content block in wire form; text over the size limit and binary data over 64 KiB are cut, with truncated: true and size_bytes"`
+	Content   []any  `json:"content" jsonschema:"every content block as sent (unknown fields and exact numbers kept); text over the size limit and binary data over 64 KiB are cut, with truncated: true and size_bytes"`
 	Text      string `json:"text" jsonschema:"all text blocks joined by newlines"`
 	// TextTruncated and TextSizeBytes say that Text was cut, and from what.
 	TextTruncated     bool               `json:"text_truncated,omitempty" jsonschema:"true when text was cut at the size limit"`
 	TextSizeBytes     int                `json:"text_size_bytes,omitempty" jsonschema:"the size of text before it was cut"`
-	StructuredContent any                `json:"structured_content" jsonschema:"the target's structuredContent, or null"`
+	StructuredContent any                `json:"structured_content" jsonschema:"the target's structuredContent as sent (numbers exact), or null"`
+	Meta              any                `json:"meta,omitempty" jsonschema:"the result's _meta as sent"`
+	OtherFields       map[string]any     `json:"other_fields,omitempty" jsonschema:"fields of the result that MCP does not define, as sent, keyed by their wire names"`
 	OutputSchemaCheck schemacheck.Result `json:"output_schema_check"`
 	Progress          []ProgressLog      `json:"progress" jsonschema:"progress notifications received during the call, the newest 100; a message over 1 KiB is cut, with message_size_bytes"`
 	ProgressDropped   int                `json:"progress_dropped,omitempty" jsonschema:"how many older progress notifications were left out"`
@@ -279,11 +281,15 @@ func (h *handlers) toolCall(name string, args map[string]any, res *connmgr.CallR
 	if args != nil {
 		echoed = redact.Value(args)
 	}
+	raw := res.Raw
+	if raw == nil {
+		raw, _ = json.Marshal(r)
+	}
+	wire := splitCallResult(raw)
 	call := &ToolCall{
 		ToolName:          name,
 		Arguments:         echoed,
 		IsError:           r.IsError,
-		StructuredContent: r.StructuredContent,
 		OutputSchemaCheck: schemacheck.Output(res.Tool, r),
 		Progress:          nonNil(res.Progress),
 		ProgressDropped:   res.ProgressDropped,
@@ -295,9 +301,11 @@ func (h *handlers) toolCall(name string, args map[string]any, res *connmgr.CallR
 			DurationMS:  roundMS(res.CompletedAt.Sub(res.StartedAt)),
 		},
 	}
+	call.StructuredContent, call.Meta = wireValue(wire.StructuredContent), wireValue(wire.Meta)
+	call.OtherFields = otherFields(wire.Other, callResultFields)
 	cut := cutter{maxText: h.maxText, maxBinary: maxBinaryBytes}
-	call.Content = cut.blocks(r.Content)
-	call.Text, call.TextSizeBytes, call.TextTruncated = cut.joinText(r.Content)
+	call.Content = cut.rawBlocks(wire.Content)
+	call.Text, call.TextSizeBytes, call.TextTruncated = cut.joinRawText(wire.Content)
 	if !call.TextTruncated {
 		call.TextSizeBytes = 0
 	}

@@ -1,0 +1,169 @@
+package tools
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strconv"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
+)
+
+// wireResult is a tools/call result as the target sent it, split into the
+// fields MCP defines and the rest. Every part keeps its bytes: unknown
+// fields, key order and numbers' exact text (2^53+1 stays 9007199254740993),
+// which go-sdk's structs would drop or round.
+type wireResult struct {
+	Content           []json.RawMessage
+	StructuredContent json.RawMessage
+	Meta              json.RawMessage
+	// Other holds the result's fields that MCP does not define (and its
+	// own, which the caller leaves out).
+	Other map[string]json.RawMessage
+}
+
+// callResultFields are the fields of a tools/call result that ToolCall
+// shows in their own places.
+var callResultFields = []string{"content", "structuredContent", "_meta", "isError"}
+
+// splitCallResult splits raw, a tools/call result as sent. A result that is
+// not an object, or whose content is not an array, gives an empty
+// wireResult: go-sdk refuses such results before they get here.
+func splitCallResult(raw json.RawMessage) wireResult {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return wireResult{}
+	}
+	w := wireResult{StructuredContent: fields["structuredContent"], Meta: fields["_meta"], Other: fields}
+	_ = json.Unmarshal(fields["content"], &w.Content)
+	return w
+}
+
+// wireValue is raw as a value to show: nil (shown as null, or left out)
+// when it is absent or the JSON null. It is typed any, not
+// json.RawMessage, because a nil RawMessage in an interface would encode
+// as null where omitempty means to leave it out.
+func wireValue(raw json.RawMessage) any {
+	if len(raw) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		return nil
+	}
+	return raw
+}
+
+// otherFields are the fields of fields not named in known, as sent, or nil
+// when there are none.
+func otherFields(fields map[string]json.RawMessage, known []string) map[string]any {
+	var out map[string]any
+	for k, v := range fields {
+		if slices.Contains(known, k) {
+			continue
+		}
+		if out == nil {
+			out = map[string]any{}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// rawBlocks is blocks for content blocks as the target sent them: a block
+// within the limits is kept byte for byte; a cut one is encoded again, with
+// its other fields as sent, and "truncated": true and "size_bytes".
+func (c cutter) rawBlocks(content []json.RawMessage) []any {
+	out := make([]any, 0, len(content))
+	for _, b := range content {
+		out = append(out, c.rawBlock(b))
+	}
+	return out
+}
+
+func (c cutter) rawBlock(raw json.RawMessage) any {
+	var b map[string]json.RawMessage
+	if json.Unmarshal(raw, &b) != nil {
+		return raw
+	}
+	var typ string
+	_ = json.Unmarshal(b["type"], &typ)
+	size := -1
+	switch typ {
+	case "text":
+		size = c.cutText(b, "text")
+	case "image", "audio":
+		size = c.cutBinary(b, "data")
+	case "resource":
+		var r map[string]json.RawMessage
+		if json.Unmarshal(b["resource"], &r) != nil {
+			break
+		}
+		size = max(c.cutText(r, "text"), c.cutBinary(r, "blob"))
+		if size >= 0 {
+			b["resource"], _ = json.Marshal(r)
+		}
+	}
+	if size < 0 {
+		return raw
+	}
+	b["truncated"] = json.RawMessage("true")
+	b["size_bytes"] = json.RawMessage(strconv.Itoa(size))
+	out, err := json.Marshal(b)
+	if err != nil {
+		return raw
+	}
+	return json.RawMessage(out)
+}
+
+// cutText cuts the string field key of b past maxText, and returns its size
+// before the cut, or -1 when nothing was cut. A quoted string is never
+// shorter than its text, so short fields are not decoded.
+func (c cutter) cutText(b map[string]json.RawMessage, key string) int {
+	s, ok := bigString(b[key], c.maxText)
+	if !ok || len(s) <= c.maxText {
+		return -1
+	}
+	b[key], _ = json.Marshal(textcut.Cut(s, c.maxText))
+	return len(s)
+}
+
+// cutBinary cuts the base64 field key of b to maxBinary decoded bytes, and
+// returns the decoded size before the cut, or -1 when nothing was cut.
+func (c cutter) cutBinary(b map[string]json.RawMessage, key string) int {
+	s, ok := bigString(b[key], c.maxBinary)
+	if !ok {
+		return -1
+	}
+	data, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(data) <= c.maxBinary {
+		return -1
+	}
+	b[key], _ = json.Marshal(base64.StdEncoding.EncodeToString(data[:c.maxBinary]))
+	return len(data)
+}
+
+// bigString decodes raw when it is a JSON string that may be longer than
+// limit bytes.
+func bigString(raw json.RawMessage, limit int) (string, bool) {
+	if len(raw) <= limit+2 {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// joinRawText is joinText for content blocks as the target sent them.
+func (c cutter) joinRawText(content []json.RawMessage) (string, int, bool) {
+	return c.join(func(yield func(string) bool) {
+		for _, raw := range content {
+			var t struct {
+				Type string `json:"type"`
+				Text string `json:"text"`
+			}
+			if json.Unmarshal(raw, &t) == nil && t.Type == "text" && !yield(t.Text) {
+				return
+			}
+		}
+	})
+}

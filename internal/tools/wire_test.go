@@ -1,0 +1,122 @@
+package tools
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcp-test-mcp/mcp-test-mcp/internal/hostile"
+)
+
+// lastRaw returns the text of the host's last result decoded with exact
+// numbers (json.Number), and the text itself.
+func (h *host) lastRaw() (map[string]any, string) {
+	h.t.Helper()
+	outs := h.rawOutputs()
+	require.NotEmpty(h.t, outs)
+	text := outs[len(outs)-1]
+	dec := json.NewDecoder(bytes.NewReader([]byte(text)))
+	dec.UseNumber()
+	var env map[string]any
+	require.NoError(h.t, dec.Decode(&env))
+	return env, text
+}
+
+// wireJSON marshals v, a part of an envelope decoded with exact numbers,
+// for comparing with what the target sent.
+func wireJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestCallToolShowsTheResultAsSent(t *testing.T) {
+	h := newHost(t, nil)
+	env := h.call("connect", hostileArgs(hostile.WireExtras, nil))
+	require.Equal(t, true, env["success"], "%v", env)
+
+	env = h.call("call_tool", map[string]any{"name": hostile.Tool})
+	require.Equal(t, true, env["success"], "%v", env)
+	env, text := h.lastRaw()
+	call := env["tool_call"].(map[string]any)
+	var sent map[string]any
+	dec := json.NewDecoder(bytes.NewReader([]byte(hostile.WireCallResult)))
+	dec.UseNumber()
+	require.NoError(t, dec.Decode(&sent))
+
+	t.Run("structured content keeps every number's exact text", func(t *testing.T) {
+		assert.JSONEq(t, hostile.WireStructured, wireJSON(t, call["structured_content"]))
+		assert.Contains(t, text, `"big":`+hostile.WireBig, "2^53+1 is not rounded to 2^53")
+		for _, n := range []string{`"cents":0.10`, `"huge":1.5e300`, `"exp":1E+2`, `"negzero":-0.0`, `"long":12345678901234567890123`} {
+			assert.Contains(t, text, n)
+		}
+	})
+	t.Run("content blocks keep their unknown fields and exact numbers", func(t *testing.T) {
+		assert.JSONEq(t, wireJSON(t, sent["content"]), wireJSON(t, call["content"]))
+		assert.Contains(t, text, `"_meta":{"k":`+hostile.WireBig+`}`)
+		assert.Contains(t, text, `"priority":0.30000000000000004`)
+	})
+	t.Run("the result's _meta and unknown fields are shown", func(t *testing.T) {
+		assert.JSONEq(t, wireJSON(t, sent["_meta"]), wireJSON(t, call["meta"]))
+		assert.JSONEq(t, `{"x-vendor-result":{"cost":0.10}}`, wireJSON(t, call["other_fields"]))
+		assert.Contains(t, text, `"cost":0.10`)
+	})
+	t.Run("the output schema is still checked", func(t *testing.T) {
+		assert.Equal(t, map[string]any{"checked": true, "valid": true}, without(call["output_schema_check"], "errors"))
+	})
+}
+
+// without returns the object v without key.
+func without(v any, key string) map[string]any {
+	m, _ := v.(map[string]any)
+	out := map[string]any{}
+	for k, x := range m {
+		if k != key {
+			out[k] = x
+		}
+	}
+	return out
+}
+
+func TestRawCutter(t *testing.T) {
+	c := cutter{maxText: 10, maxBinary: 4}
+	tests := []struct {
+		name, block, want string
+	}{
+		{"a short block is kept byte for byte", `{"type":"text","text":"hello","x-n":9007199254740993}`, `{"type":"text","text":"hello","x-n":9007199254740993}`},
+		{"long text is cut, its other fields kept as sent", `{"type":"text","text":"ééééééééé","x-n":9007199254740993}`,
+			`{"type":"text","text":"ééééé","x-n":9007199254740993,"truncated":true,"size_bytes":18}`},
+		{"a large image is cut", `{"type":"image","mimeType":"image/png","data":"MTIzNDU2"}`,
+			`{"type":"image","mimeType":"image/png","data":"MTIzNA==","truncated":true,"size_bytes":6}`},
+		{"a large embedded blob is cut", `{"type":"resource","resource":{"uri":"file:///x","blob":"MTIzNDU2","_meta":{"n":1.0}}}`,
+			`{"type":"resource","resource":{"uri":"file:///x","blob":"MTIzNA==","_meta":{"n":1.0}},"truncated":true,"size_bytes":6}`},
+		{"an unknown block type is kept", `{"type":"hologram","data":"MTIzNDU2"}`, `{"type":"hologram","data":"MTIzNDU2"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := json.Marshal(c.rawBlock(json.RawMessage(tt.block)))
+			require.NoError(t, err)
+			assert.JSONEq(t, tt.want, string(got))
+			if tt.block == tt.want {
+				assert.Equal(t, tt.want, string(got))
+			}
+			for _, n := range []string{"9007199254740993", "1.0"} {
+				if bytes.Contains([]byte(tt.block), []byte(n)) {
+					assert.Contains(t, string(got), n, "numbers keep their text")
+				}
+			}
+		})
+	}
+	t.Run("joined text comes from text blocks only", func(t *testing.T) {
+		text, size, cut := c.joinRawText([]json.RawMessage{
+			json.RawMessage(`{"type":"text","text":"abcdef"}`), json.RawMessage(`{"type":"image","data":""}`), json.RawMessage(`{"type":"text","text":"ghijkl"}`),
+		})
+		assert.Equal(t, "abcdef\nghi", text)
+		assert.Equal(t, 13, size)
+		assert.True(t, cut)
+	})
+}
