@@ -31,14 +31,41 @@ type ListToolsOutput struct {
 	Metadata ListToolsMetadata `json:"metadata"`
 }
 
-// ToolSummary is one of the target's tools, in wire form.
+// ToolSummary is one of the target's tools, its parts as the target sent
+// them.
 type ToolSummary struct {
-	Name         string `json:"name"`
-	Title        string `json:"title,omitempty"`
-	Description  string `json:"description,omitempty"`
-	InputSchema  any    `json:"input_schema,omitempty" jsonschema:"the tool's inputSchema as the target declared it"`
-	OutputSchema any    `json:"output_schema,omitempty" jsonschema:"the tool's outputSchema as the target declared it"`
-	Annotations  any    `json:"annotations,omitempty" jsonschema:"the tool's annotations as the target declared them"`
+	Name         string         `json:"name"`
+	Title        string         `json:"title,omitempty"`
+	Description  string         `json:"description,omitempty"`
+	InputSchema  any            `json:"input_schema,omitempty" jsonschema:"the tool's inputSchema as sent (every JSON Schema keyword kept)"`
+	OutputSchema any            `json:"output_schema,omitempty" jsonschema:"the tool's outputSchema as sent"`
+	Annotations  any            `json:"annotations,omitempty" jsonschema:"the tool's annotations as sent"`
+	Icons        any            `json:"icons,omitempty" jsonschema:"the tool's icons as sent"`
+	Execution    any            `json:"execution,omitempty" jsonschema:"the tool's execution (taskSupport) as sent"`
+	Meta         any            `json:"meta,omitempty" jsonschema:"the tool's _meta as sent"`
+	OtherFields  map[string]any `json:"other_fields,omitempty" jsonschema:"fields of the tool that MCP does not define, as sent, keyed by their wire names"`
+}
+
+// toolFields are the fields of a tool that ToolSummary shows in their own
+// places.
+var toolFields = []string{"name", "title", "description", "inputSchema", "outputSchema", "annotations", "icons", "execution", "_meta"}
+
+// toolSummary shows t from raw, the tool as the target sent it (nil: as
+// go-sdk decoded it), with or without its schemas.
+func toolSummary(t *mcp.Tool, raw json.RawMessage, schemas bool) ToolSummary {
+	if raw == nil {
+		raw, _ = json.Marshal(t)
+	}
+	var f map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &f)
+	s := ToolSummary{Name: t.Name, Title: t.Title, Description: t.Description,
+		Annotations: wireValue(f["annotations"]), Icons: wireValue(f["icons"]),
+		Execution: wireValue(f["execution"]), Meta: wireValue(f["_meta"]),
+		OtherFields: otherFields(f, toolFields)}
+	if schemas {
+		s.InputSchema, s.OutputSchema = wireValue(f["inputSchema"]), wireValue(f["outputSchema"])
+	}
+	return s
 }
 
 // ListToolsMetadata is list_tools' metadata.
@@ -69,17 +96,8 @@ func (h *handlers) listTools(ctx context.Context, _ *mcp.CallToolRequest, in *Li
 	schemas := in.IncludeSchemas == nil || *in.IncludeSchemas
 	tools := lister[*mcp.Tool, ToolSummary]{
 		one: "tool", many: "tools", pluralFiltered: true,
-		fields: func(t *mcp.Tool) []string { return []string{t.Name, t.Title, t.Description} },
-		summary: func(t *mcp.Tool) ToolSummary {
-			s := ToolSummary{Name: t.Name, Title: t.Title, Description: t.Description}
-			if t.Annotations != nil {
-				s.Annotations = t.Annotations
-			}
-			if schemas {
-				s.InputSchema, s.OutputSchema = t.InputSchema, t.OutputSchema
-			}
-			return s
-		},
+		fields:  func(t *mcp.Tool) []string { return []string{t.Name, t.Title, t.Description} },
+		summary: func(t *mcp.Tool) ToolSummary { return toolSummary(t, list.Wire[t.Name], schemas) },
 	}
 	l, ok := tools.list(&out.Result, list.Tools, err, in.Filter, list.ServerInfo)
 	if ok {
@@ -305,7 +323,8 @@ func (h *handlers) toolCall(name string, args map[string]any, res *connmgr.CallR
 	call.OtherFields = otherFields(wire.Other, callResultFields)
 	cut := cutter{maxText: h.maxText, maxBinary: maxBinaryBytes}
 	call.Content = cut.rawBlocks(wire.Content)
-	call.Text, call.TextSizeBytes, call.TextTruncated = cut.joinRawText(wire.Content)
+	// go-sdk's decoding of the text blocks is their text as sent.
+	call.Text, call.TextSizeBytes, call.TextTruncated = cut.joinText(r.Content)
 	if !call.TextTruncated {
 		call.TextSizeBytes = 0
 	}

@@ -27,17 +27,46 @@ type wireResult struct {
 // shows in their own places.
 var callResultFields = []string{"content", "structuredContent", "_meta", "isError"}
 
-// splitCallResult splits raw, a tools/call result as sent. A result that is
-// not an object, or whose content is not an array, gives an empty
+// splitCallResult splits raw, a tools/call result as sent. The parts are
+// slices of raw, not copies (a 20 MB block is not held twice). A result
+// that is not an object, or whose content is not an array, gives an empty
 // wireResult: go-sdk refuses such results before they get here.
 func splitCallResult(raw json.RawMessage) wireResult {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(raw, &fields) != nil {
+	fields, ok := objectFields(raw)
+	if !ok {
 		return wireResult{}
 	}
 	w := wireResult{StructuredContent: fields["structuredContent"], Meta: fields["_meta"], Other: fields}
-	_ = json.Unmarshal(fields["content"], &w.Content)
+	var blocks []rawRef
+	_ = json.Unmarshal(fields["content"], &blocks)
+	for _, b := range blocks {
+		w.Content = append(w.Content, json.RawMessage(b))
+	}
 	return w
+}
+
+// rawRef keeps a JSON value as a slice of the text it was decoded from,
+// where json.RawMessage copies it. Only for text that is not changed
+// afterwards.
+type rawRef []byte
+
+func (r *rawRef) UnmarshalJSON(b []byte) error {
+	*r = b
+	return nil
+}
+
+// objectFields splits raw, a JSON object, into its fields, each a slice of
+// raw (see rawRef). ok is false when raw is not an object.
+func objectFields(raw json.RawMessage) (map[string]json.RawMessage, bool) {
+	var refs map[string]rawRef
+	if json.Unmarshal(raw, &refs) != nil || refs == nil {
+		return nil, false
+	}
+	fields := make(map[string]json.RawMessage, len(refs))
+	for k, v := range refs {
+		fields[k] = json.RawMessage(v)
+	}
+	return fields, true
 }
 
 // wireValue is raw as a value to show: nil (shown as null, or left out)
@@ -79,8 +108,8 @@ func (c cutter) rawBlocks(content []json.RawMessage) []any {
 }
 
 func (c cutter) rawBlock(raw json.RawMessage) any {
-	var b map[string]json.RawMessage
-	if json.Unmarshal(raw, &b) != nil {
+	b, ok := objectFields(raw)
+	if !ok {
 		return raw
 	}
 	var typ string
@@ -92,8 +121,8 @@ func (c cutter) rawBlock(raw json.RawMessage) any {
 	case "image", "audio":
 		size = c.cutBinary(b, "data")
 	case "resource":
-		var r map[string]json.RawMessage
-		if json.Unmarshal(b["resource"], &r) != nil {
+		r, ok := objectFields(b["resource"])
+		if !ok {
 			break
 		}
 		size = max(c.cutText(r, "text"), c.cutBinary(r, "blob"))
@@ -151,19 +180,4 @@ func bigString(raw json.RawMessage, limit int) (string, bool) {
 		return "", false
 	}
 	return s, true
-}
-
-// joinRawText is joinText for content blocks as the target sent them.
-func (c cutter) joinRawText(content []json.RawMessage) (string, int, bool) {
-	return c.join(func(yield func(string) bool) {
-		for _, raw := range content {
-			var t struct {
-				Type string `json:"type"`
-				Text string `json:"text"`
-			}
-			if json.Unmarshal(raw, &t) == nil && t.Type == "text" && !yield(t.Text) {
-				return
-			}
-		}
-	})
 }

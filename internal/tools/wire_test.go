@@ -70,6 +70,70 @@ func TestCallToolShowsTheResultAsSent(t *testing.T) {
 	})
 }
 
+// decodeExact decodes the JSON text s with exact numbers.
+func decodeExact(t *testing.T, s string) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
+	dec.UseNumber()
+	var v map[string]any
+	require.NoError(t, dec.Decode(&v))
+	return v
+}
+
+func TestConnectAndListToolsShowWhatWasSent(t *testing.T) {
+	h := newHost(t, nil)
+	env := h.call("connect", hostileArgs(hostile.WireExtras, nil))
+	require.Equal(t, true, env["success"], "%v", env)
+	env, text := h.lastRaw()
+
+	t.Run("connect shows the capabilities as declared, unknown keys included", func(t *testing.T) {
+		assert.JSONEq(t, hostile.WireCapabilities, wireJSON(t, get(env, "connection", "capabilities")))
+		assert.Contains(t, text, `"x-vendor-cap":{"limit":`+hostile.WireBig+`}`)
+	})
+	t.Run("connect shows serverInfo's other fields as sent", func(t *testing.T) {
+		info := decodeExact(t, hostile.WireServerInfo)
+		assert.Equal(t, "wire", get(env, "connection", "server_info", "name"))
+		assert.Equal(t, "1.0", get(env, "connection", "server_info", "version"))
+		assert.JSONEq(t, wireJSON(t, map[string]any{"icons": info["icons"], "websiteUrl": info["websiteUrl"], "x-build": info["x-build"]}),
+			wireJSON(t, get(env, "connection", "server_info", "other_fields")))
+	})
+	t.Run("status shows the same capabilities", func(t *testing.T) {
+		h.call("status", nil)
+		env, _ := h.lastRaw()
+		assert.JSONEq(t, hostile.WireCapabilities, wireJSON(t, get(env, "connection", "capabilities")))
+	})
+
+	h.call("list_tools", nil)
+	env, text = h.lastRaw()
+	tool := decodeExact(t, hostile.WireTool)
+	got, _ := get(env, "tools", 0).(map[string]any)
+	require.NotNil(t, got, "%s", text)
+	t.Run("list_tools shows every field of a tool as sent", func(t *testing.T) {
+		for wire, shown := range map[string]string{
+			"inputSchema": "input_schema", "outputSchema": "output_schema", "annotations": "annotations",
+			"icons": "icons", "execution": "execution", "_meta": "meta",
+		} {
+			assert.JSONEq(t, wireJSON(t, tool[wire]), wireJSON(t, got[shown]), "%s as %s", wire, shown)
+		}
+		assert.JSONEq(t, `{"x-vendor":{"tier":"gold"}}`, wireJSON(t, got["other_fields"]))
+		assert.Equal(t, tool["description"], got["description"])
+	})
+	t.Run("JSON Schema 2020-12 keywords are kept", func(t *testing.T) {
+		for _, kw := range []string{`"$schema":"https://json-schema.org/draft/2020-12/schema"`, `"$defs":{"id":`, `"$ref":"#/$defs/id"`, `"additionalProperties":false`, `"unevaluatedProperties":false`} {
+			assert.Contains(t, text, kw)
+		}
+		assert.Contains(t, text, `"n":`+hostile.WireBig, "the tool's _meta keeps 2^53+1")
+	})
+	t.Run("without schemas the rest is still shown", func(t *testing.T) {
+		h.call("list_tools", map[string]any{"include_schemas": false})
+		env, _ := h.lastRaw()
+		got, _ := get(env, "tools", 0).(map[string]any)
+		assert.NotContains(t, got, "input_schema")
+		assert.NotContains(t, got, "output_schema")
+		assert.JSONEq(t, wireJSON(t, tool["execution"]), wireJSON(t, got["execution"]))
+	})
+}
+
 // without returns the object v without key.
 func without(v any, key string) map[string]any {
 	m, _ := v.(map[string]any)
@@ -111,12 +175,4 @@ func TestRawCutter(t *testing.T) {
 			}
 		})
 	}
-	t.Run("joined text comes from text blocks only", func(t *testing.T) {
-		text, size, cut := c.joinRawText([]json.RawMessage{
-			json.RawMessage(`{"type":"text","text":"abcdef"}`), json.RawMessage(`{"type":"image","data":""}`), json.RawMessage(`{"type":"text","text":"ghijkl"}`),
-		})
-		assert.Equal(t, "abcdef\nghi", text)
-		assert.Equal(t, 13, size)
-		assert.True(t, cut)
-	})
 }
