@@ -2,6 +2,7 @@ package connmgr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -127,22 +128,34 @@ func (m *Manager) send(ctx context.Context, capability, method string, kind stat
 
 // ListResources fetches every page of the target's resources.
 func (m *Manager) ListResources(ctx context.Context) ([]*mcp.Resource, error) {
+	return m.ListResourcesWire(ctx, nil)
+}
+
+// ListResourcesWire is ListResources that also gives wire, when it is not
+// nil, each resource as the target sent it over stdio, by uri (over HTTP
+// wire is left empty).
+func (m *Manager) ListResourcesWire(ctx context.Context, wire map[string]json.RawMessage) ([]*mcp.Resource, error) {
 	return withConn(ctx, m, func(c *conn) ([]*mcp.Resource, error) {
 		if err := c.require("resources", "resources/list"); err != nil {
 			return nil, err
 		}
-		return c.listResources(ctx, 0)
+		return c.listResources(ctx, 0, wire)
 	})
 }
 
-// ListResourceTemplates fetches every page of the target's resource
-// templates.
+// ListResourceTemplates fetches every page of the target's resource templates.
 func (m *Manager) ListResourceTemplates(ctx context.Context) ([]*mcp.ResourceTemplate, error) {
+	return m.ListResourceTemplatesWire(ctx, nil)
+}
+
+// ListResourceTemplatesWire is ListResourceTemplates with wire, by
+// uriTemplate, as in ListResourcesWire.
+func (m *Manager) ListResourceTemplatesWire(ctx context.Context, wire map[string]json.RawMessage) ([]*mcp.ResourceTemplate, error) {
 	return withConn(ctx, m, func(c *conn) ([]*mcp.ResourceTemplate, error) {
 		if err := c.require("resources", "resources/templates/list"); err != nil {
 			return nil, err
 		}
-		return c.listResourceTemplates(ctx, 0)
+		return c.listResourceTemplates(ctx, 0, wire)
 	})
 }
 
@@ -186,11 +199,17 @@ func (m *Manager) Unsubscribe(ctx context.Context, uri string) error {
 
 // ListPrompts fetches every page of the target's prompts.
 func (m *Manager) ListPrompts(ctx context.Context) ([]*mcp.Prompt, error) {
+	return m.ListPromptsWire(ctx, nil)
+}
+
+// ListPromptsWire is ListPrompts with wire, by name, as in
+// ListResourcesWire.
+func (m *Manager) ListPromptsWire(ctx context.Context, wire map[string]json.RawMessage) ([]*mcp.Prompt, error) {
 	return withConn(ctx, m, func(c *conn) ([]*mcp.Prompt, error) {
 		if err := c.require("prompts", "prompts/list"); err != nil {
 			return nil, err
 		}
-		return c.listPrompts(ctx, 0)
+		return c.listPrompts(ctx, 0, wire)
 	})
 }
 
@@ -210,7 +229,7 @@ func (m *Manager) GetPrompt(ctx context.Context, name string, args map[string]st
 		if err := c.require("prompts", "prompts/get"); err != nil {
 			return nil, err
 		}
-		prompts, err := c.listPrompts(ctx, 0)
+		prompts, err := c.listPrompts(ctx, 0, nil)
 		if err != nil && c.isDead() {
 			return nil, err
 		}

@@ -78,19 +78,20 @@ func (c *conn) listTools(ctx context.Context, timeout time.Duration, wire map[st
 	return all, nil
 }
 
-// listResources walks every page of resources/list.
-func (c *conn) listResources(ctx context.Context, timeout time.Duration) ([]*mcp.Resource, error) {
-	return listAll(ctx, c, surface.Resources, timeout, surface.ResourcesPage(c.cs), nil)
+// listResources walks every page of resources/list; wire as in listAll.
+func (c *conn) listResources(ctx context.Context, timeout time.Duration, wire map[string]json.RawMessage) ([]*mcp.Resource, error) {
+	return listAll(ctx, c, surface.Resources, timeout, surface.ResourcesPage(c.cs), wire)
 }
 
-// listResourceTemplates walks every page of resources/templates/list.
-func (c *conn) listResourceTemplates(ctx context.Context, timeout time.Duration) ([]*mcp.ResourceTemplate, error) {
-	return listAll(ctx, c, surface.ResourceTemplates, timeout, surface.ResourceTemplatesPage(c.cs), nil)
+// listResourceTemplates walks every page of resources/templates/list; wire
+// as in listAll.
+func (c *conn) listResourceTemplates(ctx context.Context, timeout time.Duration, wire map[string]json.RawMessage) ([]*mcp.ResourceTemplate, error) {
+	return listAll(ctx, c, surface.ResourceTemplates, timeout, surface.ResourceTemplatesPage(c.cs), wire)
 }
 
-// listPrompts walks every page of prompts/list.
-func (c *conn) listPrompts(ctx context.Context, timeout time.Duration) ([]*mcp.Prompt, error) {
-	return listAll(ctx, c, surface.Prompts, timeout, surface.PromptsPage(c.cs), nil)
+// listPrompts walks every page of prompts/list; wire as in listAll.
+func (c *conn) listPrompts(ctx context.Context, timeout time.Duration, wire map[string]json.RawMessage) ([]*mcp.Prompt, error) {
+	return listAll(ctx, c, surface.Prompts, timeout, surface.PromptsPage(c.cs), wire)
 }
 
 // fetchSurface lists what the target offers, for reconnect diffs, without
@@ -107,13 +108,13 @@ func (c *conn) fetchSurface(ctx context.Context) *surface.Surface {
 		s.Listed.Tools = err == nil
 	}
 	if surface.Resources.Declared(caps) {
-		s.Resources, err = c.listResources(ctx, timeout)
+		s.Resources, err = c.listResources(ctx, timeout, nil)
 		s.Listed.Resources = err == nil
-		s.ResourceTemplates, err = c.listResourceTemplates(ctx, timeout)
+		s.ResourceTemplates, err = c.listResourceTemplates(ctx, timeout, nil)
 		s.Listed.ResourceTemplates = err == nil
 	}
 	if surface.Prompts.Declared(caps) {
-		s.Prompts, err = c.listPrompts(ctx, timeout)
+		s.Prompts, err = c.listPrompts(ctx, timeout, nil)
 		s.Listed.Prompts = err == nil
 	}
 	c.mu.Lock()

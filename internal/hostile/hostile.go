@@ -296,6 +296,12 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 				page++
 			}
 			answer(req.ID, toolsPage(behaviour, page, big))
+		case "resources/list", "resources/templates/list", "prompts/list":
+			if behaviour != WireExtras {
+				answer(req.ID, map[string]any{})
+				break
+			}
+			answer(req.ID, wireList(req.Method))
 		case "tools/call":
 			if behaviour == CloseStdoutOnCall {
 				closeStdout()
@@ -309,6 +315,17 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 			answer(req.ID, map[string]any{})
 		}
 	}
+}
+
+// wireList is WireExtras' answer to the list method.
+func wireList(method string) map[string]any {
+	switch method {
+	case "resources/list":
+		return map[string]any{"resources": []any{json.RawMessage(WireResource)}}
+	case "resources/templates/list":
+		return map[string]any{"resourceTemplates": []any{json.RawMessage(WireTemplate)}}
+	}
+	return map[string]any{"prompts": []any{json.RawMessage(WirePrompt)}}
 }
 
 // toolsPage is behaviour's answer to tools/list; page counts HugePages'

@@ -6,7 +6,7 @@ package hostile
 // tester shows them as sent.
 const (
 	// WireCapabilities is WireExtras' initialize capabilities.
-	WireCapabilities = `{"tools":{"listChanged":true},"logging":{},` +
+	WireCapabilities = `{"tools":{"listChanged":true},"logging":{},"resources":{},"prompts":{},` +
 		`"tasks":{"list":{},"cancel":{},"requests":{"tools":{"call":{}}}},` +
 		`"extensions":{"io.example/ext":{"level":2}},` +
 		`"x-vendor-cap":{"limit":9007199254740993}}`
@@ -26,6 +26,15 @@ const (
 		`"outputSchema":{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object",` +
 		`"properties":{"big":{"type":"integer"},"tenth":{"type":"number"}},"required":["big","tenth"]},` +
 		`"annotations":{"readOnlyHint":true,"x-hint":"kept"}}`
+	// WireResource, WireTemplate and WirePrompt are the one resource,
+	// resource template and prompt WireExtras lists.
+	WireResource = `{"uri":"wire://r","name":"r","mimeType":"text/plain","size":9007199254740993,` +
+		`"icons":[{"src":"https://example.com/r.png"}],"_meta":{"n":9007199254740993},` +
+		`"annotations":{"priority":0.5,"x-a":1},"x-vendor":"r"}`
+	WireTemplate = `{"uriTemplate":"wire://t/{id}","name":"t","icons":[{"src":"https://example.com/t.png"}],` +
+		`"_meta":{"n":9007199254740993},"x-vendor":"t"}`
+	WirePrompt = `{"name":"p","arguments":[{"name":"a","required":true}],` +
+		`"icons":[{"src":"https://example.com/p.png"}],"_meta":{"n":9007199254740993},"x-vendor":"p"}`
 	// WireBig is 2^53+1, which a float64 rounds to 2^53.
 	WireBig = "9007199254740993"
 	// WireStructured is the structuredContent of WireCallResult.

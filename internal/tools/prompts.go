@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -33,7 +34,12 @@ type PromptSummary struct {
 	Title       string           `json:"title,omitempty"`
 	Description string           `json:"description,omitempty"`
 	Arguments   []PromptArgument `json:"arguments" jsonschema:"the prompt's arguments; every value passed to get_prompt is a string"`
+	wireExtras
 }
+
+// promptFields are the fields of a prompt that PromptSummary shows in
+// their own places.
+var promptFields = []string{"name", "title", "description", "arguments", "icons", "_meta"}
 
 // PromptArgument is an argument of a prompt. Required is always shown,
 // false when the target left it out.
@@ -65,8 +71,9 @@ Use it before get_prompt, to see which arguments to pass. Example: {"filter": "r
 
 func (h *handlers) listPrompts(ctx context.Context, _ *mcp.CallToolRequest, in *ListPromptsInput) *ListPromptsOutput {
 	out := &ListPromptsOutput{}
-	list, err := h.mgr.ListPrompts(ctx)
-	l, ok := promptLister.list(&out.Result, list, err, in.Filter, h.serverInfo())
+	wire := map[string]json.RawMessage{}
+	list, err := h.mgr.ListPromptsWire(ctx, wire)
+	l, ok := promptLister.list(&out.Result, list, wire, err, in.Filter, h.serverInfo())
 	if ok {
 		out.Prompts, out.Metadata.TotalPrompts, out.Metadata.ReturnedPrompts = l.items, l.total, l.returned
 		out.Metadata.ListedServer = l.server
@@ -77,8 +84,10 @@ func (h *handlers) listPrompts(ctx context.Context, _ *mcp.CallToolRequest, in *
 var promptLister = lister[*mcp.Prompt, PromptSummary]{
 	one: "prompt", many: "prompts",
 	fields: func(p *mcp.Prompt) []string { return []string{p.Name, p.Title, p.Description} },
-	summary: func(p *mcp.Prompt) PromptSummary {
-		s := PromptSummary{Name: p.Name, Title: p.Title, Description: p.Description, Arguments: []PromptArgument{}}
+	key:    func(p *mcp.Prompt) string { return p.Name },
+	summary: func(p *mcp.Prompt, raw json.RawMessage) PromptSummary {
+		f, other := wireFields(raw, p, promptFields)
+		s := PromptSummary{Name: p.Name, Title: p.Title, Description: p.Description, Arguments: []PromptArgument{}, wireExtras: extras(f, other)}
 		for _, a := range p.Arguments {
 			if a != nil {
 				s.Arguments = append(s.Arguments, PromptArgument{Name: a.Name, Title: a.Title, Description: a.Description, Required: a.Required})

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -37,7 +38,29 @@ type ResourceSummary struct {
 	MIMEType    string `json:"mime_type,omitempty"`
 	Size        int64  `json:"size,omitempty" jsonschema:"the size in bytes the target declared, if it did"`
 	Annotations any    `json:"annotations,omitempty" jsonschema:"the resource's annotations as the target declared them"`
+	wireExtras
 }
+
+// wireExtras are the parts of a listed resource, template or prompt that
+// go-sdk's structs drop or reshape, as the target sent them.
+type wireExtras struct {
+	Icons       any            `json:"icons,omitempty" jsonschema:"the item's icons as sent"`
+	Meta        any            `json:"meta,omitempty" jsonschema:"the item's _meta as sent"`
+	OtherFields map[string]any `json:"other_fields,omitempty" jsonschema:"fields of the item that MCP does not define, as sent, keyed by their wire names"`
+}
+
+// extras are the wireExtras of f, an item's fields, other being those not
+// shown in their own places.
+func extras(f map[string]json.RawMessage, other map[string]any) wireExtras {
+	return wireExtras{Icons: wireValue(f["icons"]), Meta: wireValue(f["_meta"]), OtherFields: other}
+}
+
+// resourceFields and templateFields are the fields of a resource and a
+// template that their summaries show in their own places.
+var (
+	resourceFields = []string{"uri", "name", "title", "description", "mimeType", "size", "annotations", "icons", "_meta"}
+	templateFields = []string{"uriTemplate", "name", "title", "description", "mimeType", "annotations", "icons", "_meta"}
+)
 
 // ListResourcesMetadata is list_resources' metadata.
 type ListResourcesMetadata struct {
@@ -60,8 +83,9 @@ Use it to see what read_resource can read. Example: {"filter": "config"} keeps r
 
 func (h *handlers) listResources(ctx context.Context, _ *mcp.CallToolRequest, in *ListResourcesInput) *ListResourcesOutput {
 	out := &ListResourcesOutput{}
-	list, err := h.mgr.ListResources(ctx)
-	l, ok := resourceLister.list(&out.Result, list, err, in.Filter, h.serverInfo())
+	wire := map[string]json.RawMessage{}
+	list, err := h.mgr.ListResourcesWire(ctx, wire)
+	l, ok := resourceLister.list(&out.Result, list, wire, err, in.Filter, h.serverInfo())
 	if ok {
 		out.Resources, out.Metadata.TotalResources, out.Metadata.ReturnedResources = l.items, l.total, l.returned
 		out.Metadata.ListedServer = l.server
@@ -72,12 +96,11 @@ func (h *handlers) listResources(ctx context.Context, _ *mcp.CallToolRequest, in
 var resourceLister = lister[*mcp.Resource, ResourceSummary]{
 	one: "resource", many: "resources",
 	fields: func(r *mcp.Resource) []string { return []string{r.URI, r.Name, r.Title, r.Description} },
-	summary: func(r *mcp.Resource) ResourceSummary {
-		s := ResourceSummary{URI: r.URI, Name: r.Name, Title: r.Title, Description: r.Description, MIMEType: r.MIMEType, Size: r.Size}
-		if r.Annotations != nil {
-			s.Annotations = r.Annotations
-		}
-		return s
+	key:    func(r *mcp.Resource) string { return r.URI },
+	summary: func(r *mcp.Resource, raw json.RawMessage) ResourceSummary {
+		f, other := wireFields(raw, r, resourceFields)
+		return ResourceSummary{URI: r.URI, Name: r.Name, Title: r.Title, Description: r.Description, MIMEType: r.MIMEType, Size: r.Size,
+			Annotations: wireValue(f["annotations"]), wireExtras: extras(f, other)}
 	},
 }
 
@@ -109,6 +132,7 @@ type ResourceTemplateSummary struct {
 	Description string `json:"description,omitempty"`
 	MIMEType    string `json:"mime_type,omitempty"`
 	Annotations any    `json:"annotations,omitempty" jsonschema:"the template's annotations as the target declared them"`
+	wireExtras
 }
 
 func (o *ListResourceTemplatesOutput) metadata() *Metadata { return &o.Metadata.Metadata }
@@ -124,8 +148,9 @@ Use it to learn which URIs read_resource can read beyond the fixed ones of list_
 
 func (h *handlers) listResourceTemplates(ctx context.Context, _ *mcp.CallToolRequest, in *ListResourceTemplatesInput) *ListResourceTemplatesOutput {
 	out := &ListResourceTemplatesOutput{}
-	list, err := h.mgr.ListResourceTemplates(ctx)
-	l, ok := templateLister.list(&out.Result, list, err, in.Filter, h.serverInfo())
+	wire := map[string]json.RawMessage{}
+	list, err := h.mgr.ListResourceTemplatesWire(ctx, wire)
+	l, ok := templateLister.list(&out.Result, list, wire, err, in.Filter, h.serverInfo())
 	if ok {
 		out.ResourceTemplates, out.Metadata.TotalTemplates, out.Metadata.ReturnedTemplates = l.items, l.total, l.returned
 		out.Metadata.ListedServer = l.server
@@ -136,12 +161,11 @@ func (h *handlers) listResourceTemplates(ctx context.Context, _ *mcp.CallToolReq
 var templateLister = lister[*mcp.ResourceTemplate, ResourceTemplateSummary]{
 	one: "resource template", many: "resource templates",
 	fields: func(t *mcp.ResourceTemplate) []string { return []string{t.URITemplate, t.Name, t.Title, t.Description} },
-	summary: func(t *mcp.ResourceTemplate) ResourceTemplateSummary {
-		s := ResourceTemplateSummary{URITemplate: t.URITemplate, Name: t.Name, Title: t.Title, Description: t.Description, MIMEType: t.MIMEType}
-		if t.Annotations != nil {
-			s.Annotations = t.Annotations
-		}
-		return s
+	key:    func(t *mcp.ResourceTemplate) string { return t.URITemplate },
+	summary: func(t *mcp.ResourceTemplate, raw json.RawMessage) ResourceTemplateSummary {
+		f, other := wireFields(raw, t, templateFields)
+		return ResourceTemplateSummary{URITemplate: t.URITemplate, Name: t.Name, Title: t.Title, Description: t.Description, MIMEType: t.MIMEType,
+			Annotations: wireValue(f["annotations"]), wireExtras: extras(f, other)}
 	},
 }
 

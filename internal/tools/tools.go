@@ -53,15 +53,11 @@ var toolFields = []string{"name", "title", "description", "inputSchema", "output
 // toolSummary shows t from raw, the tool as the target sent it (nil: as
 // go-sdk decoded it), with or without its schemas.
 func toolSummary(t *mcp.Tool, raw json.RawMessage, schemas bool) ToolSummary {
-	if raw == nil {
-		raw, _ = json.Marshal(t)
-	}
-	var f map[string]json.RawMessage
-	_ = json.Unmarshal(raw, &f)
+	f, other := wireFields(raw, t, toolFields)
 	s := ToolSummary{Name: t.Name, Title: t.Title, Description: t.Description,
 		Annotations: wireValue(f["annotations"]), Icons: wireValue(f["icons"]),
 		Execution: wireValue(f["execution"]), Meta: wireValue(f["_meta"]),
-		OtherFields: otherFields(f, toolFields)}
+		OtherFields: other}
 	if schemas {
 		s.InputSchema, s.OutputSchema = wireValue(f["inputSchema"]), wireValue(f["outputSchema"])
 	}
@@ -97,9 +93,10 @@ func (h *handlers) listTools(ctx context.Context, _ *mcp.CallToolRequest, in *Li
 	tools := lister[*mcp.Tool, ToolSummary]{
 		one: "tool", many: "tools", pluralFiltered: true,
 		fields:  func(t *mcp.Tool) []string { return []string{t.Name, t.Title, t.Description} },
-		summary: func(t *mcp.Tool) ToolSummary { return toolSummary(t, list.Wire[t.Name], schemas) },
+		key:     func(t *mcp.Tool) string { return t.Name },
+		summary: func(t *mcp.Tool, raw json.RawMessage) ToolSummary { return toolSummary(t, raw, schemas) },
 	}
-	l, ok := tools.list(&out.Result, list.Tools, err, in.Filter, list.ServerInfo)
+	l, ok := tools.list(&out.Result, list.Tools, list.Wire, err, in.Filter, list.ServerInfo)
 	if ok {
 		out.Tools, out.Metadata.TotalTools, out.Metadata.ReturnedTools = l.items, l.total, l.returned
 		out.Metadata.ListedServer = l.server

@@ -96,6 +96,17 @@ func otherFields(fields map[string]json.RawMessage, known []string) map[string]a
 	return out
 }
 
+// wireFields splits raw, an item of a list as the target sent it (or typed,
+// as go-sdk decoded it, when raw is nil), into its fields, and returns too
+// those not named in known, as sent.
+func wireFields(raw json.RawMessage, typed any, known []string) (map[string]json.RawMessage, map[string]any) {
+	if raw == nil {
+		raw, _ = json.Marshal(typed)
+	}
+	f, _ := objectFields(raw)
+	return f, otherFields(f, known)
+}
+
 // rawBlocks is blocks for content blocks as the target sent them: a block
 // within the limits is kept byte for byte; a cut one is encoded again, with
 // its other fields as sent, and "truncated": true and "size_bytes".

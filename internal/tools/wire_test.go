@@ -176,3 +176,32 @@ func TestRawCutter(t *testing.T) {
 		})
 	}
 }
+
+func TestListsShowWhatWasSent(t *testing.T) {
+	h := newHost(t, nil)
+	env := h.call("connect", hostileArgs(hostile.WireExtras, nil))
+	require.Equal(t, true, env["success"], "%v", env)
+	tests := []struct {
+		tool, list, sent string
+		shown            map[string]string // wire field: shown field
+	}{
+		{"list_resources", "resources", hostile.WireResource, map[string]string{"annotations": "annotations", "icons": "icons", "_meta": "meta"}},
+		{"list_resource_templates", "resource_templates", hostile.WireTemplate, map[string]string{"icons": "icons", "_meta": "meta"}},
+		{"list_prompts", "prompts", hostile.WirePrompt, map[string]string{"icons": "icons", "_meta": "meta"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tool+" shows icons, _meta and unknown fields as sent", func(t *testing.T) {
+			env := h.call(tt.tool, nil)
+			require.Equal(t, true, env["success"], "%v", env)
+			env, text := h.lastRaw()
+			got, _ := get(env, tt.list, 0).(map[string]any)
+			require.NotNil(t, got, "%s", text)
+			sent := decodeExact(t, tt.sent)
+			for wire, shown := range tt.shown {
+				assert.JSONEq(t, wireJSON(t, sent[wire]), wireJSON(t, got[shown]), "%s as %s", wire, shown)
+			}
+			assert.JSONEq(t, wireJSON(t, map[string]any{"x-vendor": sent["x-vendor"]}), wireJSON(t, got["other_fields"]))
+			assert.Contains(t, text, `"n":`+hostile.WireBig)
+		})
+	}
+}
