@@ -162,24 +162,39 @@ func (m *Manager) ListResourceTemplatesWire(ctx context.Context, wire map[string
 // ReadResource reads one resource. timeout zero means the connection's call
 // timeout.
 func (m *Manager) ReadResource(ctx context.Context, uri string, timeout time.Duration) (*mcp.ReadResourceResult, error) {
-	return withConn(ctx, m, func(c *conn) (*mcp.ReadResourceResult, error) {
+	res, _, err := m.ReadResourceWire(ctx, uri, timeout)
+	return res, err
+}
+
+// ReadResourceWire is ReadResource that also returns the result as the
+// target sent it over stdio (_meta, unknown fields, exact numbers), or nil
+// over HTTP.
+func (m *Manager) ReadResourceWire(ctx context.Context, uri string, timeout time.Duration) (*mcp.ReadResourceResult, json.RawMessage, error) {
+	type read struct {
+		res *mcp.ReadResourceResult
+		raw json.RawMessage
+	}
+	r, err := withConn(ctx, m, func(c *conn) (read, error) {
 		if err := c.require("resources", "resources/read"); err != nil {
-			return nil, err
+			return read{}, err
 		}
 		var res *mcp.ReadResourceResult
-		err := c.do(ctx, "resources/read", stats.KindResource, timeout, func(ctx context.Context) (err error) {
+		capture := &rawCapture{}
+		err := c.do(context.WithValue(ctx, rawCaptureKey{}, capture), "resources/read", stats.KindResource, timeout, func(ctx context.Context) (err error) {
 			res, err = c.cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
 			return err
 		})
+		raw, _, _ := capture.get()
 		// MCP says -32002; go-sdk and others answer -32602 "Resource not
 		// found", which is the newer spec's choice.
 		var rpc *RPCError
 		if errors.As(err, &rpc) && (rpc.Code == codeResourceNotFound ||
 			rpc.Code == jsonrpc.CodeInvalidParams && strings.Contains(strings.ToLower(rpc.Message), "not found")) {
-			return nil, &ResourceNotFoundError{URI: uri, Message: rpc.Message}
+			return read{}, &ResourceNotFoundError{URI: uri, Message: rpc.Message}
 		}
-		return res, err
+		return read{res, raw}, err
 	})
+	return r.res, r.raw, err
 }
 
 // Subscribe asks the target for notifications/resources/updated about uri.

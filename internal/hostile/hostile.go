@@ -296,7 +296,7 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 				page++
 			}
 			answer(req.ID, toolsPage(behaviour, page, big))
-		case "resources/list", "resources/templates/list", "prompts/list":
+		case "resources/list", "resources/templates/list", "prompts/list", "resources/read":
 			if behaviour != WireExtras {
 				answer(req.ID, map[string]any{})
 				break
@@ -317,13 +317,15 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 	}
 }
 
-// wireList is WireExtras' answer to the list method.
-func wireList(method string) map[string]any {
+// wireList is WireExtras' answer to a list method or resources/read.
+func wireList(method string) any {
 	switch method {
 	case "resources/list":
 		return map[string]any{"resources": []any{json.RawMessage(WireResource)}}
 	case "resources/templates/list":
 		return map[string]any{"resourceTemplates": []any{json.RawMessage(WireTemplate)}}
+	case "resources/read":
+		return json.RawMessage(WireReadResult)
 	}
 	return map[string]any{"prompts": []any{json.RawMessage(WirePrompt)}}
 }

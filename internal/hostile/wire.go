@@ -35,6 +35,10 @@ const (
 		`"_meta":{"n":9007199254740993},"x-vendor":"t"}`
 	WirePrompt = `{"name":"p","arguments":[{"name":"a","required":true}],` +
 		`"icons":[{"src":"https://example.com/p.png"}],"_meta":{"n":9007199254740993},"x-vendor":"p"}`
+	// WireContents is the one content item of WireReadResult.
+	WireContents = `{"uri":"wire://r","mimeType":"text/plain","text":"hi","_meta":{"n":9007199254740993},"x-item":0.10}`
+	// WireReadResult is WireExtras' answer to resources/read.
+	WireReadResult = `{"contents":[` + WireContents + `],"_meta":{"n":9007199254740993},"x-vendor-read":{"cost":0.10}}`
 	// WireBig is 2^53+1, which a float64 rounds to 2^53.
 	WireBig = "9007199254740993"
 	// WireStructured is the structuredContent of WireCallResult.

@@ -180,8 +180,37 @@ type ReadResourceOutput struct {
 	Result
 	URI      string         `json:"uri,omitempty" jsonschema:"the URI that was read"`
 	Contents []ResourceItem `json:"contents,omitzero" jsonschema:"every content item the target returned"`
-	Metadata ConnMetadata   `json:"metadata"`
+	wireParts
+	Metadata ConnMetadata `json:"metadata"`
 }
+
+// wireParts are the _meta and the fields MCP does not define of a result
+// or an item in it, as the target sent them.
+type wireParts struct {
+	Meta        any            `json:"meta,omitempty" jsonschema:"its _meta as sent"`
+	OtherFields map[string]any `json:"other_fields,omitempty" jsonschema:"its fields that MCP does not define, as sent, keyed by their wire names"`
+}
+
+// partsOf are the wireParts of raw, known being the fields shown elsewhere;
+// when raw is nil (over HTTP), the _meta go-sdk decoded. The typed value is
+// not encoded again to find them: it may hold a 20 MB blob.
+func partsOf(raw json.RawMessage, meta mcp.Meta, known []string) wireParts {
+	if raw == nil {
+		if len(meta) == 0 {
+			return wireParts{}
+		}
+		return wireParts{Meta: meta}
+	}
+	f, _ := objectFields(raw)
+	return wireParts{Meta: wireValue(f["_meta"]), OtherFields: otherFields(f, known)}
+}
+
+// readResultFields and contentsFields are the fields of a resources/read
+// result and of one of its contents that are shown in their own places.
+var (
+	readResultFields = []string{"contents", "_meta"}
+	contentsFields   = []string{"uri", "mimeType", "text", "blob", "_meta"}
+)
 
 // ResourceItem is one content item of a resource: text, or a binary blob.
 type ResourceItem struct {
@@ -194,6 +223,7 @@ type ResourceItem struct {
 	Truncated *bool  `json:"truncated,omitempty" jsonschema:"always set for blobs; true when blob or text was cut"`
 	SHA256    string `json:"sha256,omitempty" jsonschema:"hex SHA-256 of the whole decoded blob, uncut"`
 	Note      string `json:"note,omitempty" jsonschema:"what was cut and why"`
+	wireParts
 }
 
 func (o *ReadResourceOutput) metadata() *Metadata { return &o.Metadata.Metadata }
@@ -233,14 +263,20 @@ func (h *handlers) readResource(ctx context.Context, req *mcp.CallToolRequest, i
 		}
 		return e
 	}
-	res, d, ok := send(ctx, h, req, &out.Result, "Reading resource "+in.URI, explain, func() (*mcp.ReadResourceResult, error) {
-		return h.mgr.ReadResource(ctx, in.URI, timeout)
+	var raw json.RawMessage
+	res, d, ok := send(ctx, h, req, &out.Result, "Reading resource "+in.URI, explain, func() (res *mcp.ReadResourceResult, err error) {
+		res, raw, err = h.mgr.ReadResourceWire(ctx, in.URI, timeout)
+		return res, err
 	})
 	if !ok {
 		return out
 	}
 	took := formatMS(d)
-	out.Contents = h.resourceItems(res.Contents)
+	out.wireParts = partsOf(raw, res.Meta, readResultFields)
+	f, _ := objectFields(raw)
+	var rawContents []rawRef
+	_ = json.Unmarshal(f["contents"], &rawContents)
+	out.Contents = h.resourceItems(res.Contents, rawContents)
 	out.Success = true
 	out.Message = fmt.Sprintf("Read %s in %s: %s.", in.URI, took, describeItems(out.Contents))
 	h.notify(ctx, req, "info", "Read resource %s in %s", in.URI, took)
@@ -271,13 +307,20 @@ func (h *handlers) similarURIs(ctx context.Context, uri string, e *ErrorInfo) {
 
 // resourceItems shapes a resource's contents, cutting text past maxText and
 // blobs past maxBinaryBytes.
-func (h *handlers) resourceItems(contents []*mcp.ResourceContents) []ResourceItem {
+//
+// raw are the contents as the target sent them, in the same order (empty
+// over HTTP).
+func (h *handlers) resourceItems(contents []*mcp.ResourceContents, raw []rawRef) []ResourceItem {
 	items := make([]ResourceItem, 0, len(contents))
-	for _, c := range contents {
+	for i, c := range contents {
 		if c == nil {
 			continue
 		}
-		it := ResourceItem{URI: c.URI, MIMEType: c.MIMEType}
+		var sent json.RawMessage
+		if i < len(raw) {
+			sent = json.RawMessage(raw[i])
+		}
+		it := ResourceItem{URI: c.URI, MIMEType: c.MIMEType, wireParts: partsOf(sent, c.Meta, contentsFields)}
 		if c.Blob != nil {
 			sum := sha256.Sum256(c.Blob)
 			size, cut := len(c.Blob), len(c.Blob) > maxBinaryBytes

@@ -205,3 +205,22 @@ func TestListsShowWhatWasSent(t *testing.T) {
 		})
 	}
 }
+
+func TestReadResourceShowsWhatWasSent(t *testing.T) {
+	h := newHost(t, nil)
+	env := h.call("connect", hostileArgs(hostile.WireExtras, nil))
+	require.Equal(t, true, env["success"], "%v", env)
+	env = h.call("read_resource", map[string]any{"uri": "wire://r"})
+	require.Equal(t, true, env["success"], "%v", env)
+	env, text := h.lastRaw()
+	sent := decodeExact(t, hostile.WireReadResult)
+	item := decodeExact(t, hostile.WireContents)
+
+	assert.JSONEq(t, wireJSON(t, sent["_meta"]), wireJSON(t, env["meta"]), "the result's _meta")
+	assert.JSONEq(t, `{"x-vendor-read":{"cost":0.10}}`, wireJSON(t, env["other_fields"]))
+	assert.Equal(t, "hi", get(env, "contents", 0, "text"))
+	assert.JSONEq(t, wireJSON(t, item["_meta"]), wireJSON(t, get(env, "contents", 0, "meta")), "the item's _meta")
+	assert.JSONEq(t, `{"x-item":0.10}`, wireJSON(t, get(env, "contents", 0, "other_fields")))
+	assert.Contains(t, text, `"n":`+hostile.WireBig)
+	assert.Contains(t, text, `"cost":0.10`)
+}
