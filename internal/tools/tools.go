@@ -319,7 +319,7 @@ func (h *handlers) toolCall(name string, args map[string]any, res *connmgr.CallR
 	call.StructuredContent, call.Meta = wireValue(wire.StructuredContent), wireValue(wire.Meta)
 	call.OtherFields = otherFields(wire.Other, callResultFields)
 	cut := cutter{maxText: h.maxText, maxBinary: maxBinaryBytes}
-	call.Content = cut.rawBlocks(wire.Content)
+	call.Content = cut.rawBlocks(wire.Content, r.Content)
 	// go-sdk's decoding of the text blocks is their text as sent.
 	call.Text, call.TextSizeBytes, call.TextTruncated = cut.joinText(r.Content)
 	if !call.TextTruncated {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/mcp-test-mcp/mcp-test-mcp/internal/textcut"
 )
 
@@ -110,33 +112,72 @@ func wireFields(raw json.RawMessage, typed any, known []string) (map[string]json
 // rawBlocks is blocks for content blocks as the target sent them: a block
 // within the limits is kept byte for byte; a cut one is encoded again, with
 // its other fields as sent, and "truncated": true and "size_bytes".
-func (c cutter) rawBlocks(content []json.RawMessage) []any {
+func (c cutter) rawBlocks(content []json.RawMessage, typed []mcp.Content) []any {
 	out := make([]any, 0, len(content))
-	for _, b := range content {
-		out = append(out, c.rawBlock(b))
+	for i, b := range content {
+		var t mcp.Content
+		if i < len(typed) {
+			t = typed[i]
+		}
+		out = append(out, c.rawBlock(b, t))
 	}
 	return out
 }
 
-func (c cutter) rawBlock(raw json.RawMessage) any {
+// decoded is what go-sdk decoded of a block's big field: its text or its
+// binary data. With it a cut block's field is not decoded a second time
+// (a 20 MB text costs 20 MB less).
+type decoded struct {
+	text *string
+	data []byte
+}
+
+// decodedOf is decoded for the block typed, go-sdk's decoding of a block of
+// type typ (nil: not had).
+func decodedOf(typ string, typed mcp.Content) (block, resource decoded) {
+	switch t := typed.(type) {
+	case *mcp.TextContent:
+		if typ == "text" {
+			block.text = &t.Text
+		}
+	case *mcp.ImageContent:
+		if typ == "image" {
+			block.data = t.Data
+		}
+	case *mcp.AudioContent:
+		if typ == "audio" {
+			block.data = t.Data
+		}
+	case *mcp.EmbeddedResource:
+		if typ == "resource" && t.Resource != nil {
+			resource = decoded{text: &t.Resource.Text, data: t.Resource.Blob}
+		}
+	}
+	return block, resource
+}
+
+// rawBlock is one block of rawBlocks; typed is go-sdk's decoding of it, or
+// nil.
+func (c cutter) rawBlock(raw json.RawMessage, typed mcp.Content) any {
 	b, ok := objectFields(raw)
 	if !ok {
 		return raw
 	}
 	var typ string
 	_ = json.Unmarshal(b["type"], &typ)
+	known, knownResource := decodedOf(typ, typed)
 	size := -1
 	switch typ {
 	case "text":
-		size = c.cutText(b, "text")
+		size = c.cutText(b, "text", known.text)
 	case "image", "audio":
-		size = c.cutBinary(b, "data")
+		size = c.cutBinary(b, "data", known.data)
 	case "resource":
 		r, ok := objectFields(b["resource"])
 		if !ok {
 			break
 		}
-		size = max(c.cutText(r, "text"), c.cutBinary(r, "blob"))
+		size = max(c.cutText(r, "text", knownResource.text), c.cutBinary(r, "blob", knownResource.data))
 		if size >= 0 {
 			b["resource"], _ = json.Marshal(r)
 		}
@@ -154,11 +195,21 @@ func (c cutter) rawBlock(raw json.RawMessage) any {
 }
 
 // cutText cuts the string field key of b past maxText, and returns its size
-// before the cut, or -1 when nothing was cut. A quoted string is never
-// shorter than its text, so short fields are not decoded.
-func (c cutter) cutText(b map[string]json.RawMessage, key string) int {
-	s, ok := bigString(b[key], c.maxText)
-	if !ok || len(s) <= c.maxText {
+// before the cut, or -1 when nothing was cut. known is the field's text
+// when go-sdk decoded it (nil: it is decoded here). A quoted string is
+// never shorter than its text, so short fields are not decoded.
+func (c cutter) cutText(b map[string]json.RawMessage, key string, known *string) int {
+	if len(b[key]) <= c.maxText+2 {
+		return -1
+	}
+	var s string
+	switch {
+	case known != nil:
+		s = *known
+	case json.Unmarshal(b[key], &s) != nil:
+		return -1
+	}
+	if len(s) <= c.maxText {
 		return -1
 	}
 	b[key], _ = json.Marshal(textcut.Cut(s, c.maxText))
@@ -167,28 +218,26 @@ func (c cutter) cutText(b map[string]json.RawMessage, key string) int {
 
 // cutBinary cuts the base64 field key of b to maxBinary decoded bytes, and
 // returns the decoded size before the cut, or -1 when nothing was cut.
-func (c cutter) cutBinary(b map[string]json.RawMessage, key string) int {
-	s, ok := bigString(b[key], c.maxBinary)
-	if !ok {
+// known is the decoded data when go-sdk decoded it (nil: it is decoded
+// here).
+func (c cutter) cutBinary(b map[string]json.RawMessage, key string, known []byte) int {
+	if len(b[key]) <= c.maxBinary+2 {
 		return -1
 	}
-	data, err := base64.StdEncoding.DecodeString(s)
-	if err != nil || len(data) <= c.maxBinary {
+	data := known
+	if data == nil {
+		var s string
+		if json.Unmarshal(b[key], &s) != nil {
+			return -1
+		}
+		var err error
+		if data, err = base64.StdEncoding.DecodeString(s); err != nil {
+			return -1
+		}
+	}
+	if len(data) <= c.maxBinary {
 		return -1
 	}
 	b[key], _ = json.Marshal(base64.StdEncoding.EncodeToString(data[:c.maxBinary]))
 	return len(data)
-}
-
-// bigString decodes raw when it is a JSON string that may be longer than
-// limit bytes.
-func bigString(raw json.RawMessage, limit int) (string, bool) {
-	if len(raw) <= limit+2 {
-		return "", false
-	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
 }

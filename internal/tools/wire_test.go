@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -160,9 +161,23 @@ func TestRawCutter(t *testing.T) {
 			`{"type":"resource","resource":{"uri":"file:///x","blob":"MTIzNA==","_meta":{"n":1.0}},"truncated":true,"size_bytes":6}`},
 		{"an unknown block type is kept", `{"type":"hologram","data":"MTIzNDU2"}`, `{"type":"hologram","data":"MTIzNDU2"}`},
 	}
+	t.Run("go-sdk's decoding of a block is used when given", func(t *testing.T) {
+		for block, typed := range map[string]mcp.Content{
+			`{"type":"text","text":"ééééééééé","x":1}`:                           &mcp.TextContent{Text: "ééééééééé"},
+			`{"type":"image","data":"MTIzNDU2","x":1}`:                           &mcp.ImageContent{Data: []byte("123456")},
+			`{"type":"resource","resource":{"uri":"u","blob":"MTIzNDU2"},"x":1}`: &mcp.EmbeddedResource{Resource: &mcp.ResourceContents{URI: "u", Blob: []byte("123456")}},
+		} {
+			want, err := json.Marshal(c.rawBlock(json.RawMessage(block), nil))
+			require.NoError(t, err)
+			got, err := json.Marshal(c.rawBlock(json.RawMessage(block), typed))
+			require.NoError(t, err)
+			assert.JSONEq(t, string(want), string(got))
+			assert.Contains(t, string(got), `"truncated":true`)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := json.Marshal(c.rawBlock(json.RawMessage(tt.block)))
+			got, err := json.Marshal(c.rawBlock(json.RawMessage(tt.block), nil))
 			require.NoError(t, err)
 			assert.JSONEq(t, tt.want, string(got))
 			if tt.block == tt.want {
