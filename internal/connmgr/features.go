@@ -231,6 +231,9 @@ func (m *Manager) ListPromptsWire(ctx context.Context, wire map[string]json.RawM
 // PromptResult is a rendered prompt and its definition.
 type PromptResult struct {
 	Result *mcp.GetPromptResult
+	// Raw is the result as the target sent it over stdio (unknown fields,
+	// _meta, exact numbers), or nil over HTTP.
+	Raw json.RawMessage
 	// Prompt is the definition from prompts/list, or nil if the list could
 	// not be had.
 	Prompt *mcp.Prompt
@@ -273,14 +276,16 @@ func (m *Manager) GetPrompt(ctx context.Context, name string, args map[string]st
 			}
 		}
 		var res *mcp.GetPromptResult
-		err = c.do(ctx, "prompts/get", stats.KindPrompt, timeout, func(ctx context.Context) (err error) {
+		capture := &rawCapture{}
+		err = c.do(context.WithValue(ctx, rawCaptureKey{}, capture), "prompts/get", stats.KindPrompt, timeout, func(ctx context.Context) (err error) {
 			res, err = c.cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: name, Arguments: args})
 			return err
 		})
 		if err != nil {
 			return nil, err
 		}
-		return &PromptResult{Result: res, Prompt: def}, nil
+		raw, _, _ := capture.get()
+		return &PromptResult{Result: res, Raw: raw, Prompt: def}, nil
 	})
 }
 

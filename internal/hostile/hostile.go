@@ -296,7 +296,7 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 				page++
 			}
 			answer(req.ID, toolsPage(behaviour, page, big))
-		case "resources/list", "resources/templates/list", "prompts/list", "resources/read":
+		case "resources/list", "resources/templates/list", "prompts/list", "resources/read", "prompts/get":
 			if behaviour != WireExtras {
 				answer(req.ID, map[string]any{})
 				break
@@ -317,7 +317,8 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 	}
 }
 
-// wireList is WireExtras' answer to a list method or resources/read.
+// wireList is WireExtras' answer to a list method, resources/read or
+// prompts/get.
 func wireList(method string) any {
 	switch method {
 	case "resources/list":
@@ -326,6 +327,8 @@ func wireList(method string) any {
 		return map[string]any{"resourceTemplates": []any{json.RawMessage(WireTemplate)}}
 	case "resources/read":
 		return json.RawMessage(WireReadResult)
+	case "prompts/get":
+		return json.RawMessage(WirePromptResult)
 	}
 	return map[string]any{"prompts": []any{json.RawMessage(WirePrompt)}}
 }

@@ -39,6 +39,12 @@ const (
 	WireContents = `{"uri":"wire://r","mimeType":"text/plain","text":"hi","_meta":{"n":9007199254740993},"x-item":0.10}`
 	// WireReadResult is WireExtras' answer to resources/read.
 	WireReadResult = `{"contents":[` + WireContents + `],"_meta":{"n":9007199254740993},"x-vendor-read":{"cost":0.10}}`
+	// WirePromptMessage is the one message of WirePromptResult.
+	WirePromptMessage = `{"role":"user","content":{"type":"text","text":"hi","_meta":{"n":9007199254740993},"x-block":0.10},` +
+		`"_meta":{"m":1},"x-msg":true}`
+	// WirePromptResult is WireExtras' answer to prompts/get.
+	WirePromptResult = `{"description":"d","messages":[` + WirePromptMessage + `],` +
+		`"_meta":{"n":9007199254740993},"x-vendor-prompt":{"cost":0.10}}`
 	// WireBig is 2^53+1, which a float64 rounds to 2^53.
 	WireBig = "9007199254740993"
 	// WireStructured is the structuredContent of WireCallResult.

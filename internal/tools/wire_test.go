@@ -239,3 +239,23 @@ func TestReadResourceShowsWhatWasSent(t *testing.T) {
 	assert.Contains(t, text, `"n":`+hostile.WireBig)
 	assert.Contains(t, text, `"cost":0.10`)
 }
+
+func TestGetPromptShowsWhatWasSent(t *testing.T) {
+	h := newHost(t, nil)
+	env := h.call("connect", hostileArgs(hostile.WireExtras, nil))
+	require.Equal(t, true, env["success"], "%v", env)
+	env = h.call("get_prompt", map[string]any{"name": "p", "arguments": map[string]any{"a": "x"}})
+	require.Equal(t, true, env["success"], "%v", env)
+	env, text := h.lastRaw()
+	sent := decodeExact(t, hostile.WirePromptResult)
+	msg := decodeExact(t, hostile.WirePromptMessage)
+
+	assert.JSONEq(t, wireJSON(t, sent["_meta"]), wireJSON(t, get(env, "prompt", "meta")), "the result's _meta")
+	assert.JSONEq(t, `{"x-vendor-prompt":{"cost":0.10}}`, wireJSON(t, get(env, "prompt", "other_fields")))
+	assert.JSONEq(t, wireJSON(t, msg["content"]), wireJSON(t, get(env, "prompt", "messages", 0, "content")), "the content block as sent")
+	assert.JSONEq(t, `{"m":1}`, wireJSON(t, get(env, "prompt", "messages", 0, "meta")))
+	assert.JSONEq(t, `{"x-msg":true}`, wireJSON(t, get(env, "prompt", "messages", 0, "other_fields")))
+	assert.Equal(t, "hi", get(env, "prompt", "text"))
+	assert.Contains(t, text, `"n":`+hostile.WireBig)
+	assert.Contains(t, text, `"x-block":0.10`)
+}
