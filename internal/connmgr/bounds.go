@@ -31,6 +31,10 @@ const (
 	// MaxInfoField is how many bytes of each of the target's serverInfo
 	// name, title and version are kept.
 	MaxInfoField = 1 << 10
+	// MaxWireCapabilities is how many bytes of the capabilities are shown
+	// as the target sent them; larger ones are shown as go-sdk decoded
+	// them.
+	MaxWireCapabilities = 64 << 10
 	// maxHeaderValue is how many bytes of a header such as
 	// WWW-Authenticate an error keeps.
 	maxHeaderValue = 1 << 10

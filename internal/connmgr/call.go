@@ -6,6 +6,7 @@ package connmgr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"slices"
@@ -221,14 +222,22 @@ func (c *conn) callTool(ctx context.Context, name string, args map[string]any, t
 	// rejects some token types.
 	params := &mcp.CallToolParams{Name: name, Arguments: args, Meta: mcp.Meta{"progressToken": token}}
 	var res *mcp.CallToolResult
+	capture := &rawCapture{}
 	started := time.Now()
-	err = c.do(ctx, "tools/call", stats.KindTool, timeout, func(ctx context.Context) (err error) {
+	err = c.do(context.WithValue(ctx, rawCaptureKey{}, capture), "tools/call", stats.KindTool, timeout, func(ctx context.Context) (err error) {
 		res, err = c.cs.CallTool(ctx, params)
 		return err
 	})
 	completed := time.Now()
 	if err != nil {
 		return nil, err
+	}
+	raw, _, ok := capture.get()
+	if !ok || len(raw) == 0 {
+		// Not over stdio: go-sdk's decoding is all there is.
+		if raw, err = json.Marshal(res); err != nil {
+			return nil, &ProtocolError{Msg: "encoding the tools/call result again", Err: err}
+		}
 	}
 	if c.stdio == nil {
 		col.settle()
@@ -237,6 +246,7 @@ func (c *conn) callTool(ctx context.Context, name string, args map[string]any, t
 	defer col.mu.Unlock()
 	out := &CallResult{
 		Result:      res,
+		Raw:         raw,
 		Tool:        tool,
 		Progress:    slices.Clone(col.notes.progress),
 		Logs:        slices.Clone(col.notes.logs),

@@ -6,6 +6,7 @@ package connmgr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -202,8 +203,11 @@ func (m *Manager) handshake(ctx context.Context, c *conn, transport mcp.Transpor
 
 	done := make(chan connectResult, 1)
 	start := time.Now()
+	// The initialize answer as sent: go-sdk's InitializeResult drops
+	// unknown capabilities and serverInfo fields.
+	initialized := &rawCapture{}
 	go func() {
-		cs, err := c.client.Connect(c.ctx, transport, &mcp.ClientSessionOptions{ProtocolVersion: version})
+		cs, err := c.client.Connect(context.WithValue(c.ctx, rawCaptureKey{}, initialized), transport, &mcp.ClientSessionOptions{ProtocolVersion: version})
 		done <- connectResult{cs, err}
 	}()
 	timer := time.NewTimer(connectTimeout)
@@ -232,6 +236,9 @@ func (m *Manager) handshake(ctx context.Context, c *conn, transport mcp.Transpor
 	c.cs = r.cs
 	c.connectedAt = time.Now().UTC()
 	c.static = m.describe(c, c.tgt, version)
+	if raw, _, ok := initialized.get(); ok {
+		c.static.describeWire(raw)
+	}
 	if spec.OAuth != nil {
 		oauth := "oauth"
 		c.static.AuthType = &oauth
@@ -342,8 +349,12 @@ func (m *Manager) describe(c *conn, tgt *target, offered string) Info {
 	if res != nil {
 		in.ProtocolVersion = res.ProtocolVersion
 		in.Capabilities = res.Capabilities
+		in.WireCapabilities, _ = json.Marshal(res.Capabilities)
 		if si := res.ServerInfo; si != nil {
 			in.ServerInfo = ServerInfo{Name: textcut.CutNote(si.Name, MaxInfoField), Title: textcut.CutNote(si.Title, MaxInfoField), Version: textcut.CutNote(si.Version, MaxInfoField)}
+			if raw, err := json.Marshal(si); err == nil {
+				in.ServerInfo.setOther(raw)
+			}
 		}
 		// Scrub first, so that no prefix of a secret survives the cut.
 		in.InstructionsBytes = len(res.Instructions)
@@ -372,6 +383,41 @@ func (m *Manager) describe(c *conn, tgt *target, offered string) Info {
 	slices.Sort(in.HeaderNames)
 	in.HeadersProvided = len(in.HeaderNames) > 0
 	return in
+}
+
+// describeWire replaces the capabilities and serverInfo's other fields in
+// in with those of raw, the initialize result as the target sent it.
+func (in *Info) describeWire(raw json.RawMessage) {
+	var res struct {
+		Capabilities json.RawMessage `json:"capabilities"`
+		ServerInfo   json.RawMessage `json:"serverInfo"`
+	}
+	if json.Unmarshal(raw, &res) != nil {
+		return
+	}
+	if len(res.Capabilities) > 0 && len(res.Capabilities) <= MaxWireCapabilities {
+		in.WireCapabilities = res.Capabilities
+	}
+	in.ServerInfo.setOther(res.ServerInfo)
+}
+
+// setOther sets si.Other from raw, a serverInfo as sent.
+func (si *ServerInfo) setOther(raw json.RawMessage) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return
+	}
+	si.Other = nil
+	for k, v := range fields {
+		if k == "name" || k == "title" || k == "version" {
+			continue
+		}
+		if si.Other == nil {
+			si.Other = map[string]any{}
+		}
+		v, _, _ = cutJSON(v, MaxEventData)
+		si.Other[k] = v
+	}
 }
 
 // recoverPanics turns a panic in a handler of the target's requests into a

@@ -2,6 +2,7 @@ package connmgr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -131,46 +132,73 @@ func (m *Manager) send(ctx context.Context, capability, method string, kind stat
 
 // ListResources fetches every page of the target's resources.
 func (m *Manager) ListResources(ctx context.Context) ([]*mcp.Resource, error) {
+	return m.ListResourcesWire(ctx, nil)
+}
+
+// ListResourcesWire is ListResources that also gives wire, when it is not
+// nil, each resource as the target sent it over stdio, by uri (over HTTP
+// wire is left empty).
+func (m *Manager) ListResourcesWire(ctx context.Context, wire map[string]json.RawMessage) ([]*mcp.Resource, error) {
 	return withConn(ctx, m, func(c *conn) ([]*mcp.Resource, error) {
 		if err := c.require("resources", "resources/list"); err != nil {
 			return nil, err
 		}
-		return c.listResources(ctx, 0)
+		return c.listResources(ctx, 0, wire)
 	})
 }
 
-// ListResourceTemplates fetches every page of the target's resource
-// templates.
+// ListResourceTemplates fetches every page of the target's resource templates.
 func (m *Manager) ListResourceTemplates(ctx context.Context) ([]*mcp.ResourceTemplate, error) {
+	return m.ListResourceTemplatesWire(ctx, nil)
+}
+
+// ListResourceTemplatesWire is ListResourceTemplates with wire, by
+// uriTemplate, as in ListResourcesWire.
+func (m *Manager) ListResourceTemplatesWire(ctx context.Context, wire map[string]json.RawMessage) ([]*mcp.ResourceTemplate, error) {
 	return withConn(ctx, m, func(c *conn) ([]*mcp.ResourceTemplate, error) {
 		if err := c.require("resources", "resources/templates/list"); err != nil {
 			return nil, err
 		}
-		return c.listResourceTemplates(ctx, 0)
+		return c.listResourceTemplates(ctx, 0, wire)
 	})
 }
 
 // ReadResource reads one resource. timeout zero means the connection's call
 // timeout.
 func (m *Manager) ReadResource(ctx context.Context, uri string, timeout time.Duration) (*mcp.ReadResourceResult, error) {
-	return withConn(ctx, m, func(c *conn) (*mcp.ReadResourceResult, error) {
+	res, _, err := m.ReadResourceWire(ctx, uri, timeout)
+	return res, err
+}
+
+// ReadResourceWire is ReadResource that also returns the result as the
+// target sent it over stdio (_meta, unknown fields, exact numbers), or nil
+// over HTTP.
+func (m *Manager) ReadResourceWire(ctx context.Context, uri string, timeout time.Duration) (*mcp.ReadResourceResult, json.RawMessage, error) {
+	type read struct {
+		res *mcp.ReadResourceResult
+		raw json.RawMessage
+	}
+	r, err := withConn(ctx, m, func(c *conn) (read, error) {
 		if err := c.require("resources", "resources/read"); err != nil {
-			return nil, err
+			return read{}, err
 		}
 		var res *mcp.ReadResourceResult
-		err := c.do(ctx, "resources/read", stats.KindResource, timeout, func(ctx context.Context) (err error) {
+		capture := &rawCapture{}
+		err := c.do(context.WithValue(ctx, rawCaptureKey{}, capture), "resources/read", stats.KindResource, timeout, func(ctx context.Context) (err error) {
 			res, err = c.cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
 			return err
 		})
+		raw, _, _ := capture.get()
 		// MCP says -32002; go-sdk and others answer -32602 "Resource not
 		// found", which is the newer spec's choice.
 		var rpc *RPCError
 		if errors.As(err, &rpc) && (rpc.Code == codeResourceNotFound ||
 			rpc.Code == jsonrpc.CodeInvalidParams && strings.Contains(strings.ToLower(rpc.Message), "not found")) {
-			return nil, &ResourceNotFoundError{URI: uri, Message: rpc.Message}
+			return read{}, &ResourceNotFoundError{URI: uri, Message: rpc.Message}
 		}
-		return res, err
+		return read{res, raw}, err
 	})
+	return r.res, r.raw, err
 }
 
 // Subscribe asks the target for notifications/resources/updated about uri.
@@ -190,17 +218,26 @@ func (m *Manager) Unsubscribe(ctx context.Context, uri string) error {
 
 // ListPrompts fetches every page of the target's prompts.
 func (m *Manager) ListPrompts(ctx context.Context) ([]*mcp.Prompt, error) {
+	return m.ListPromptsWire(ctx, nil)
+}
+
+// ListPromptsWire is ListPrompts with wire, by name, as in
+// ListResourcesWire.
+func (m *Manager) ListPromptsWire(ctx context.Context, wire map[string]json.RawMessage) ([]*mcp.Prompt, error) {
 	return withConn(ctx, m, func(c *conn) ([]*mcp.Prompt, error) {
 		if err := c.require("prompts", "prompts/list"); err != nil {
 			return nil, err
 		}
-		return c.listPrompts(ctx, 0)
+		return c.listPrompts(ctx, 0, wire)
 	})
 }
 
 // PromptResult is a rendered prompt and its definition.
 type PromptResult struct {
 	Result *mcp.GetPromptResult
+	// Raw is the result as the target sent it over stdio (unknown fields,
+	// _meta, exact numbers), or nil over HTTP.
+	Raw json.RawMessage
 	// Prompt is the definition from prompts/list, or nil if the list could
 	// not be had.
 	Prompt *mcp.Prompt
@@ -214,7 +251,7 @@ func (m *Manager) GetPrompt(ctx context.Context, name string, args map[string]st
 		if err := c.require("prompts", "prompts/get"); err != nil {
 			return nil, err
 		}
-		prompts, err := c.listPrompts(ctx, 0)
+		prompts, err := c.listPrompts(ctx, 0, nil)
 		if err != nil && c.isDead() {
 			return nil, err
 		}
@@ -243,14 +280,16 @@ func (m *Manager) GetPrompt(ctx context.Context, name string, args map[string]st
 			}
 		}
 		var res *mcp.GetPromptResult
-		err = c.do(ctx, "prompts/get", stats.KindPrompt, timeout, func(ctx context.Context) (err error) {
+		capture := &rawCapture{}
+		err = c.do(context.WithValue(ctx, rawCaptureKey{}, capture), "prompts/get", stats.KindPrompt, timeout, func(ctx context.Context) (err error) {
 			res, err = c.cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: name, Arguments: args})
 			return err
 		})
 		if err != nil {
 			return nil, err
 		}
-		return &PromptResult{Result: res, Prompt: def}, nil
+		raw, _, _ := capture.get()
+		return &PromptResult{Result: res, Raw: raw, Prompt: def}, nil
 	})
 }
 

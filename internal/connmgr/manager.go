@@ -306,7 +306,11 @@ func (m *Manager) Status() StatusReport {
 
 // ToolList is the target's complete tool list.
 type ToolList struct {
-	Tools      []*mcp.Tool
+	Tools []*mcp.Tool
+	// Wire holds each tool as the target sent it over stdio (icons,
+	// execution, _meta, unknown fields, schemas byte for byte), by name;
+	// over HTTP it is empty.
+	Wire       map[string]json.RawMessage
 	ServerInfo ServerInfo
 	ServerURL  string
 }
@@ -317,11 +321,12 @@ func (m *Manager) ListTools(ctx context.Context) (*ToolList, error) {
 	if err != nil {
 		return nil, err
 	}
-	tools, err := c.listTools(ctx, 0)
+	wire := map[string]json.RawMessage{}
+	tools, err := c.listTools(ctx, 0, wire)
 	if err != nil {
 		return nil, err
 	}
-	return &ToolList{Tools: tools, ServerInfo: c.static.ServerInfo, ServerURL: c.static.ServerURL}, nil
+	return &ToolList{Tools: tools, Wire: wire, ServerInfo: c.static.ServerInfo, ServerURL: c.static.ServerURL}, nil
 }
 
 // CallTool calls a tool on the target. timeout zero means the connection's

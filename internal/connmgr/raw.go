@@ -132,7 +132,9 @@ func (r *rawCapture) set(resp *jsonrpc.Response) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.done = true
-	r.result = append(json.RawMessage(nil), resp.Result...)
+	// No copy: the decoded message owns its Result, which go-sdk only
+	// reads (a 20 MB result is not held twice).
+	r.result = resp.Result
 	var werr *jsonrpc.Error
 	if errors.As(resp.Error, &werr) {
 		r.err = werr

@@ -108,6 +108,10 @@ type ServerInfo struct {
 	Name    string `json:"name"`
 	Title   string `json:"title,omitempty"`
 	Version string `json:"version"`
+	// Other holds serverInfo's other fields as the target sent them
+	// (icons, websiteUrl, unknown ones), each cut at MaxEventData bytes
+	// (see cutJSON).
+	Other map[string]any `json:"other_fields,omitempty" jsonschema:"serverInfo's fields besides name, title and version (icons, websiteUrl, unknown ones) as the target sent them; one over 16 KiB is cut to a string holding the start of its JSON text"`
 }
 
 // ProcessInfo describes a stdio target's process. Environment values are
@@ -121,15 +125,22 @@ type ProcessInfo struct {
 
 // Info describes the current connection. Every string in it is redacted.
 type Info struct {
-	ID              string                  `json:"id"`
-	ServerURL       string                  `json:"server_url"`
-	Transport       string                  `json:"transport"`
-	Status          Status                  `json:"status"`
-	ConnectedAt     time.Time               `json:"connected_at"`
-	ServerInfo      ServerInfo              `json:"server_info"`
-	ProtocolVersion string                  `json:"protocol_version"`
-	Capabilities    *mcp.ServerCapabilities `json:"capabilities"`
-	Instructions    string                  `json:"instructions"`
+	ID              string     `json:"id"`
+	ServerURL       string     `json:"server_url"`
+	Transport       string     `json:"transport"`
+	Status          Status     `json:"status"`
+	ConnectedAt     time.Time  `json:"connected_at"`
+	ServerInfo      ServerInfo `json:"server_info"`
+	ProtocolVersion string     `json:"protocol_version"`
+	// Capabilities are the capabilities as go-sdk decoded them, for the
+	// code; WireCapabilities are what is shown.
+	Capabilities *mcp.ServerCapabilities `json:"-"`
+	// WireCapabilities are the capabilities as the target sent them over
+	// stdio (unknown keys, tasks, extensions, exact numbers), or
+	// Capabilities encoded again over HTTP or when they are over
+	// MaxWireCapabilities bytes.
+	WireCapabilities json.RawMessage `json:"capabilities" jsonschema:"the capabilities as the target declared them"`
+	Instructions     string          `json:"instructions"`
 	// InstructionsBytes is the size of the instructions as sent, before
 	// any cut.
 	InstructionsBytes int            `json:"instructions_bytes"`
@@ -231,6 +242,10 @@ type LogEntry struct {
 type CallResult struct {
 	// Result is the target's answer, as decoded by go-sdk.
 	Result *mcp.CallToolResult
+	// Raw is the result as the target sent it over stdio: unknown fields
+	// and numbers' exact text included. Over HTTP it is Result encoded
+	// again.
+	Raw json.RawMessage
 	// Tool is the tool's definition from the target's tools/list, or nil if
 	// the list could not be fetched.
 	Tool *mcp.Tool

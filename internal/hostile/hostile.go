@@ -111,6 +111,12 @@ const (
 	// with an environment of only Behaviour, so nothing it inherited marks
 	// it; writes "daemon pid N" to stderr, and serves.
 	SetsidChild = "setsid-child"
+	// WireExtras sends what go-sdk's structs drop or round, as the
+	// constants in wire.go hold it: capabilities and serverInfo with
+	// unknown keys, a tool with icons, execution, _meta, x-vendor and JSON
+	// Schema 2020-12 keywords, and a tools/call result with integers past
+	// 2^53, unknown fields and _meta.
+	WireExtras = "wire-extras"
 	// Stragglers starts a child in its own process group and a setsid
 	// daemon (with the environment it inherited), writes "member pid N" and "daemon pid N" to stderr, and
 	// serves.
@@ -270,6 +276,10 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 				"capabilities":    map[string]any{"tools": map[string]any{}, "logging": map[string]any{}},
 				"serverInfo":      info,
 			}
+			if behaviour == WireExtras {
+				result["capabilities"] = json.RawMessage(WireCapabilities)
+				result["serverInfo"] = json.RawMessage(WireServerInfo)
+			}
 			if behaviour == LongStrings {
 				info["name"] = strings.Repeat("n", big)
 				info["title"] = strings.Repeat("t", big)
@@ -286,6 +296,12 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 				page++
 			}
 			answer(req.ID, toolsPage(behaviour, page, big))
+		case "resources/list", "resources/templates/list", "prompts/list", "resources/read", "prompts/get":
+			if behaviour != WireExtras {
+				answer(req.ID, map[string]any{})
+				break
+			}
+			answer(req.ID, wireList(req.Method))
 		case "tools/call":
 			if behaviour == CloseStdoutOnCall {
 				closeStdout()
@@ -299,6 +315,22 @@ func Main(behaviour string, in io.Reader, stdout io.Writer) {
 			answer(req.ID, map[string]any{})
 		}
 	}
+}
+
+// wireList is WireExtras' answer to a list method, resources/read or
+// prompts/get.
+func wireList(method string) any {
+	switch method {
+	case "resources/list":
+		return map[string]any{"resources": []any{json.RawMessage(WireResource)}}
+	case "resources/templates/list":
+		return map[string]any{"resourceTemplates": []any{json.RawMessage(WireTemplate)}}
+	case "resources/read":
+		return json.RawMessage(WireReadResult)
+	case "prompts/get":
+		return json.RawMessage(WirePromptResult)
+	}
+	return map[string]any{"prompts": []any{json.RawMessage(WirePrompt)}}
 }
 
 // toolsPage is behaviour's answer to tools/list; page counts HugePages'
@@ -333,6 +365,8 @@ func toolsPage(behaviour string, page, big int) map[string]any {
 			"where": map[string]any{"type": "object", "x-mcp-header": "X-Where"},
 		}}
 		return map[string]any{"tools": []any{tool("fine"), odd}}
+	case WireExtras:
+		return map[string]any{"tools": []any{json.RawMessage(WireTool)}}
 	case BadAnnotations:
 		odd := tool("odd")
 		odd["annotations"] = map[string]any{"readOnlyHint": "yes"}
@@ -389,6 +423,8 @@ func call(behaviour string, id json.RawMessage, token any, big int, w *bufio.Wri
 		send(map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{"code": -32099, "message": "backend down"}})
 	case AnswerThenExit:
 		answer(id, text(strings.Repeat("z", big)))
+	case WireExtras:
+		answer(id, json.RawMessage(WireCallResult))
 	default:
 		answer(id, text("ok"))
 	}

@@ -3,6 +3,7 @@ package tools
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 
@@ -20,14 +21,6 @@ import (
 // block never costs more than its cut copy.
 type cutter struct {
 	maxText, maxBinary int
-}
-
-func (c cutter) blocks(content []mcp.Content) []any {
-	out := make([]any, 0, len(content))
-	for _, b := range content {
-		out = append(out, c.block(b))
-	}
-	return out
 }
 
 func (c cutter) block(b mcp.Content) any {
@@ -83,24 +76,31 @@ func (c cutter) block(b mcp.Content) any {
 // joinText joins the text blocks with newlines, cut at maxText. It returns
 // the joined text, the size it would have uncut, and whether it was cut.
 func (c cutter) joinText(content []mcp.Content) (string, int, bool) {
+	return c.join(func(yield func(string) bool) {
+		for _, blk := range content {
+			if t, ok := blk.(*mcp.TextContent); ok && !yield(t.Text) {
+				return
+			}
+		}
+	})
+}
+
+// join joins texts with newlines, cut at maxText (see joinText).
+func (c cutter) join(texts iter.Seq[string]) (string, int, bool) {
 	var (
 		b    strings.Builder
 		size int
 	)
-	for _, blk := range content {
-		t, ok := blk.(*mcp.TextContent)
-		if !ok {
-			continue
-		}
+	for t := range texts {
 		if size > 0 {
 			size++
 			if b.Len() < c.maxText {
 				b.WriteByte('\n')
 			}
 		}
-		size += len(t.Text)
+		size += len(t)
 		if room := c.maxText - b.Len(); room > 0 {
-			b.WriteString(textcut.Cut(t.Text, room))
+			b.WriteString(textcut.Cut(t, room))
 		}
 	}
 	return b.String(), size, size > b.Len()

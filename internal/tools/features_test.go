@@ -555,7 +555,7 @@ func TestResourceItemsAreCut(t *testing.T) {
 		{URI: "x://blob", MIMEType: "application/octet-stream", Blob: big},
 		{URI: "x://text", Text: "0123456789abcdef"},
 		{URI: "x://empty"},
-	})
+	}, nil)
 	require.Len(t, items, 3)
 
 	blob := items[0]

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -33,7 +34,12 @@ type PromptSummary struct {
 	Title       string           `json:"title,omitempty"`
 	Description string           `json:"description,omitempty"`
 	Arguments   []PromptArgument `json:"arguments" jsonschema:"the prompt's arguments; every value passed to get_prompt is a string"`
+	wireExtras
 }
+
+// promptFields are the fields of a prompt that PromptSummary shows in
+// their own places.
+var promptFields = []string{"name", "title", "description", "arguments", "icons", "_meta"}
 
 // PromptArgument is an argument of a prompt. Required is always shown,
 // false when the target left it out.
@@ -65,8 +71,9 @@ Use it before get_prompt, to see which arguments to pass. Example: {"filter": "r
 
 func (h *handlers) listPrompts(ctx context.Context, _ *mcp.CallToolRequest, in *ListPromptsInput) *ListPromptsOutput {
 	out := &ListPromptsOutput{}
-	list, err := h.mgr.ListPrompts(ctx)
-	l, ok := promptLister.list(&out.Result, list, err, in.Filter, h.serverInfo())
+	wire := map[string]json.RawMessage{}
+	list, err := h.mgr.ListPromptsWire(ctx, wire)
+	l, ok := promptLister.list(&out.Result, list, wire, err, in.Filter, h.serverInfo())
 	if ok {
 		out.Prompts, out.Metadata.TotalPrompts, out.Metadata.ReturnedPrompts = l.items, l.total, l.returned
 		out.Metadata.ListedServer = l.server
@@ -77,8 +84,10 @@ func (h *handlers) listPrompts(ctx context.Context, _ *mcp.CallToolRequest, in *
 var promptLister = lister[*mcp.Prompt, PromptSummary]{
 	one: "prompt", many: "prompts",
 	fields: func(p *mcp.Prompt) []string { return []string{p.Name, p.Title, p.Description} },
-	summary: func(p *mcp.Prompt) PromptSummary {
-		s := PromptSummary{Name: p.Name, Title: p.Title, Description: p.Description, Arguments: []PromptArgument{}}
+	key:    func(p *mcp.Prompt) string { return p.Name },
+	summary: func(p *mcp.Prompt, raw json.RawMessage) PromptSummary {
+		f, other := wireFields(raw, p, promptFields)
+		s := PromptSummary{Name: p.Name, Title: p.Title, Description: p.Description, Arguments: []PromptArgument{}, wireExtras: extras(f, other)}
 		for _, a := range p.Arguments {
 			if a != nil {
 				s.Arguments = append(s.Arguments, PromptArgument{Name: a.Name, Title: a.Title, Description: a.Description, Required: a.Required})
@@ -108,7 +117,8 @@ type RenderedPrompt struct {
 	Arguments   map[string]string `json:"arguments" jsonschema:"the arguments sent; values of secret-looking names are shown as ***"`
 	Description string            `json:"description,omitempty" jsonschema:"the description the target returned with the messages"`
 	Messages    []PromptMessage   `json:"messages"`
-	Text        string            `json:"text" jsonschema:"the text of all text messages joined by newlines"`
+	wireParts
+	Text string `json:"text" jsonschema:"the text of all text messages joined by newlines"`
 	// TextTruncated and TextSizeBytes say that Text was cut, and from what.
 	TextTruncated bool `json:"text_truncated,omitempty" jsonschema:"true when text was cut at the size limit"`
 	TextSizeBytes int  `json:"text_size_bytes,omitempty" jsonschema:"the size of text before it was cut"`
@@ -117,8 +127,17 @@ type RenderedPrompt struct {
 // PromptMessage is one message of a rendered prompt.
 type PromptMessage struct {
 	Role    string `json:"role" jsonschema:"user or assistant"`
-	Content any    `json:"content" jsonschema:"the content block in wire form (text, image, audio, resource or resource_link); text over the size limit and binary data over 64 KiB are cut, with truncated: true and size_bytes"`
+	Content any    `json:"content" jsonschema:"the content block as the target sent it (text, image, audio, resource or resource_link; unknown fields and exact numbers kept); text over the size limit and binary data over 64 KiB are cut, with truncated: true and size_bytes"`
+	wireParts
 }
+
+// promptResultFields and promptMessageFields are the fields of a
+// prompts/get result and of one of its messages that are shown in their own
+// places.
+var (
+	promptResultFields  = []string{"description", "messages", "_meta"}
+	promptMessageFields = []string{"role", "content", "_meta"}
+)
 
 func (o *GetPromptOutput) metadata() *Metadata { return &o.Metadata.Metadata }
 
@@ -165,7 +184,7 @@ func (h *handlers) getPrompt(ctx context.Context, req *mcp.CallToolRequest, in *
 		return out
 	}
 	took := formatMS(d)
-	out.Prompt = h.renderedPrompt(in.Name, args, res.Result)
+	out.Prompt = h.renderedPrompt(in.Name, args, res.Result, res.Raw)
 	out.Success = true
 	n := len(out.Prompt.Messages)
 	out.Message = fmt.Sprintf("Rendered prompt %s in %s: %d %s.", in.Name, took, n, plural(n, "message", "messages"))
@@ -173,11 +192,16 @@ func (h *handlers) getPrompt(ctx context.Context, req *mcp.CallToolRequest, in *
 	return out
 }
 
-func (h *handlers) renderedPrompt(name string, args map[string]string, r *mcp.GetPromptResult) *RenderedPrompt {
+// renderedPrompt shows r, whose wire form raw is (nil over HTTP).
+func (h *handlers) renderedPrompt(name string, args map[string]string, r *mcp.GetPromptResult, raw json.RawMessage) *RenderedPrompt {
 	if r == nil {
 		r = &mcp.GetPromptResult{}
 	}
-	p := &RenderedPrompt{Name: name, Arguments: map[string]string{}, Description: r.Description, Messages: []PromptMessage{}}
+	p := &RenderedPrompt{Name: name, Arguments: map[string]string{}, Description: r.Description, Messages: []PromptMessage{},
+		wireParts: partsOf(raw, r.Meta, promptResultFields)}
+	f, _ := objectFields(raw)
+	var sent []rawRef
+	_ = json.Unmarshal(f["messages"], &sent)
 	for k, v := range args {
 		if redact.IsSecretName(k) {
 			v = redact.Mask
@@ -186,11 +210,19 @@ func (h *handlers) renderedPrompt(name string, args map[string]string, r *mcp.Ge
 	}
 	cut := cutter{maxText: h.maxText, maxBinary: maxBinaryBytes}
 	var content []mcp.Content
-	for _, m := range r.Messages {
+	for i, m := range r.Messages {
 		if m == nil {
 			continue
 		}
-		p.Messages = append(p.Messages, PromptMessage{Role: string(m.Role), Content: cut.block(m.Content)})
+		msg := PromptMessage{Role: string(m.Role)}
+		if i < len(sent) {
+			mf, _ := objectFields(json.RawMessage(sent[i]))
+			msg.Content = cut.rawBlock(mf["content"], m.Content)
+			msg.wireParts = partsOf(json.RawMessage(sent[i]), nil, promptMessageFields)
+		} else {
+			msg.Content = cut.block(m.Content)
+		}
+		p.Messages = append(p.Messages, msg)
 		content = append(content, m.Content)
 	}
 	p.Text, p.TextSizeBytes, p.TextTruncated = cut.joinText(content)

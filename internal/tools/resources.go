@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -37,7 +38,29 @@ type ResourceSummary struct {
 	MIMEType    string `json:"mime_type,omitempty"`
 	Size        int64  `json:"size,omitempty" jsonschema:"the size in bytes the target declared, if it did"`
 	Annotations any    `json:"annotations,omitempty" jsonschema:"the resource's annotations as the target declared them"`
+	wireExtras
 }
+
+// wireExtras are the parts of a listed resource, template or prompt that
+// go-sdk's structs drop or reshape, as the target sent them.
+type wireExtras struct {
+	Icons       any            `json:"icons,omitempty" jsonschema:"the item's icons as sent"`
+	Meta        any            `json:"meta,omitempty" jsonschema:"the item's _meta as sent"`
+	OtherFields map[string]any `json:"other_fields,omitempty" jsonschema:"fields of the item that MCP does not define, as sent, keyed by their wire names"`
+}
+
+// extras are the wireExtras of f, an item's fields, other being those not
+// shown in their own places.
+func extras(f map[string]json.RawMessage, other map[string]any) wireExtras {
+	return wireExtras{Icons: wireValue(f["icons"]), Meta: wireValue(f["_meta"]), OtherFields: other}
+}
+
+// resourceFields and templateFields are the fields of a resource and a
+// template that their summaries show in their own places.
+var (
+	resourceFields = []string{"uri", "name", "title", "description", "mimeType", "size", "annotations", "icons", "_meta"}
+	templateFields = []string{"uriTemplate", "name", "title", "description", "mimeType", "annotations", "icons", "_meta"}
+)
 
 // ListResourcesMetadata is list_resources' metadata.
 type ListResourcesMetadata struct {
@@ -60,8 +83,9 @@ Use it to see what read_resource can read. Example: {"filter": "config"} keeps r
 
 func (h *handlers) listResources(ctx context.Context, _ *mcp.CallToolRequest, in *ListResourcesInput) *ListResourcesOutput {
 	out := &ListResourcesOutput{}
-	list, err := h.mgr.ListResources(ctx)
-	l, ok := resourceLister.list(&out.Result, list, err, in.Filter, h.serverInfo())
+	wire := map[string]json.RawMessage{}
+	list, err := h.mgr.ListResourcesWire(ctx, wire)
+	l, ok := resourceLister.list(&out.Result, list, wire, err, in.Filter, h.serverInfo())
 	if ok {
 		out.Resources, out.Metadata.TotalResources, out.Metadata.ReturnedResources = l.items, l.total, l.returned
 		out.Metadata.ListedServer = l.server
@@ -72,12 +96,11 @@ func (h *handlers) listResources(ctx context.Context, _ *mcp.CallToolRequest, in
 var resourceLister = lister[*mcp.Resource, ResourceSummary]{
 	one: "resource", many: "resources",
 	fields: func(r *mcp.Resource) []string { return []string{r.URI, r.Name, r.Title, r.Description} },
-	summary: func(r *mcp.Resource) ResourceSummary {
-		s := ResourceSummary{URI: r.URI, Name: r.Name, Title: r.Title, Description: r.Description, MIMEType: r.MIMEType, Size: r.Size}
-		if r.Annotations != nil {
-			s.Annotations = r.Annotations
-		}
-		return s
+	key:    func(r *mcp.Resource) string { return r.URI },
+	summary: func(r *mcp.Resource, raw json.RawMessage) ResourceSummary {
+		f, other := wireFields(raw, r, resourceFields)
+		return ResourceSummary{URI: r.URI, Name: r.Name, Title: r.Title, Description: r.Description, MIMEType: r.MIMEType, Size: r.Size,
+			Annotations: wireValue(f["annotations"]), wireExtras: extras(f, other)}
 	},
 }
 
@@ -109,6 +132,7 @@ type ResourceTemplateSummary struct {
 	Description string `json:"description,omitempty"`
 	MIMEType    string `json:"mime_type,omitempty"`
 	Annotations any    `json:"annotations,omitempty" jsonschema:"the template's annotations as the target declared them"`
+	wireExtras
 }
 
 func (o *ListResourceTemplatesOutput) metadata() *Metadata { return &o.Metadata.Metadata }
@@ -124,8 +148,9 @@ Use it to learn which URIs read_resource can read beyond the fixed ones of list_
 
 func (h *handlers) listResourceTemplates(ctx context.Context, _ *mcp.CallToolRequest, in *ListResourceTemplatesInput) *ListResourceTemplatesOutput {
 	out := &ListResourceTemplatesOutput{}
-	list, err := h.mgr.ListResourceTemplates(ctx)
-	l, ok := templateLister.list(&out.Result, list, err, in.Filter, h.serverInfo())
+	wire := map[string]json.RawMessage{}
+	list, err := h.mgr.ListResourceTemplatesWire(ctx, wire)
+	l, ok := templateLister.list(&out.Result, list, wire, err, in.Filter, h.serverInfo())
 	if ok {
 		out.ResourceTemplates, out.Metadata.TotalTemplates, out.Metadata.ReturnedTemplates = l.items, l.total, l.returned
 		out.Metadata.ListedServer = l.server
@@ -136,12 +161,11 @@ func (h *handlers) listResourceTemplates(ctx context.Context, _ *mcp.CallToolReq
 var templateLister = lister[*mcp.ResourceTemplate, ResourceTemplateSummary]{
 	one: "resource template", many: "resource templates",
 	fields: func(t *mcp.ResourceTemplate) []string { return []string{t.URITemplate, t.Name, t.Title, t.Description} },
-	summary: func(t *mcp.ResourceTemplate) ResourceTemplateSummary {
-		s := ResourceTemplateSummary{URITemplate: t.URITemplate, Name: t.Name, Title: t.Title, Description: t.Description, MIMEType: t.MIMEType}
-		if t.Annotations != nil {
-			s.Annotations = t.Annotations
-		}
-		return s
+	key:    func(t *mcp.ResourceTemplate) string { return t.URITemplate },
+	summary: func(t *mcp.ResourceTemplate, raw json.RawMessage) ResourceTemplateSummary {
+		f, other := wireFields(raw, t, templateFields)
+		return ResourceTemplateSummary{URITemplate: t.URITemplate, Name: t.Name, Title: t.Title, Description: t.Description, MIMEType: t.MIMEType,
+			Annotations: wireValue(f["annotations"]), wireExtras: extras(f, other)}
 	},
 }
 
@@ -156,8 +180,37 @@ type ReadResourceOutput struct {
 	Result
 	URI      string         `json:"uri,omitempty" jsonschema:"the URI that was read"`
 	Contents []ResourceItem `json:"contents,omitzero" jsonschema:"every content item the target returned"`
-	Metadata ConnMetadata   `json:"metadata"`
+	wireParts
+	Metadata ConnMetadata `json:"metadata"`
 }
+
+// wireParts are the _meta and the fields MCP does not define of a result
+// or an item in it, as the target sent them.
+type wireParts struct {
+	Meta        any            `json:"meta,omitempty" jsonschema:"its _meta as sent"`
+	OtherFields map[string]any `json:"other_fields,omitempty" jsonschema:"its fields that MCP does not define, as sent, keyed by their wire names"`
+}
+
+// partsOf are the wireParts of raw, known being the fields shown elsewhere;
+// when raw is nil (over HTTP), the _meta go-sdk decoded. The typed value is
+// not encoded again to find them: it may hold a 20 MB blob.
+func partsOf(raw json.RawMessage, meta mcp.Meta, known []string) wireParts {
+	if raw == nil {
+		if len(meta) == 0 {
+			return wireParts{}
+		}
+		return wireParts{Meta: meta}
+	}
+	f, _ := objectFields(raw)
+	return wireParts{Meta: wireValue(f["_meta"]), OtherFields: otherFields(f, known)}
+}
+
+// readResultFields and contentsFields are the fields of a resources/read
+// result and of one of its contents that are shown in their own places.
+var (
+	readResultFields = []string{"contents", "_meta"}
+	contentsFields   = []string{"uri", "mimeType", "text", "blob", "_meta"}
+)
 
 // ResourceItem is one content item of a resource: text, or a binary blob.
 type ResourceItem struct {
@@ -170,6 +223,7 @@ type ResourceItem struct {
 	Truncated *bool  `json:"truncated,omitempty" jsonschema:"always set for blobs; true when blob or text was cut"`
 	SHA256    string `json:"sha256,omitempty" jsonschema:"hex SHA-256 of the whole decoded blob, uncut"`
 	Note      string `json:"note,omitempty" jsonschema:"what was cut and why"`
+	wireParts
 }
 
 func (o *ReadResourceOutput) metadata() *Metadata { return &o.Metadata.Metadata }
@@ -209,14 +263,20 @@ func (h *handlers) readResource(ctx context.Context, req *mcp.CallToolRequest, i
 		}
 		return e
 	}
-	res, d, ok := send(ctx, h, req, &out.Result, "Reading resource "+in.URI, explain, func() (*mcp.ReadResourceResult, error) {
-		return h.mgr.ReadResource(ctx, in.URI, timeout)
+	var raw json.RawMessage
+	res, d, ok := send(ctx, h, req, &out.Result, "Reading resource "+in.URI, explain, func() (res *mcp.ReadResourceResult, err error) {
+		res, raw, err = h.mgr.ReadResourceWire(ctx, in.URI, timeout)
+		return res, err
 	})
 	if !ok {
 		return out
 	}
 	took := formatMS(d)
-	out.Contents = h.resourceItems(res.Contents)
+	out.wireParts = partsOf(raw, res.Meta, readResultFields)
+	f, _ := objectFields(raw)
+	var rawContents []rawRef
+	_ = json.Unmarshal(f["contents"], &rawContents)
+	out.Contents = h.resourceItems(res.Contents, rawContents)
 	out.Success = true
 	out.Message = fmt.Sprintf("Read %s in %s: %s.", in.URI, took, describeItems(out.Contents))
 	h.notify(ctx, req, "info", "Read resource %s in %s", in.URI, took)
@@ -247,13 +307,20 @@ func (h *handlers) similarURIs(ctx context.Context, uri string, e *ErrorInfo) {
 
 // resourceItems shapes a resource's contents, cutting text past maxText and
 // blobs past maxBinaryBytes.
-func (h *handlers) resourceItems(contents []*mcp.ResourceContents) []ResourceItem {
+//
+// raw are the contents as the target sent them, in the same order (empty
+// over HTTP).
+func (h *handlers) resourceItems(contents []*mcp.ResourceContents, raw []rawRef) []ResourceItem {
 	items := make([]ResourceItem, 0, len(contents))
-	for _, c := range contents {
+	for i, c := range contents {
 		if c == nil {
 			continue
 		}
-		it := ResourceItem{URI: c.URI, MIMEType: c.MIMEType}
+		var sent json.RawMessage
+		if i < len(raw) {
+			sent = json.RawMessage(raw[i])
+		}
+		it := ResourceItem{URI: c.URI, MIMEType: c.MIMEType, wireParts: partsOf(sent, c.Meta, contentsFields)}
 		if c.Blob != nil {
 			sum := sha256.Sum256(c.Blob)
 			size, cut := len(c.Blob), len(c.Blob) > maxBinaryBytes

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -53,8 +54,12 @@ type lister[T, S any] struct {
 	pluralFiltered bool
 	// fields are what a filter is matched against.
 	fields func(T) []string
-	// summary is an item as the tool shows it.
-	summary func(T) S
+	// key is the field that names an item on the wire (surface.Kind's
+	// ItemKey): the key of its entry in the wire map list is given.
+	key func(T) string
+	// summary is an item as the tool shows it, from raw, the item as the
+	// target sent it (nil when that was not had: see wireFields).
+	summary func(it T, raw json.RawMessage) S
 }
 
 // listing is a list tool's answer.
@@ -74,7 +79,10 @@ type ListedServer struct {
 // when they could not be had (ok is then false): the summaries of the
 // items that match filter, their counts, and the target's name and version
 // from si. It sets r's success and message.
-func (l lister[T, S]) list(r *Result, items []T, err error, filter string, si connmgr.ServerInfo) (_ listing[S], ok bool) {
+//
+// wire holds the items as the target sent them, by key (nil or empty over
+// HTTP).
+func (l lister[T, S]) list(r *Result, items []T, wire map[string]json.RawMessage, err error, filter string, si connmgr.ServerInfo) (_ listing[S], ok bool) {
 	if err != nil {
 		r.fail(classify(err, errtype.Request))
 		return listing[S]{}, false
@@ -82,7 +90,7 @@ func (l lister[T, S]) list(r *Result, items []T, err error, filter string, si co
 	out := listing[S]{items: []S{}, server: ListedServer{si.Name, si.Version}}
 	for _, it := range items {
 		if matches(filter, l.fields(it)...) {
-			out.items = append(out.items, l.summary(it))
+			out.items = append(out.items, l.summary(it, wire[l.key(it)]))
 		}
 	}
 	total, returned := len(items), len(out.items)

@@ -31,14 +31,37 @@ type ListToolsOutput struct {
 	Metadata ListToolsMetadata `json:"metadata"`
 }
 
-// ToolSummary is one of the target's tools, in wire form.
+// ToolSummary is one of the target's tools, its parts as the target sent
+// them.
 type ToolSummary struct {
-	Name         string `json:"name"`
-	Title        string `json:"title,omitempty"`
-	Description  string `json:"description,omitempty"`
-	InputSchema  any    `json:"input_schema,omitempty" jsonschema:"the tool's inputSchema as the target declared it"`
-	OutputSchema any    `json:"output_schema,omitempty" jsonschema:"the tool's outputSchema as the target declared it"`
-	Annotations  any    `json:"annotations,omitempty" jsonschema:"the tool's annotations as the target declared them"`
+	Name         string         `json:"name"`
+	Title        string         `json:"title,omitempty"`
+	Description  string         `json:"description,omitempty"`
+	InputSchema  any            `json:"input_schema,omitempty" jsonschema:"the tool's inputSchema as sent (every JSON Schema keyword kept)"`
+	OutputSchema any            `json:"output_schema,omitempty" jsonschema:"the tool's outputSchema as sent"`
+	Annotations  any            `json:"annotations,omitempty" jsonschema:"the tool's annotations as sent"`
+	Icons        any            `json:"icons,omitempty" jsonschema:"the tool's icons as sent"`
+	Execution    any            `json:"execution,omitempty" jsonschema:"the tool's execution (taskSupport) as sent"`
+	Meta         any            `json:"meta,omitempty" jsonschema:"the tool's _meta as sent"`
+	OtherFields  map[string]any `json:"other_fields,omitempty" jsonschema:"fields of the tool that MCP does not define, as sent, keyed by their wire names"`
+}
+
+// toolFields are the fields of a tool that ToolSummary shows in their own
+// places.
+var toolFields = []string{"name", "title", "description", "inputSchema", "outputSchema", "annotations", "icons", "execution", "_meta"}
+
+// toolSummary shows t from raw, the tool as the target sent it (nil: as
+// go-sdk decoded it), with or without its schemas.
+func toolSummary(t *mcp.Tool, raw json.RawMessage, schemas bool) ToolSummary {
+	f, other := wireFields(raw, t, toolFields)
+	s := ToolSummary{Name: t.Name, Title: t.Title, Description: t.Description,
+		Annotations: wireValue(f["annotations"]), Icons: wireValue(f["icons"]),
+		Execution: wireValue(f["execution"]), Meta: wireValue(f["_meta"]),
+		OtherFields: other}
+	if schemas {
+		s.InputSchema, s.OutputSchema = wireValue(f["inputSchema"]), wireValue(f["outputSchema"])
+	}
+	return s
 }
 
 // ListToolsMetadata is list_tools' metadata.
@@ -69,19 +92,11 @@ func (h *handlers) listTools(ctx context.Context, _ *mcp.CallToolRequest, in *Li
 	schemas := in.IncludeSchemas == nil || *in.IncludeSchemas
 	tools := lister[*mcp.Tool, ToolSummary]{
 		one: "tool", many: "tools", pluralFiltered: true,
-		fields: func(t *mcp.Tool) []string { return []string{t.Name, t.Title, t.Description} },
-		summary: func(t *mcp.Tool) ToolSummary {
-			s := ToolSummary{Name: t.Name, Title: t.Title, Description: t.Description}
-			if t.Annotations != nil {
-				s.Annotations = t.Annotations
-			}
-			if schemas {
-				s.InputSchema, s.OutputSchema = t.InputSchema, t.OutputSchema
-			}
-			return s
-		},
+		fields:  func(t *mcp.Tool) []string { return []string{t.Name, t.Title, t.Description} },
+		key:     func(t *mcp.Tool) string { return t.Name },
+		summary: func(t *mcp.Tool, raw json.RawMessage) ToolSummary { return toolSummary(t, raw, schemas) },
 	}
-	l, ok := tools.list(&out.Result, list.Tools, err, in.Filter, list.ServerInfo)
+	l, ok := tools.list(&out.Result, list.Tools, list.Wire, err, in.Filter, list.ServerInfo)
 	if ok {
 		out.Tools, out.Metadata.TotalTools, out.Metadata.ReturnedTools = l.items, l.total, l.returned
 		out.Metadata.ListedServer = l.server
@@ -108,12 +123,14 @@ type ToolCall struct {
 	ToolName  string `json:"tool_name"`
 	Arguments any    `json:"arguments" jsonschema:"the arguments sent; values of secret-looking names are shown as ***"`
 	IsError   bool   `json:"is_error" jsonschema:"the target's isError"`
-	Content   []any  `json:"content" jsonschema:"every content block in wire form; text over the size limit and binary data over 64 KiB are cut, with truncated: true and size_bytes"`
+	Content   []any  `json:"content" jsonschema:"every content block as sent (unknown fields and exact numbers kept); text over the size limit and binary data over 64 KiB are cut, with truncated: true and size_bytes"`
 	Text      string `json:"text" jsonschema:"all text blocks joined by newlines"`
 	// TextTruncated and TextSizeBytes say that Text was cut, and from what.
 	TextTruncated     bool               `json:"text_truncated,omitempty" jsonschema:"true when text was cut at the size limit"`
 	TextSizeBytes     int                `json:"text_size_bytes,omitempty" jsonschema:"the size of text before it was cut"`
-	StructuredContent any                `json:"structured_content" jsonschema:"the target's structuredContent, or null"`
+	StructuredContent any                `json:"structured_content" jsonschema:"the target's structuredContent as sent (numbers exact), or null"`
+	Meta              any                `json:"meta,omitempty" jsonschema:"the result's _meta as sent"`
+	OtherFields       map[string]any     `json:"other_fields,omitempty" jsonschema:"fields of the result that MCP does not define, as sent, keyed by their wire names"`
 	OutputSchemaCheck schemacheck.Result `json:"output_schema_check"`
 	Progress          []ProgressLog      `json:"progress" jsonschema:"progress notifications received during the call, the newest 100; a message over 1 KiB is cut, with message_size_bytes"`
 	ProgressDropped   int                `json:"progress_dropped,omitempty" jsonschema:"how many older progress notifications were left out"`
@@ -279,11 +296,15 @@ func (h *handlers) toolCall(name string, args map[string]any, res *connmgr.CallR
 	if args != nil {
 		echoed = redact.Value(args)
 	}
+	raw := res.Raw
+	if raw == nil {
+		raw, _ = json.Marshal(r)
+	}
+	wire := splitCallResult(raw)
 	call := &ToolCall{
 		ToolName:          name,
 		Arguments:         echoed,
 		IsError:           r.IsError,
-		StructuredContent: r.StructuredContent,
 		OutputSchemaCheck: schemacheck.Output(res.Tool, r),
 		Progress:          nonNil(res.Progress),
 		ProgressDropped:   res.ProgressDropped,
@@ -295,8 +316,11 @@ func (h *handlers) toolCall(name string, args map[string]any, res *connmgr.CallR
 			DurationMS:  roundMS(res.CompletedAt.Sub(res.StartedAt)),
 		},
 	}
+	call.StructuredContent, call.Meta = wireValue(wire.StructuredContent), wireValue(wire.Meta)
+	call.OtherFields = otherFields(wire.Other, callResultFields)
 	cut := cutter{maxText: h.maxText, maxBinary: maxBinaryBytes}
-	call.Content = cut.blocks(r.Content)
+	call.Content = cut.rawBlocks(wire.Content, r.Content)
+	// go-sdk's decoding of the text blocks is their text as sent.
 	call.Text, call.TextSizeBytes, call.TextTruncated = cut.joinText(r.Content)
 	if !call.TextTruncated {
 		call.TextSizeBytes = 0
