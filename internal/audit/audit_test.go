@@ -53,7 +53,7 @@ func TestEachPlantedDefectIsFoundAlone(t *testing.T) {
 			for _, f := range r.Findings {
 				assert.NotEmpty(t, f.Where)
 				assert.NotEmpty(t, f.Message)
-				assert.Contains(t, f.Spec, "https://modelcontextprotocol.io/specification/2025-11-25/")
+				assert.Regexp(t, `^https://modelcontextprotocol\.io/specification/(2025-11-25|2026-07-28)/`, f.Spec)
 			}
 		})
 	}

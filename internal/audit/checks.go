@@ -169,6 +169,9 @@ func (a *auditor) checkTools() {
 			t.in, t.out = nil, nil
 			a.skip("schemas: "+t.where, trimPeriod(err.Error()))
 		}
+		if why := headerProblem(t.input); why != "" {
+			a.add("tool.input_schema.header_invalid", t.where+".inputSchema", "The tool %s: %s.", t.name, why)
+		}
 		t.readOnly = a.checkAnnotations(t)
 	}
 	if a.report.Summary.ToolListTokens > a.opts.MaxToolTokens {

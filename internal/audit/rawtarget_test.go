@@ -110,6 +110,9 @@ var defects = []struct {
 	{"an input schema with an unknown type", "tool.input_schema.invalid", func(s *surface) {
 		s.tools[1]["inputSchema"] = obj("type", "object", "properties", obj("id", obj("type", "str")))
 	}},
+	{"an x-mcp-header on an object property", "tool.input_schema.header_invalid", func(s *surface) {
+		s.tools[1]["inputSchema"] = obj("type", "object", "properties", obj("id", obj("type", "string"), "where", obj("type", "object", "x-mcp-header", "Where")), "required", []any{"id"})
+	}},
 	{"an input schema of type string", "tool.input_schema.not_object", func(s *surface) { s.tools[1]["inputSchema"] = obj("type", "string") }},
 	{"a required argument that is not a property", "tool.input_schema.required_unknown", func(s *surface) {
 		s.tools[1]["inputSchema"] = obj("type", "object", "properties", obj("id", obj("type", "string")), "required", []any{"id", "reason"})

@@ -9,11 +9,15 @@ type Rule struct {
 	Summary string
 	// Fix says how to make the finding go away.
 	Fix string
-	// Spec links to the MCP specification (2025-11-25).
+	// Spec links to the MCP specification (2025-11-25, or 2026-07-28 for
+	// what only that revision defines).
 	Spec string
 }
 
 const specBase = "https://modelcontextprotocol.io/specification/2025-11-25/"
+
+// specModern is the revision that rules of the modern era rest on.
+const specModern = "https://modelcontextprotocol.io/specification/2026-07-28/"
 
 // Rules lists every rule, in the order the README shows them.
 var Rules = []Rule{
@@ -76,6 +80,10 @@ var Rules = []Rule{
 		"a name in an object schema's required list is declared by none of its properties, nor those it takes through $ref, allOf, anyOf or oneOf",
 		"Add the property, or remove the name from required.",
 		specBase + "server/tools#tool"},
+	{"tool.input_schema.header_invalid", SeverityError,
+		"a tool's inputSchema has an x-mcp-header annotation that clients of MCP 2026-07-28 must reject, so they leave the tool out",
+		"Put x-mcp-header only on string, integer or boolean properties reached through properties alone (not under items, allOf or $defs), with a header name that is an HTTP token (no spaces, colons or non-ASCII) and unique regardless of case.",
+		specModern + "basic/transports#streamable-http"},
 	{"tool.output_schema.invalid", SeverityError,
 		"a tool's outputSchema is not a JSON Schema that compiles, has a negative or contradictory bound (minItems above maxItems), or a $ref loop that validation never leaves",
 		"Fix the schema so that it is valid JSON Schema (2020-12 by default; draft-07 when $schema says so), with bounds some value can meet, and no $ref that leads back to itself through allOf, anyOf, oneOf or not without descending into a property or item.",
