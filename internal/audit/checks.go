@@ -10,6 +10,8 @@ import (
 	"unicode"
 
 	"github.com/yosida95/uritemplate/v3"
+
+	lists "github.com/mcp-test-mcp/mcp-test-mcp/internal/surface"
 )
 
 // knownVersions are the released MCP protocol versions, newest first.
@@ -169,7 +171,7 @@ func (a *auditor) checkTools() {
 			t.in, t.out = nil, nil
 			a.skip("schemas: "+t.where, trimPeriod(err.Error()))
 		}
-		if why := headerProblem(t.input); why != "" {
+		if why := lists.HeaderProblem(t.input); why != "" {
 			a.add("tool.input_schema.header_invalid", t.where+".inputSchema", "The tool %s: %s.", t.name, why)
 		}
 		t.readOnly = a.checkAnnotations(t)

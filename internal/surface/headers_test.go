@@ -1,4 +1,4 @@
-package audit
+package surface
 
 import (
 	"encoding/json"
@@ -39,7 +39,7 @@ func TestHeaderProblem(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			assert.True(t, json.Valid([]byte(tt.schema)), tt.schema)
-			got := headerProblem(json.RawMessage(tt.schema))
+			got := HeaderProblem(json.RawMessage(tt.schema))
 			if tt.want == "" {
 				assert.Empty(t, got)
 				return

@@ -1,4 +1,4 @@
-package audit
+package surface
 
 import (
 	"bytes"
@@ -9,14 +9,15 @@ import (
 	"strings"
 )
 
-// headerProblem says what is wrong with the x-mcp-header annotations of a
+// HeaderProblem says what is wrong with the x-mcp-header annotations of a
 // tool's inputSchema, or returns "" when nothing is. SEP-2243 (MCP
 // 2026-07-28) lets a property name an HTTP header that carries its value;
 // such a name must be an HTTP token, unique regardless of case, on a
 // string, integer or boolean property reached from the inputSchema through
 // properties alone. Clients of 2026-07-28 exclude a tool that breaks one of
-// these, so the model never sees it.
-func headerProblem(schema json.RawMessage) string {
+// these, so the model never sees it. The audit reports it; a tester of
+// the modern era refuses to call such a tool, as its clients would.
+func HeaderProblem(schema json.RawMessage) string {
 	if !bytes.Contains(schema, []byte(`"x-mcp-header"`)) {
 		return ""
 	}
@@ -24,7 +25,7 @@ func headerProblem(schema json.RawMessage) string {
 	dec := json.NewDecoder(bytes.NewReader(schema))
 	dec.UseNumber()
 	if dec.Decode(&root) != nil {
-		return "" // tool.input_schema.invalid says why
+		return "" // not JSON: the schema's own problem, not the headers'
 	}
 	h := &headerCheck{seen: map[string]string{}}
 	h.walk(root, "inputSchema", true, false)
